@@ -1,0 +1,1 @@
+"""CPU kernels: Numba ``prange`` loops compiled once and cached on disk."""

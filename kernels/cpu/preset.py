@@ -1,0 +1,21 @@
+"""The one Numba preset every CPU kernel is compiled with, and its bounds-checked serial twin.
+
+fastmath leaves out ``nnan`` and ``ninf``: softmax and the losses must see inf and NaN as they are.
+``cache=True`` does not put decorator flags in its cache key, so flags are fixed here, never read
+from the environment.
+"""
+import numba
+
+FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+cpu_kernel = numba.njit(parallel=True, fastmath=FASTMATH_FLAGS, cache=True, nogil=True)
+
+
+def checked_twin(kernel):
+    """The same kernel compiled serially with bounds checks, for tests.
+
+    ``prange`` swallows index errors in parallel code; compiled without ``parallel`` it is a plain
+    ``range`` and ``boundscheck=True`` turns an out-of-range access into an IndexError. Not cached:
+    the cache would not tell the two variants apart.
+    """
+    return numba.njit(boundscheck=True, fastmath=FASTMATH_FLAGS, cache=False)(kernel.py_func)
