@@ -1,0 +1,30 @@
+"""minigrad: a small tape-based reverse-mode autodiff framework with Numba kernels.
+
+    import minigrad as mg
+    w = mg.randn(3, requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()          # w.grad == 2 * w
+"""
+import os as _os
+
+# Installed, kernels/ is mapped to minigrad/kernels by setuptools. Run from a source checkout
+# (`python -m minigrad.bench` in the repository root), it sits beside this package instead.
+_checkout_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if not _os.path.isdir(_os.path.join(__path__[0], "kernels")) and _os.path.isdir(
+    _os.path.join(_checkout_root, "kernels", "cpu")
+):
+    __path__.append(_checkout_root)
+
+from . import autograd, nn  # noqa: E402
+from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
+from .creation import arange, empty, from_numpy, full, ones, rand, randn, tensor, zeros  # noqa: E402
+from .dtypes import bool_, float32, float64, int64  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .random_state import manual_seed  # noqa: E402
+from .tensor import Tensor  # noqa: E402
+
+__all__ = [
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "rand", "randn",
+    "manual_seed", "float32", "float64", "int64", "bool_", "no_grad", "enable_grad", "is_grad_enabled",
+    "GradientTape", "gradcheck", "GradcheckError", "autograd", "nn",
+]

@@ -1,0 +1,358 @@
+"""The tape: how op applications are recorded, and how backward() replays them in reverse.
+
+Every op is a ``Function`` subclass (see ops.py). Applying one whose inputs need gradients records
+the Function instance itself as a node of the tape: its input tensors, the arrays it saved for
+backward, and a sequence number from one global counter. An op can only consume tensors that
+already exist, so a node's sequence number is larger than those of all the nodes that produced its
+inputs: sorting by decreasing sequence number is a topological order, and backward() needs no
+recursion (a 100,000-op chain is fine).
+
+``GradientTape`` is TensorFlow's view of the same recording: nodes created while it is active are
+also appended to its list, and ``tape.gradient(target, sources)`` replays only those, returning the
+gradients instead of accumulating them into ``.grad``.
+"""
+import itertools
+
+import numpy as np
+
+_grad_enabled = True
+_active_tapes = []  # GradientTapes whose `with` block is running, innermost last
+_sequence_numbers = itertools.count()
+
+
+# --- grad mode ------------------------------------------------------------------------------------
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for its block, then restores it."""
+
+    mode = True
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exception):
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, function):
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return function(*args, **kwargs)
+
+        wrapper.__name__ = function.__name__
+        wrapper.__doc__ = function.__doc__
+        wrapper.__wrapped__ = function
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Ops inside record nothing: for evaluation and for in-place parameter updates."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Turns recording back on inside a no_grad block."""
+
+    mode = True
+
+
+# --- version counters -----------------------------------------------------------------------------
+
+class VersionCounter:
+    """How many times a buffer was modified in place; shared by a tensor and its views.
+
+    A node remembers the version of every buffer it saved; backward compares, so a buffer changed
+    after it was saved gives an error instead of a silently wrong gradient.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+# --- the node -------------------------------------------------------------------------------------
+
+class Function:
+    """One differentiable op. Subclasses define ``forward(*arrays)`` and ``backward(grad_output)``.
+
+    forward works on the input tensors' arrays and returns the output array; what backward needs it
+    keeps with ``self.save_for_backward(...)``. backward returns one gradient array per input (or
+    None where that input needs none), each of the input's shape. When the application is recorded,
+    the instance becomes the output's ``grad_fn``: a node of the tape.
+    """
+
+    is_view = False  # the output shares the first input's buffer (reshape, transpose, ...)
+    saved = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        from .tensor import Tensor  # tensor.py imports this module
+
+        function = cls(**options) if options else cls()
+        device = inputs[0].device
+        for tensor in inputs:
+            if tensor.device != device:
+                raise RuntimeError(
+                    f"{function.name}: expected all tensors on one device, got {device} and {tensor.device}"
+                )
+        output_data = function.forward(*[tensor.data for tensor in inputs])
+        version = inputs[0]._version_counter if cls.is_view else None
+
+        record = _grad_enabled and (
+            any(tensor.requires_grad for tensor in inputs)
+            or (_active_tapes and any(tape._watches(tensor) for tape in _active_tapes for tensor in inputs))
+        )
+        output = Tensor._wrap(output_data, device, version)
+        if not record:
+            function.saved = ()  # nothing will run backward: let the buffers go now
+            return output
+        function.inputs = inputs
+        function.needs_input_grad = tuple(
+            tensor.requires_grad or any(tape._watches(tensor) for tape in _active_tapes) for tensor in inputs
+        )
+        function.sequence = next(_sequence_numbers)
+        function.saved_versions = _versions_of_saved(function.saved, inputs, output)
+        function.released = False
+        output._requires_grad = True
+        output.grad_fn = function
+        for tape in _active_tapes:
+            tape.nodes.append(function)
+        return output
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def release(self):
+        """Drop the saved buffers; the node can no longer run backward."""
+        self.saved = ()
+        self.saved_versions = ()
+        self.released = True
+
+    def check_saved_versions(self):
+        for counter, version, role in self.saved_versions:
+            if counter.value != version:
+                raise RuntimeError(
+                    f"backward: {self.name} (sequence {self.sequence}) saved its {role} at version "
+                    f"{version}, but it has since been modified in place (now version {counter.value}); "
+                    "an in-place update changed a value that this gradient needs. Clone the tensor "
+                    "before modifying it, or do the update after backward()."
+                )
+
+    def __repr__(self):
+        return f"<{self.name} sequence={getattr(self, 'sequence', None)}>"
+
+
+def _versions_of_saved(saved, inputs, output):
+    """(counter, version, role) for each input or output whose buffer the op saved."""
+    if not saved:
+        return ()
+    saved_ids = {id(array) for array in saved}
+    versions = []
+    for index, tensor in enumerate(inputs):
+        if id(tensor.data) in saved_ids:
+            counter = tensor._version_counter
+            versions.append((counter, counter.value, f"input {index} {tuple(tensor.shape)}"))
+    if id(output.data) in saved_ids:
+        counter = output._version_counter
+        versions.append((counter, counter.value, f"output {tuple(output.shape)}"))
+    return tuple(versions)
+
+
+# --- backward -------------------------------------------------------------------------------------
+
+def _reachable_nodes(roots, allowed=None):
+    """Nodes reachable from the roots' grad_fns, in decreasing sequence order (a topological order)."""
+    seen = set()
+    stack = [root.grad_fn for root in roots if root.grad_fn is not None]
+    nodes = []
+    while stack:
+        node = stack.pop()
+        if node in seen or (allowed is not None and node not in allowed):
+            continue
+        seen.add(node)
+        nodes.append(node)
+        for tensor in node.inputs:
+            if tensor.grad_fn is not None and tensor.grad_fn not in seen:
+                stack.append(tensor.grad_fn)
+    nodes.sort(key=lambda node: node.sequence, reverse=True)
+    return nodes
+
+
+def _accumulate(gradients, key, gradient):
+    previous = gradients.get(key)
+    gradients[key] = gradient if previous is None else previous + gradient
+
+
+def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None):
+    """Propagate gradients from ``roots`` back through the tape.
+
+    Without ``capture`` (``loss.backward()``), leaf gradients are accumulated into ``.grad``. With
+    it (``tape.gradient``), nothing is written to ``.grad``: the gradient reaching each tensor in
+    ``capture`` is returned in a dict keyed by ``id(tensor)``. ``allowed`` limits the replay to one
+    GradientTape's nodes; tensors made by other nodes then count as constants.
+    """
+    nodes = _reachable_nodes(roots, allowed)
+    node_gradients = {}  # node -> gradient with respect to its output
+    leaf_gradients = {}  # id(leaf) -> gradient, when capturing
+    for root, gradient in zip(roots, root_gradients):
+        if root.grad_fn is not None and (allowed is None or root.grad_fn in allowed):
+            _accumulate(node_gradients, root.grad_fn, gradient)
+        else:
+            _deliver_to_leaf(root, gradient, leaf_gradients, capture)
+    captured_nodes = {}
+    if capture is not None:
+        captured_nodes = {tensor.grad_fn: tensor for tensor in capture if tensor.grad_fn is not None}
+
+    for node in nodes:
+        grad_output = node_gradients.pop(node, None)
+        if grad_output is None:
+            continue
+        if node in captured_nodes:
+            leaf_gradients[id(captured_nodes[node])] = grad_output
+        if node.released:
+            raise RuntimeError(
+                f"backward: {node.name} (sequence {node.sequence}) has already been through backward "
+                "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
+                "(or use GradientTape(persistent=True)) to go through the graph a second time."
+            )
+        node.check_saved_versions()
+        input_gradients = node.backward(grad_output)
+        for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
+            if gradient is None or not needed:
+                continue
+            if gradient.dtype != tensor.dtype:
+                gradient = gradient.astype(tensor.dtype)
+            if tensor.grad_fn is not None and (allowed is None or tensor.grad_fn in allowed):
+                _accumulate(node_gradients, tensor.grad_fn, gradient)
+            else:
+                _deliver_to_leaf(tensor, gradient, leaf_gradients, capture)
+        if not retain_graph:
+            node.release()
+    return leaf_gradients
+
+
+def _deliver_to_leaf(tensor, gradient, leaf_gradients, capture):
+    if capture is not None:
+        _accumulate(leaf_gradients, id(tensor), gradient)
+        return
+    if not tensor.requires_grad or tensor.grad_fn is not None:
+        return  # a constant, or a non-leaf: PyTorch keeps .grad on leaves only
+    if tensor.grad is None:
+        # Own the buffer: backward may hand the same array (or a view of it) to several inputs.
+        tensor.grad = tensor._wrap(np.array(gradient, dtype=tensor.dtype, copy=True), tensor.device)
+    else:
+        tensor.grad.data += gradient
+
+
+# --- GradientTape ---------------------------------------------------------------------------------
+
+class GradientTape:
+    """TensorFlow's tape: records the ops run inside ``with GradientTape() as tape:``.
+
+    Tensors with ``requires_grad=True`` (trainable parameters) are watched automatically; others
+    must be passed to ``tape.watch(x)``. ``tape.gradient(target, sources)`` returns d(sum of
+    target)/d(source) for each source (None where a source does not affect the target) and leaves
+    ``.grad`` untouched. A non-persistent tape frees its buffers after one ``gradient`` call.
+    """
+
+    def __init__(self, persistent=False):
+        self.persistent = persistent
+        self.nodes = []
+        self._watched = {}  # id(tensor) -> tensor (kept alive so its id stays unique)
+        self._used = False
+        self._recording = False
+
+    def __enter__(self):
+        if self._recording:
+            raise RuntimeError("GradientTape: this tape is already recording")
+        self._recording = True
+        _active_tapes.append(self)
+        return self
+
+    def __exit__(self, *exception):
+        _active_tapes.remove(self)
+        self._recording = False
+
+    def watch(self, tensors):
+        """Record ops on these tensors (a tensor or a list of tensors) even if they need no grad."""
+        for tensor in _as_list(tensors):
+            if not np.issubdtype(tensor.dtype, np.floating):
+                raise TypeError(f"GradientTape.watch: only floating point tensors can be watched, got {tensor.dtype}")
+            self._watched[id(tensor)] = tensor
+
+    def _watches(self, tensor):
+        return id(tensor) in self._watched
+
+    def watched_tensors(self):
+        return list(self._watched.values())
+
+    def gradient(self, target, sources, output_gradients=None):
+        """Gradients of ``target`` (a tensor or list, summed) with respect to ``sources``.
+
+        ``sources`` may be one tensor or a list/tuple; the result has the same structure.
+        ``output_gradients`` weights the target's elements (default: ones, as in TensorFlow).
+        """
+        from .tensor import Tensor
+
+        if self._used and not self.persistent:
+            raise RuntimeError(
+                "GradientTape.gradient: a non-persistent GradientTape can only compute one set of "
+                "gradients; create it with GradientTape(persistent=True) to call gradient() again"
+            )
+        if self._recording and not self.persistent:
+            raise RuntimeError("GradientTape.gradient: call it after the `with` block of a non-persistent tape")
+        targets = _as_list(target)
+        source_list = _as_list(sources)
+        for source in source_list:
+            if not isinstance(source, Tensor):
+                raise TypeError(f"GradientTape.gradient: sources must be tensors, got {type(source).__name__}")
+        if output_gradients is None:
+            root_gradients = [np.ones(t.shape, dtype=t.dtype) for t in targets]
+        else:
+            root_gradients = []
+            for t, weight in zip(targets, _as_list(output_gradients)):
+                weight = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype=t.dtype)
+                if weight.shape != t.shape:
+                    raise ValueError(
+                        f"GradientTape.gradient: output_gradients shape {weight.shape} does not match "
+                        f"target shape {t.shape}"
+                    )
+                root_gradients.append(weight)
+        self._used = True
+        gradients = run_backward(
+            targets, root_gradients, retain_graph=True, allowed=set(self.nodes), capture=source_list
+        )
+        if not self.persistent:
+            for node in self.nodes:
+                node.release()
+            self.nodes = []
+        results = [
+            None if id(source) not in gradients else source._wrap(
+                np.asarray(gradients[id(source)], dtype=source.dtype), source.device
+            )
+            for source in source_list
+        ]
+        if isinstance(sources, (list, tuple)):
+            return type(sources)(results)
+        return results[0]
+
+    def __repr__(self):
+        return f"<GradientTape persistent={self.persistent} nodes={len(self.nodes)}>"
+
+
+def _as_list(items):
+    if isinstance(items, (list, tuple)):
+        return list(items)
+    return [items]

@@ -1,0 +1,73 @@
+"""Device dispatch: the one place the engine reaches the Numba kernels.
+
+On the CPU, elementwise math is NumPy's (in ops.py) and the heavy ops run the kernels of
+``minigrad.kernels.cpu``. Here the backend allocates the output arrays, the kernels fill them.
+Kernel modules are imported on first use: ``import minigrad`` loads no Numba and compiles nothing.
+There is no CUDA backend in this version; asking for ``"cuda"`` says so.
+"""
+import importlib
+
+import numpy as np
+
+_kernel_modules = {}
+
+
+def kernels(name):
+    """The CPU kernel module ``minigrad.kernels.cpu.<name>``, imported once."""
+    module = _kernel_modules.get(name)
+    if module is None:
+        module = _kernel_modules[name] = importlib.import_module(f"minigrad.kernels.cpu.{name}")
+    return module
+
+
+def check_device(device):
+    """The canonical device name, or a clear error for a device minigrad cannot use."""
+    name = str(device)
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name.startswith("cuda:"):
+        raise RuntimeError(
+            f"device '{name}' is not available: this version of minigrad has only the CPU backend "
+            "(the CUDA backend is not written yet); use device='cpu'"
+        )
+    raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+
+
+def move(tensor, device):
+    check_device(device)
+    return tensor  # only one device exists yet: check_device has already refused any other
+
+
+# --- matmul ---------------------------------------------------------------------------------------
+
+def matmul(a, b, batch_shape):
+    """a @ b for (..., M, K) and (..., K, N) arrays whose batch axes broadcast to ``batch_shape``."""
+    if a.dtype != b.dtype or a.dtype.kind != "f":
+        dtype = np.result_type(a, b)
+        if dtype.kind != "f":
+            return np.matmul(a, b)  # integer products: no gradient, no kernel
+        a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    rows, inner, columns = a.shape[-2], a.shape[-1], b.shape[-1]
+    matmul_kernels = kernels("matmul")
+    if not batch_shape:
+        out = np.empty((rows, columns), dtype=a.dtype)
+        matmul_kernels.matmul(a, b, out)
+        return out
+    batch = int(np.prod(batch_shape))
+    # broadcast_to gives stride-0 batch axes where an operand is shared: no copy is made
+    a3 = np.broadcast_to(a, batch_shape + (rows, inner)).reshape(batch, rows, inner)
+    b3 = np.broadcast_to(b, batch_shape + (inner, columns)).reshape(batch, inner, columns)
+    out = np.empty((batch, rows, columns), dtype=a.dtype)
+    matmul_kernels.batched_matmul(a3, b3, out)
+    return out.reshape(batch_shape + (rows, columns))
+
+
+# --- fused softmax cross-entropy ------------------------------------------------------------------
+
+def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
+    """Per-row losses, their gradients with respect to the logits, and the number of counted rows."""
+    loss_kernels = kernels("softmax_xent")
+    losses = np.empty(logits.shape[0], dtype=logits.dtype)
+    grad_logits = np.empty(logits.shape, dtype=logits.dtype)
+    loss_kernels.softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits)
+    return losses, grad_logits, loss_kernels.count_valid_targets(targets, ignore_index)

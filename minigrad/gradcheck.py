@@ -1,0 +1,120 @@
+"""Numerical gradient checking: the tape's Jacobian against central differences, in float64.
+
+For every output element j and every element i of an input that requires grad, the analytic
+entry d out_j / d in_i comes from one backward pass per output element, and the numeric entry
+from (f(in_i + eps) - f(in_i - eps)) / (2 eps). They agree when |analytic - numeric| <= atol +
+rtol * |numeric| (PyTorch's rule and default tolerances). When they do not, the error names the
+input, the worst element, the output element, and both values.
+"""
+import numpy as np
+
+from . import autograd
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numerical gradients disagree; the message says exactly where."""
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check the gradients of ``fn(*inputs)`` with respect to every input that requires grad.
+
+    ``inputs`` is a tensor or a tuple of arguments (tensors that require grad are checked, other
+    arguments are passed through). Returns True, or raises GradcheckError with a report (returns
+    False instead when ``raise_exception=False``).
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    checked = [index for index, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; create the inputs with requires_grad=True")
+    for index in checked:
+        if inputs[index].dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {index} is {inputs[index].dtype}; central differences need float64 "
+                "inputs (make them with dtype=mg.float64 or tensor.double())"
+            )
+
+    analytic = _analytic_jacobians(fn, inputs, checked)
+    numeric = _numeric_jacobians(fn, inputs, checked, eps)
+    for index in checked:
+        report = _compare(index, inputs[index].shape, analytic[index], numeric[index], atol, rtol)
+        if report:
+            if raise_exception:
+                raise GradcheckError(report)
+            return False
+    return True
+
+
+def _outputs(fn, inputs):
+    """fn's floating outputs as a list of tensors (fn may return a tensor or a tuple of them)."""
+    result = fn(*inputs)
+    results = result if isinstance(result, (tuple, list)) else (result,)
+    return [value for value in results if isinstance(value, Tensor) and value.dtype.kind == "f"]
+
+
+def _flat_output(fn, inputs):
+    with autograd.no_grad():
+        return np.concatenate([np.ravel(value.data) for value in _outputs(fn, inputs)]).astype(np.float64)
+
+
+def _analytic_jacobians(fn, inputs, checked):
+    """{input index: (number of output elements, input size) array} from one backward per output element."""
+    outputs = _outputs(fn, inputs)
+    total = sum(value.size for value in outputs)
+    jacobians = {index: np.zeros((total, inputs[index].size)) for index in checked}
+    sources = [inputs[index] for index in checked]
+    row = 0
+    for output in outputs:
+        for element in range(output.size):
+            seed = np.zeros(output.size, dtype=output.dtype)
+            seed[element] = 1
+            if output.requires_grad:
+                gradients = autograd.run_backward(
+                    [output], [seed.reshape(output.shape)], retain_graph=True, capture=sources
+                )
+                for index in checked:
+                    gradient = gradients.get(id(inputs[index]))
+                    if gradient is not None:
+                        jacobians[index][row] = np.ravel(gradient)
+            row += 1
+    return jacobians
+
+
+def _numeric_jacobians(fn, inputs, checked, eps):
+    jacobians = {}
+    for index in checked:
+        array = inputs[index].data
+        flat = array.reshape(-1)  # a view of the input's own buffer: we perturb it in place
+        if not np.shares_memory(flat, array):
+            raise ValueError(f"gradcheck: input {index} must be contiguous to be perturbed in place")
+        columns = []
+        for element in range(flat.size):
+            original = flat[element]
+            flat[element] = original + eps
+            plus = _flat_output(fn, inputs)
+            flat[element] = original - eps
+            minus = _flat_output(fn, inputs)
+            flat[element] = original
+            columns.append((plus - minus) / (2 * eps))
+        jacobians[index] = np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    return jacobians
+
+
+def _compare(index, shape, analytic, numeric, atol, rtol):
+    """A report of the worst mismatch for one input, or "" when every entry is within tolerance."""
+    if analytic.size == 0:
+        return ""
+    excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+    excess = np.where(np.isnan(analytic) | np.isnan(numeric), np.where(np.isnan(analytic) & np.isnan(numeric), -1, np.inf), excess)
+    if not (excess > 0).any():
+        return ""
+    output_element, input_element = np.unravel_index(int(np.argmax(excess)), excess.shape)
+    position = np.unravel_index(input_element, shape) if shape else ()
+    a, n = analytic[output_element, input_element], numeric[output_element, input_element]
+    return (
+        f"gradcheck: gradient of input {index} (shape {tuple(shape)}) does not match its numerical estimate\n"
+        f"  worst element: input{list(position)} for output element {output_element}\n"
+        f"  analytic {a:.10g}  numeric {n:.10g}  difference {abs(a - n):.3g} "
+        f"(allowed atol + rtol*|numeric| = {atol + rtol * abs(n):.3g})\n"
+        f"  {int((excess > 0).sum())} of {excess.size} Jacobian entries out of tolerance"
+    )

@@ -1,0 +1,489 @@
+"""Tensor: an array, the device it lives on, and its place on the tape (``grad_fn``, ``grad``).
+
+Every differentiable method is a thin call to an op in ops.py; the math lives there. What is here:
+construction and conversion, operator overloads, in-place updates with their version counter, and
+``backward()``.
+"""
+import numpy as np
+
+from . import autograd, dtypes
+from . import backend as backends
+from .autograd import VersionCounter
+
+
+class Tensor:
+    __slots__ = ("data", "device", "grad_fn", "_grad", "_requires_grad", "_version_counter", "__weakref__")
+
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, dtype=None, device="cpu", requires_grad=False):
+        device = backends.check_device(device)
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.asarray(data)
+        if dtype is None:
+            dtype = dtypes.inferred_dtype(array, from_python=not isinstance(data, np.ndarray))
+        else:
+            dtype = dtypes.as_dtype(dtype)
+        self.data = np.array(array, dtype=dtype, copy=True)
+        self.device = device
+        self.grad_fn = None
+        self._grad = None
+        self._version_counter = VersionCounter()
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, array, device, version_counter=None):
+        """Wrap an array the caller owns, without copying or checking (the ops' fast path)."""
+        tensor = object.__new__(cls)
+        tensor.data = array
+        tensor.device = device
+        tensor.grad_fn = None
+        tensor._grad = None
+        tensor._requires_grad = False
+        tensor._version_counter = VersionCounter() if version_counter is None else version_counter
+        return tensor
+
+    # --- properties ------------------------------------------------------------------------------
+
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    dtype = property(lambda self: self.data.dtype)
+    is_leaf = property(lambda self: self.grad_fn is None)
+    _version = property(lambda self: self._version_counter.value)
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad can only be set on leaf tensors; use .detach() to get a leaf from this one"
+            )
+        if value and not dtypes.is_floating(self.dtype):
+            raise TypeError(f"only floating point tensors can require gradients, got {self.dtype}")
+        self._requires_grad = bool(value)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(value, dtype=self.dtype, device=self.device)
+            if value.shape != self.shape:
+                raise ValueError(f"grad: assigned gradient of shape {value.shape} to a tensor of shape {self.shape}")
+        self._grad = value
+
+    # --- conversion ------------------------------------------------------------------------------
+
+    def numpy(self):
+        """The underlying array (shared, not copied), as ``torch.Tensor.numpy`` does."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only one-element tensors can be converted to a Python scalar, got shape {self.shape}"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """The same buffer as a new leaf that needs no grad (shares the version counter)."""
+        return Tensor._wrap(self.data, self.device, self._version_counter)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self):
+        self._grad = None
+
+    def to(self, target):
+        """A copy on another device (``"cpu"``, ``"cuda"``) or of another dtype (differentiable)."""
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            device = backends.check_device(target)
+            return self if device == self.device else backends.move(self, device)
+        dtype = dtypes.as_dtype(target)
+        return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity, as PyTorch does
+
+    # --- backward --------------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no grad_fn; did an input have "
+                "requires_grad=True, and was grad mode on (not inside mg.no_grad())?"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be implicitly created only for a scalar output, this "
+                    f"tensor has shape {self.shape}; pass gradient= of that shape"
+                )
+            seed = np.ones(self.shape, dtype=self.dtype)
+        else:
+            seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: gradient of shape {seed.shape} given for a tensor of shape {self.shape}")
+        autograd.run_backward([self], [seed], retain_graph)
+
+    # --- in-place updates ------------------------------------------------------------------------
+
+    def _check_in_place(self, name):
+        if autograd.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                f"{name}: in-place ops on a tensor that requires grad are only allowed under "
+                "mg.no_grad() (as in an optimizer step); write x = x + y to record the op instead"
+            )
+
+    def _update_in_place(self, name, ufunc, other):
+        self._check_in_place(name)
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data)
+        except (TypeError, ValueError) as error:  # numpy's casting and broadcasting failures
+            value_shape = np.shape(value)
+            value_dtype = getattr(value, "dtype", type(value).__name__)
+            raise type(error)(
+                f"{name}: cannot apply a value of shape {value_shape} and dtype {value_dtype} in place to a "
+                f"tensor of shape {self.shape} and dtype {self.dtype} ({error})"
+            ) from None
+        self._version_counter.value += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._update_in_place("add_ (+=)", np.add, other)
+
+    def __isub__(self, other):
+        return self._update_in_place("sub_ (-=)", np.subtract, other)
+
+    def __imul__(self, other):
+        return self._update_in_place("mul_ (*=)", np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._update_in_place("div_ (/=)", np.divide, other)
+
+    add_ = __iadd__
+    sub_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
+
+    def zero_(self):
+        self._check_in_place("zero_")
+        self.data[...] = 0
+        self._version_counter.value += 1
+        return self
+
+    def __setitem__(self, index, value):
+        self._check_in_place("setitem")
+        self.data[_array_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._version_counter.value += 1
+
+    # --- differentiable methods (the math of each is in ops.py) ----------------------------------
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.Sum.apply(self, **_reduction(self, "sum", axis, keepdims, dim, keepdim))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.Mean.apply(self, **_reduction(self, "mean", axis, keepdims, dim, keepdim))
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Largest values along ``axis`` (values only, as NumPy's max and TensorFlow's reduce_max)."""
+        return ops.Max.apply(self, **_reduction(self, "max", axis, keepdims, dim, keepdim))
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.Min.apply(self, **_reduction(self, "min", axis, keepdims, dim, keepdim))
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        options = _reduction(self, "argmax", axis, keepdims, dim, keepdim)
+        if options["axis"] is not None and len(options["axis"]) > 1:
+            raise ValueError(f"argmax: takes one axis, got {options['axis']}")
+        axis = None if options["axis"] is None else options["axis"][0]
+        result = np.argmax(self.data, axis=axis, keepdims=options["keepdims"])
+        return Tensor._wrap(np.asarray(result, dtype=dtypes.int64), self.device)
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+        if min is None and max is None:
+            raise ValueError("clamp: give at least one of min and max")
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return ops.Softmax.apply(self, axis=_one_axis(self, "softmax", axis if dim is None else dim))
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return ops.LogSoftmax.apply(self, axis=_one_axis(self, "log_softmax", axis if dim is None else dim))
+
+    def reshape(self, *shape):
+        return ops.Reshape.apply(self, shape=_resolved_shape(self, _shape_argument(shape)))
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = _one_axis(self, "flatten", start_dim), _one_axis(self, "flatten", end_dim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        shape = self.shape[:start] + (int(np.prod(self.shape[start : end + 1])),) + self.shape[end + 1 :]
+        return ops.Reshape.apply(self, shape=shape)
+
+    def permute(self, *axes):
+        axes = tuple(_one_axis(self, "permute", axis) for axis in _shape_argument(axes))
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes of shape {self.shape}")
+        return ops.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0=None, dim1=None):
+        """Swap two axes (PyTorch), or reverse them all when called without arguments (NumPy)."""
+        if dim0 is None and dim1 is None:
+            return ops.Permute.apply(self, axes=tuple(reversed(range(self.ndim))))
+        if dim0 is None or dim1 is None:
+            raise ValueError("transpose: give both axes to swap, or none to reverse all axes")
+        axes = list(range(self.ndim))
+        first, second = _one_axis(self, "transpose", dim0), _one_axis(self, "transpose", dim1)
+        axes[first], axes[second] = axes[second], axes[first]
+        return ops.Permute.apply(self, axes=tuple(axes))
+
+    T = property(lambda self: self.transpose())
+
+    def unsqueeze(self, axis):
+        position = axis if axis >= 0 else axis + self.ndim + 1
+        if not 0 <= position <= self.ndim:
+            raise IndexError(f"unsqueeze: axis {axis} is out of range for a tensor of {self.ndim} dimensions")
+        return ops.Reshape.apply(self, shape=self.shape[:position] + (1,) + self.shape[position:])
+
+    def squeeze(self, axis=None):
+        if axis is None:
+            shape = tuple(size for size in self.shape if size != 1)
+        else:
+            axes = {_one_axis(self, "squeeze", a) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+            shape = tuple(size for index, size in enumerate(self.shape) if not (index in axes and size == 1))
+        return ops.Reshape.apply(self, shape=shape)
+
+    def matmul(self, other):
+        return self @ other
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return ops.Add.apply(*_pair(self, other))
+
+    def __radd__(self, other):
+        return ops.Add.apply(*_pair(self, other, reflected=True))
+
+    def __sub__(self, other):
+        return ops.Sub.apply(*_pair(self, other))
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(*_pair(self, other, reflected=True))
+
+    def __mul__(self, other):
+        return ops.Mul.apply(*_pair(self, other))
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(*_pair(self, other, reflected=True))
+
+    def __truediv__(self, other):
+        return ops.Div.apply(*_pair(self, other))
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(*_pair(self, other, reflected=True))
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, (int, float)):
+            return ops.PowConstant.apply(self, exponent=exponent)
+        return ops.Pow.apply(*_pair(self, exponent))
+
+    def __rpow__(self, base):
+        return ops.Pow.apply(*_pair(self, base, reflected=True))
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(*_pair(self, other))
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(*_pair(self, other, reflected=True))
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_array_index(index))
+
+    # Comparisons record nothing: their results are not differentiable.
+    def _compare(self, ufunc, other):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.asarray(ufunc(self.data, other)), self.device)
+
+    def __eq__(self, other):
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+
+def _one_axis(tensor, name, axis):
+    """``axis`` as a non-negative int, with a clear error when it is out of range."""
+    ndim = max(tensor.ndim, 1)
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise IndexError(f"{name}: axis {axis} is out of range for a tensor of shape {tensor.shape}")
+    return int(axis) % ndim
+
+
+def _reduction(tensor, name, axis, keepdims, dim, keepdim):
+    """Reduction options with PyTorch's ``dim``/``keepdim`` accepted as aliases."""
+    axis = axis if dim is None else dim
+    keepdims = keepdims if keepdim is None else keepdim
+    if axis is not None:
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        axis = tuple(sorted({_one_axis(tensor, name, a) for a in axes}))
+        if tensor.ndim == 0:
+            axis = None
+    return {"axis": axis, "keepdims": bool(keepdims)}
+
+
+def _shape_argument(shape):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _resolved_shape(tensor, shape):
+    """``shape`` with one -1 filled in, checked against the tensor's size."""
+    shape = tuple(int(size) for size in shape)
+    unknown = [index for index, size in enumerate(shape) if size == -1]
+    known = int(np.prod([size for size in shape if size != -1]))
+    if len(unknown) > 1 or any(size < -1 for size in shape):
+        raise ValueError(f"reshape: invalid shape {shape}")
+    if unknown:
+        if known == 0 or tensor.size % known:
+            raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape}")
+        shape = shape[: unknown[0]] + (tensor.size // known,) + shape[unknown[0] + 1 :]
+    elif known != tensor.size:
+        raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape} ({tensor.size} elements)")
+    return shape
+
+
+def _array_index(index):
+    """An index with Tensors replaced by their arrays, so NumPy can apply it."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(item.data if isinstance(item, Tensor) else item for item in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _pair(tensor, other, reflected=False):
+    """The two operands of a binary op as Tensors, in the order the op sees them.
+
+    A Python scalar takes the tensor's dtype (``x * 2`` stays float32) unless it is a float meeting
+    an integer tensor. An integer tensor meeting a floating one is cast to the floating dtype, as
+    PyTorch does (NumPy would give float64).
+    """
+    if not isinstance(other, Tensor):
+        value = np.asarray(other)
+        if tensor.dtype == dtypes.bool_:
+            dtype = dtypes.inferred_dtype(value)
+        elif value.dtype.kind == "f" and not dtypes.is_floating(tensor.dtype):
+            dtype = dtypes.default_float
+        else:
+            dtype = tensor.dtype
+        other = Tensor._wrap(value.astype(dtype, copy=False), tensor.device)
+    if other.dtype != tensor.dtype:
+        if dtypes.is_floating(tensor.dtype) and not dtypes.is_floating(other.dtype):
+            other = other.to(tensor.dtype)
+        elif dtypes.is_floating(other.dtype) and not dtypes.is_floating(tensor.dtype):
+            tensor = tensor.to(other.dtype)
+    return (other, tensor) if reflected else (tensor, other)
+
+
+from . import ops  # noqa: E402  (ops.py builds on autograd; the methods above reach it at call time)
