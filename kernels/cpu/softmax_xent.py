@@ -1,0 +1,63 @@
+"""Fused softmax cross-entropy: per-row loss and its gradient with respect to the logits.
+
+Each row takes three passes while it sits in cache: its max; the exponentials, summed and parked in
+the gradient row; their scaling into the gradient. The softmax is never stored on its own.
+"""
+import math
+
+from numba import prange
+
+from .preset import cpu_kernel
+
+
+@cpu_kernel
+def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits):
+    """loss = (1-s) * -log_p[t] + s * mean_c(-log_p[c]),  grad = softmax - ((1-s) * onehot(t) + s/C).
+
+    Rows whose target equals ``ignore_index`` get a zero loss and a zero gradient. Sums are
+    accumulated in float64 whatever the logits' dtype; outputs take the logits' dtype.
+    """
+    row_count, class_count = logits.shape
+    smoothing_per_class = label_smoothing / class_count
+    for n in prange(row_count):
+        target = targets[n]
+        if target == ignore_index:
+            losses[n] = 0.0
+            grad_logits[n, :] = 0.0
+            continue
+        # The largest logit, subtracted before exp so that exp never overflows. A NaN logit does
+        # not need to win here: it turns the sum below, and so the whole row, into NaN.
+        row_max = logits[n, 0]
+        for c in range(1, class_count):
+            if logits[n, c] > row_max:
+                row_max = logits[n, c]
+        # Park the unnormalised softmax in the gradient row; it is scaled in the last pass.
+        exp_sum = 0.0
+        shifted_sum = 0.0
+        for c in range(class_count):
+            shifted = logits[n, c] - row_max
+            shifted_sum += shifted
+            exponential = math.exp(shifted)
+            exp_sum += exponential
+            grad_logits[n, c] = exponential
+        # -log_p[c] = log_exp_sum - shifted[c], so no logit-sized term is ever cancelled.
+        log_exp_sum = math.log(exp_sum)
+        loss = (1.0 - label_smoothing) * (log_exp_sum - (logits[n, target] - row_max))
+        # Skipped at s = 0 as PyTorch does: a -inf logit would otherwise give 0 * inf = NaN.
+        if label_smoothing != 0.0:
+            loss += label_smoothing * (log_exp_sum - shifted_sum / class_count)
+        losses[n] = loss
+        inverse_sum = 1.0 / exp_sum
+        for c in range(class_count):
+            grad_logits[n, c] = grad_logits[n, c] * inverse_sum - smoothing_per_class
+        grad_logits[n, target] -= 1.0 - label_smoothing
+
+
+@cpu_kernel
+def count_valid_targets(targets, ignore_index):
+    """The number of rows whose target is not ``ignore_index``: the divisor of the mean loss."""
+    count = 0
+    for n in prange(targets.shape[0]):
+        if targets[n] != ignore_index:
+            count += 1
+    return count
