@@ -89,7 +89,7 @@ class Function:
     the instance becomes the output's ``grad_fn``: a node of the tape.
     """
 
-    is_view = False  # the output shares the first input's buffer (reshape, transpose, ...)
+    is_view = False  # the output may share the first input's buffer (reshape, transpose, indexing)
     saved = ()
 
     def save_for_backward(self, *arrays):
@@ -107,9 +107,14 @@ class Function:
                     f"{function.name}: expected all tensors on one device, got {device} and {tensor.device}"
                 )
         output_data = function.forward(*[tensor.data for tensor in inputs])
-        version = inputs[0]._version_counter if cls.is_view else None
+        if type(output_data) is not np.ndarray:
+            output_data = np.asarray(output_data)  # NumPy gives scalars, not 0-d arrays, for 0-d math
+        # A view shares its base's version counter, so an in-place update through either is seen.
+        # (Reshape of a non-contiguous array and advanced indexing copy: those are not views.)
+        shares_buffer = cls.is_view and np.may_share_memory(output_data, inputs[0].data)
+        version = inputs[0]._version_counter if shares_buffer else None
 
-        record = _grad_enabled and (
+        record = _grad_enabled and output_data.dtype.kind == "f" and (
             any(tensor.requires_grad for tensor in inputs)
             or (_active_tapes and any(tape._watches(tensor) for tape in _active_tapes for tensor in inputs))
         )

@@ -56,7 +56,7 @@ def empty(*shape, dtype=None, device="cpu", requires_grad=False):
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
     if dtype is None:
-        dtype = dtypes.inferred_dtype(np.asarray(fill_value))
+        dtype = dtypes.inferred_dtype(np.asarray(fill_value), from_python=True)
     shape = _shape((shape,) if isinstance(shape, (tuple, list)) else (shape,))
     return _make(np.full(shape, fill_value, dtype=dtypes.as_dtype(dtype)), device, requires_grad)
 
@@ -66,7 +66,7 @@ def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=Fals
     if end is None:
         start, end = 0, start
     if dtype is None:
-        dtype = dtypes.inferred_dtype(np.asarray(start + end + step))
+        dtype = dtypes.inferred_dtype(np.asarray(start + end + step), from_python=True)
     return _make(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), device, requires_grad)
 
 

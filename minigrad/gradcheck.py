@@ -109,11 +109,11 @@ def _compare(index, shape, analytic, numeric, atol, rtol):
     if not (excess > 0).any():
         return ""
     output_element, input_element = np.unravel_index(int(np.argmax(excess)), excess.shape)
-    position = np.unravel_index(input_element, shape) if shape else ()
+    position = [int(i) for i in np.unravel_index(input_element, shape)] if shape else []
     a, n = analytic[output_element, input_element], numeric[output_element, input_element]
     return (
         f"gradcheck: gradient of input {index} (shape {tuple(shape)}) does not match its numerical estimate\n"
-        f"  worst element: input{list(position)} for output element {output_element}\n"
+        f"  worst element: input{position} for output element {int(output_element)}\n"
         f"  analytic {a:.10g}  numeric {n:.10g}  difference {abs(a - n):.3g} "
         f"(allowed atol + rtol*|numeric| = {atol + rtol * abs(n):.3g})\n"
         f"  {int((excess > 0).sum())} of {excess.size} Jacobian entries out of tolerance"

@@ -21,21 +21,16 @@ def unbroadcast(gradient, shape):
     return gradient.sum(axis=tuple(range(added)) + stretched, keepdims=True).reshape(shape)
 
 
-def broadcast_shape(name, first, second):
-    if first.shape == second.shape:
-        return first.shape
-    try:
-        return np.broadcast_shapes(first.shape, second.shape)
-    except ValueError:
-        raise ValueError(f"{name}: shapes {first.shape} and {second.shape} cannot be broadcast together") from None
-
-
 class _Binary(Function):
-    """Checks broadcasting and remembers the input shapes for unbroadcast."""
+    """An elementwise op of two arrays with NumPy broadcasting; remembers the shapes for unbroadcast."""
 
-    def check(self, a, b):
-        broadcast_shape(self.name.lower(), a, b)
+    def broadcasting(self, ufunc, a, b):
         self.shapes = (a.shape, b.shape)
+        try:
+            return ufunc(a, b)
+        except ValueError:
+            # NumPy checks shapes before computing anything; say it in the op's own words.
+            raise ValueError(f"{self.name.lower()}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
 # --- arithmetic -----------------------------------------------------------------------------------
@@ -44,8 +39,7 @@ class Add(_Binary):
     """a + b:  da = g,  db = g (each summed back over broadcast axes)"""
 
     def forward(self, a, b):
-        self.check(a, b)
-        return a + b
+        return self.broadcasting(np.add, a, b)
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
@@ -55,8 +49,7 @@ class Sub(_Binary):
     """a - b:  da = g,  db = -g"""
 
     def forward(self, a, b):
-        self.check(a, b)
-        return a - b
+        return self.broadcasting(np.subtract, a, b)
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
@@ -66,9 +59,8 @@ class Mul(_Binary):
     """a * b:  da = g * b,  db = g * a"""
 
     def forward(self, a, b):
-        self.check(a, b)
         self.save_for_backward(a, b)
-        return a * b
+        return self.broadcasting(np.multiply, a, b)
 
     def backward(self, g):
         a, b = self.saved
@@ -81,9 +73,8 @@ class Div(_Binary):
     """a / b:  da = g / b,  db = -g * a / b**2"""
 
     def forward(self, a, b):
-        self.check(a, b)
         self.save_for_backward(a, b)
-        return a / b
+        return self.broadcasting(np.divide, a, b)
 
     def backward(self, g):
         a, b = self.saved
@@ -106,8 +97,7 @@ class Pow(_Binary):
     """a ** b:  da = g * b * a**(b-1),  db = g * a**b * log(a)"""
 
     def forward(self, a, b):
-        self.check(a, b)
-        out = a**b
+        out = self.broadcasting(np.power, a, b)
         self.save_for_backward(a, b, out)
         return out
 
@@ -283,7 +273,7 @@ class Sum(_Reduction):
 
     def forward(self, x):
         self.input_shape = x.shape
-        return np.asarray(x.sum(axis=self.axis, keepdims=self.keepdims))
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g):
         return (np.broadcast_to(self.expand(g), self.input_shape),)
@@ -295,7 +285,7 @@ class Mean(_Reduction):
     def forward(self, x):
         self.input_shape = x.shape
         self.count = x.size if self.axis is None else int(np.prod([x.shape[axis] for axis in self.axis]))
-        return np.asarray(x.mean(axis=self.axis, keepdims=self.keepdims))
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g):
         return (np.broadcast_to(self.expand(g) / self.count, self.input_shape),)
@@ -310,7 +300,7 @@ class Max(_Reduction):
         if x.size == 0:
             raise ValueError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
         self.input_shape = x.shape
-        out = np.asarray(self.reduce(x, axis=self.axis, keepdims=self.keepdims))
+        out = np.asarray(self.reduce(x, axis=self.axis, keepdims=self.keepdims))  # saved: must be an array
         self.save_for_backward(x, out)
         return out
 
@@ -374,7 +364,7 @@ class GetItem(Function):
         except IndexError as error:
             raise IndexError(f"getitem: index {self.index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
         self.input_shape, self.input_dtype = x.shape, x.dtype
-        return np.asarray(out)
+        return out
 
     def backward(self, g):
         dx = np.zeros(self.input_shape, dtype=self.input_dtype)
@@ -488,9 +478,9 @@ class SoftmaxCrossEntropy(Function):
             return losses
         total = losses.sum(dtype=losses.dtype)
         if self.reduction == "sum":
-            return np.asarray(total)
+            return total
         self.count = count
-        return np.asarray(total / count if count else np.array(np.nan, dtype=losses.dtype))
+        return total / count if count else np.array(np.nan, dtype=losses.dtype)
 
     def backward(self, g):
         (grad_logits,) = self.saved

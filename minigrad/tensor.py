@@ -22,7 +22,7 @@ class Tensor:
             data = data.data
         array = np.asarray(data)
         if dtype is None:
-            dtype = dtypes.inferred_dtype(array, from_python=not isinstance(data, np.ndarray))
+            dtype = dtypes.inferred_dtype(array, from_python=not isinstance(data, (np.ndarray, np.generic)))
         else:
             dtype = dtypes.as_dtype(dtype)
         self.data = np.array(array, dtype=dtype, copy=True)
@@ -195,12 +195,12 @@ class Tensor:
         value = other.data if isinstance(other, Tensor) else other
         try:
             ufunc(self.data, value, out=self.data)
-        except (TypeError, ValueError) as error:  # numpy's casting and broadcasting failures
-            value_shape = np.shape(value)
+        except (TypeError, ValueError) as error:  # NumPy's casting and broadcasting failures
+            kind = TypeError if isinstance(error, TypeError) else ValueError
             value_dtype = getattr(value, "dtype", type(value).__name__)
-            raise type(error)(
-                f"{name}: cannot apply a value of shape {value_shape} and dtype {value_dtype} in place to a "
-                f"tensor of shape {self.shape} and dtype {self.dtype} ({error})"
+            raise kind(
+                f"{name}: cannot apply a value of shape {np.shape(value)} and dtype {value_dtype} in place "
+                f"to a tensor of shape {self.shape} and dtype {self.dtype}"
             ) from None
         self._version_counter.value += 1
         return self
