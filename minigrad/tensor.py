@@ -6,7 +6,7 @@ construction and conversion, operator overloads, in-place updates with their ver
 """
 import numpy as np
 
-from . import autograd, dtypes
+from . import arguments, autograd, dtypes
 from . import backend as backends
 from .autograd import VersionCounter
 
@@ -230,26 +230,26 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_in_place("setitem")
-        self.data[_array_index(index)] = value.data if isinstance(value, Tensor) else value
+        self.data[arguments.array_index(index)] = value.data if isinstance(value, Tensor) else value
         self._version_counter.value += 1
 
     # --- differentiable methods (the math of each is in ops.py) ----------------------------------
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.Sum.apply(self, **_reduction(self, "sum", axis, keepdims, dim, keepdim))
+        return ops.Sum.apply(self, **arguments.reduction(self, "sum", axis, keepdims, dim, keepdim))
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.Mean.apply(self, **_reduction(self, "mean", axis, keepdims, dim, keepdim))
+        return ops.Mean.apply(self, **arguments.reduction(self, "mean", axis, keepdims, dim, keepdim))
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Largest values along ``axis`` (values only, as NumPy's max and TensorFlow's reduce_max)."""
-        return ops.Max.apply(self, **_reduction(self, "max", axis, keepdims, dim, keepdim))
+        return ops.Max.apply(self, **arguments.reduction(self, "max", axis, keepdims, dim, keepdim))
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.Min.apply(self, **_reduction(self, "min", axis, keepdims, dim, keepdim))
+        return ops.Min.apply(self, **arguments.reduction(self, "min", axis, keepdims, dim, keepdim))
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        options = _reduction(self, "argmax", axis, keepdims, dim, keepdim)
+        options = arguments.reduction(self, "argmax", axis, keepdims, dim, keepdim)
         if options["axis"] is not None and len(options["axis"]) > 1:
             raise ValueError(f"argmax: takes one axis, got {options['axis']}")
         axis = None if options["axis"] is None else options["axis"][0]
@@ -283,27 +283,27 @@ class Tensor:
         return ops.Clamp.apply(self, low=min, high=max)
 
     def softmax(self, axis=-1, *, dim=None):
-        return ops.Softmax.apply(self, axis=_one_axis(self, "softmax", axis if dim is None else dim))
+        return ops.Softmax.apply(self, axis=arguments.one_axis(self, "softmax", axis if dim is None else dim))
 
     def log_softmax(self, axis=-1, *, dim=None):
-        return ops.LogSoftmax.apply(self, axis=_one_axis(self, "log_softmax", axis if dim is None else dim))
+        return ops.LogSoftmax.apply(self, axis=arguments.one_axis(self, "log_softmax", axis if dim is None else dim))
 
     def reshape(self, *shape):
-        return ops.Reshape.apply(self, shape=_resolved_shape(self, _shape_argument(shape)))
+        return ops.Reshape.apply(self, shape=arguments.resolved_shape(self, arguments.shape_argument(shape)))
 
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = _one_axis(self, "flatten", start_dim), _one_axis(self, "flatten", end_dim)
+        start, end = arguments.one_axis(self, "flatten", start_dim), arguments.one_axis(self, "flatten", end_dim)
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
         shape = self.shape[:start] + (int(np.prod(self.shape[start : end + 1])),) + self.shape[end + 1 :]
         return ops.Reshape.apply(self, shape=shape)
 
     def permute(self, *axes):
-        axes = tuple(_one_axis(self, "permute", axis) for axis in _shape_argument(axes))
+        axes = tuple(arguments.one_axis(self, "permute", axis) for axis in arguments.shape_argument(axes))
         if sorted(axes) != list(range(self.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes of shape {self.shape}")
         return ops.Permute.apply(self, axes=axes)
@@ -315,7 +315,7 @@ class Tensor:
         if dim0 is None or dim1 is None:
             raise ValueError("transpose: give both axes to swap, or none to reverse all axes")
         axes = list(range(self.ndim))
-        first, second = _one_axis(self, "transpose", dim0), _one_axis(self, "transpose", dim1)
+        first, second = arguments.one_axis(self, "transpose", dim0), arguments.one_axis(self, "transpose", dim1)
         axes[first], axes[second] = axes[second], axes[first]
         return ops.Permute.apply(self, axes=tuple(axes))
 
@@ -331,7 +331,7 @@ class Tensor:
         if axis is None:
             shape = tuple(size for size in self.shape if size != 1)
         else:
-            axes = {_one_axis(self, "squeeze", a) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+            axes = {arguments.one_axis(self, "squeeze", a) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
             shape = tuple(size for index, size in enumerate(self.shape) if not (index in axes and size == 1))
         return ops.Reshape.apply(self, shape=shape)
 
@@ -341,48 +341,48 @@ class Tensor:
     # --- operators -------------------------------------------------------------------------------
 
     def __add__(self, other):
-        return ops.Add.apply(*_pair(self, other))
+        return ops.Add.apply(*arguments.pair(self, other))
 
     def __radd__(self, other):
-        return ops.Add.apply(*_pair(self, other, reflected=True))
+        return ops.Add.apply(*arguments.pair(self, other, reflected=True))
 
     def __sub__(self, other):
-        return ops.Sub.apply(*_pair(self, other))
+        return ops.Sub.apply(*arguments.pair(self, other))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(*_pair(self, other, reflected=True))
+        return ops.Sub.apply(*arguments.pair(self, other, reflected=True))
 
     def __mul__(self, other):
-        return ops.Mul.apply(*_pair(self, other))
+        return ops.Mul.apply(*arguments.pair(self, other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(*_pair(self, other, reflected=True))
+        return ops.Mul.apply(*arguments.pair(self, other, reflected=True))
 
     def __truediv__(self, other):
-        return ops.Div.apply(*_pair(self, other))
+        return ops.Div.apply(*arguments.pair(self, other))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(*_pair(self, other, reflected=True))
+        return ops.Div.apply(*arguments.pair(self, other, reflected=True))
 
     def __pow__(self, exponent):
         if isinstance(exponent, (int, float)):
             return ops.PowConstant.apply(self, exponent=exponent)
-        return ops.Pow.apply(*_pair(self, exponent))
+        return ops.Pow.apply(*arguments.pair(self, exponent))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(*_pair(self, base, reflected=True))
+        return ops.Pow.apply(*arguments.pair(self, base, reflected=True))
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(*_pair(self, other))
+        return ops.MatMul.apply(*arguments.pair(self, other))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(*_pair(self, other, reflected=True))
+        return ops.MatMul.apply(*arguments.pair(self, other, reflected=True))
 
     def __neg__(self):
         return ops.Neg.apply(self)
 
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, index=_array_index(index))
+        return ops.GetItem.apply(self, index=arguments.array_index(index))
 
     # Comparisons record nothing: their results are not differentiable.
     def _compare(self, ufunc, other):
@@ -406,84 +406,6 @@ class Tensor:
 
     def __ge__(self, other):
         return self._compare(np.greater_equal, other)
-
-
-def _one_axis(tensor, name, axis):
-    """``axis`` as a non-negative int, with a clear error when it is out of range."""
-    ndim = max(tensor.ndim, 1)
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise IndexError(f"{name}: axis {axis} is out of range for a tensor of shape {tensor.shape}")
-    return int(axis) % ndim
-
-
-def _reduction(tensor, name, axis, keepdims, dim, keepdim):
-    """Reduction options with PyTorch's ``dim``/``keepdim`` accepted as aliases."""
-    axis = axis if dim is None else dim
-    keepdims = keepdims if keepdim is None else keepdim
-    if axis is not None:
-        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-        axis = tuple(sorted({_one_axis(tensor, name, a) for a in axes}))
-        if tensor.ndim == 0:
-            axis = None
-    return {"axis": axis, "keepdims": bool(keepdims)}
-
-
-def _shape_argument(shape):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-def _resolved_shape(tensor, shape):
-    """``shape`` with one -1 filled in, checked against the tensor's size."""
-    shape = tuple(int(size) for size in shape)
-    unknown = [index for index, size in enumerate(shape) if size == -1]
-    known = int(np.prod([size for size in shape if size != -1]))
-    if len(unknown) > 1 or any(size < -1 for size in shape):
-        raise ValueError(f"reshape: invalid shape {shape}")
-    if unknown:
-        if known == 0 or tensor.size % known:
-            raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape}")
-        shape = shape[: unknown[0]] + (tensor.size // known,) + shape[unknown[0] + 1 :]
-    elif known != tensor.size:
-        raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape} ({tensor.size} elements)")
-    return shape
-
-
-def _array_index(index):
-    """An index with Tensors replaced by their arrays, so NumPy can apply it."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(item.data if isinstance(item, Tensor) else item for item in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
-
-
-def _pair(tensor, other, reflected=False):
-    """The two operands of a binary op as Tensors, in the order the op sees them.
-
-    A Python scalar takes the tensor's dtype (``x * 2`` stays float32) unless it is a float meeting
-    an integer tensor. An integer tensor meeting a floating one is cast to the floating dtype, as
-    PyTorch does (NumPy would give float64).
-    """
-    if not isinstance(other, Tensor):
-        value = np.asarray(other)
-        if tensor.dtype == dtypes.bool_:
-            dtype = dtypes.inferred_dtype(value)
-        elif value.dtype.kind == "f" and not dtypes.is_floating(tensor.dtype):
-            dtype = dtypes.default_float
-        else:
-            dtype = tensor.dtype
-        other = Tensor._wrap(value.astype(dtype, copy=False), tensor.device)
-    if other.dtype != tensor.dtype:
-        if dtypes.is_floating(tensor.dtype) and not dtypes.is_floating(other.dtype):
-            other = other.to(tensor.dtype)
-        elif dtypes.is_floating(other.dtype) and not dtypes.is_floating(tensor.dtype):
-            tensor = tensor.to(other.dtype)
-    return (other, tensor) if reflected else (tensor, other)
 
 
 from . import ops  # noqa: E402  (ops.py builds on autograd; the methods above reach it at call time)

@@ -356,11 +356,11 @@ def test_ten_thousand_training_like_iterations_keep_memory_flat():
     for _ in range(1_000):  # warm up: compile kernels, let allocator pools settle
         step()
     gc.collect()
-    tensors_before = sum(isinstance(obj, mg.Tensor) for obj in gc.get_objects())
+    tensors_before = sum(type(obj) is mg.Tensor for obj in gc.get_objects())
     memory_before = _resident_bytes()
     for _ in range(10_000):
         step()
     gc.collect()
-    tensors_after = sum(isinstance(obj, mg.Tensor) for obj in gc.get_objects())
+    tensors_after = sum(type(obj) is mg.Tensor for obj in gc.get_objects())
     assert tensors_after <= tensors_before + 2
     assert _resident_bytes() - memory_before < 8 * 2**20
