@@ -69,6 +69,9 @@ def pair(tensor, other, reflected=False):
     an integer tensor. An integer tensor meeting a floating one is cast to the floating dtype, as
     PyTorch does (NumPy would give float64).
     """
+    if type(other) in (float, int) and tensor.dtype.kind == "f":  # the common case, kept cheap
+        other = tensor_module.Tensor._wrap(np.array(other, dtype=tensor.dtype), tensor.device)
+        return (other, tensor) if reflected else (tensor, other)
     if not isinstance(other, tensor_module.Tensor):
         value = np.asarray(other)
         if tensor.dtype == dtypes.bool_:

@@ -97,10 +97,10 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        from .tensor import Tensor  # tensor.py imports this module
-
+        """Run forward on the inputs' arrays; record the application on the tape if it needs grad."""
         function = cls(**options) if options else cls()
-        device = inputs[0].device
+        first = inputs[0]
+        device = first.device
         for tensor in inputs:
             if tensor.device != device:
                 raise RuntimeError(
@@ -111,21 +111,23 @@ class Function:
             output_data = np.asarray(output_data)  # NumPy gives scalars, not 0-d arrays, for 0-d math
         # A view shares its base's version counter, so an in-place update through either is seen.
         # (Reshape of a non-contiguous array and advanced indexing copy: those are not views.)
-        shares_buffer = cls.is_view and np.may_share_memory(output_data, inputs[0].data)
-        version = inputs[0]._version_counter if shares_buffer else None
+        shares_buffer = cls.is_view and np.may_share_memory(output_data, first.data)
+        output = type(first)._wrap(output_data, device, first._version_counter if shares_buffer else None)
 
-        record = _grad_enabled and output_data.dtype.kind == "f" and (
-            any(tensor.requires_grad for tensor in inputs)
-            or (_active_tapes and any(tape._watches(tensor) for tape in _active_tapes for tensor in inputs))
-        )
-        output = Tensor._wrap(output_data, device, version)
-        if not record:
+        if not _grad_enabled or output_data.dtype.kind != "f":
             function.saved = ()  # nothing will run backward: let the buffers go now
             return output
+        needs_input_grad = tuple(tensor._requires_grad for tensor in inputs)
+        if _active_tapes:
+            needs_input_grad = tuple(
+                needs or any(tape._watches(tensor) for tape in _active_tapes)
+                for needs, tensor in zip(needs_input_grad, inputs)
+            )
+        if True not in needs_input_grad:
+            function.saved = ()
+            return output
         function.inputs = inputs
-        function.needs_input_grad = tuple(
-            tensor.requires_grad or any(tape._watches(tensor) for tape in _active_tapes) for tensor in inputs
-        )
+        function.needs_input_grad = needs_input_grad
         function.sequence = next(_sequence_numbers)
         function.saved_versions = _versions_of_saved(function.saved, inputs, output)
         function.released = False

@@ -364,3 +364,10 @@ def test_ten_thousand_training_like_iterations_keep_memory_flat():
     tensors_after = sum(type(obj) is mg.Tensor for obj in gc.get_objects())
     assert tensors_after <= tensors_before + 2
     assert _resident_bytes() - memory_before < 8 * 2**20
+
+
+def test_mixing_devices_in_one_op_names_both_devices():
+    # Only the CPU backend exists, so label a tensor as living elsewhere by hand.
+    elsewhere = mg.Tensor._wrap(np.ones(3), "cuda:0")
+    with pytest.raises(RuntimeError, match=r"Add: expected all tensors on one device, got cpu and cuda:0"):
+        mg.ones(3, dtype=mg.float64) + elsewhere
