@@ -10,6 +10,10 @@ FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 cpu_kernel = numba.njit(parallel=True, fastmath=FASTMATH_FLAGS, cache=True, nogil=True)
 
+# Helpers called from inside a parallel kernel (they hold no prange of their own): the same
+# contract, compiled serially, so Numba does not warn that it found nothing to parallelise.
+serial_kernel = numba.njit(fastmath=FASTMATH_FLAGS, cache=True, nogil=True)
+
 
 def checked_twin(kernel):
     """The same kernel compiled serially with bounds checks, for tests.

@@ -1,0 +1,41 @@
+"""``python -m minigrad.bench SUBCOMMAND [OPTIONS]``: benchmarks that print ratios against references.
+
+Every public sibling module of this package is a subcommand (``matmul.py`` is ``matmul``): its
+docstring's first line is its help, and its ``main(arguments)`` parses the options that follow the
+subcommand. Adding ``conv.py`` or ``compile.py`` is all it takes to add ``conv`` or ``compile``.
+"""
+import argparse
+import importlib
+import pkgutil
+
+import minigrad.bench
+
+
+def subcommand_names():
+    return sorted(info.name for info in pkgutil.iter_modules(minigrad.bench.__path__)
+                  if not info.name.startswith("_"))
+
+
+def summary(name):
+    """First docstring line of a subcommand's module (importing it only for its docstring)."""
+    module = importlib.import_module(f"minigrad.bench.{name}")
+    return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+
+
+def main(argv=None):
+    names = subcommand_names()
+    listing = "\n".join(f"  {name:<10} {summary(name)}" for name in names)
+    parser = argparse.ArgumentParser(
+        prog="python -m minigrad.bench",
+        description="minigrad benchmarks; each prints ratios against references timed in the same run.",
+        epilog=f"subcommands:\n{listing}\n\n'python -m minigrad.bench SUBCOMMAND --help' for its options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("subcommand", choices=names, metavar="SUBCOMMAND")
+    parser.add_argument("options", nargs=argparse.REMAINDER, help="options of the subcommand")
+    arguments = parser.parse_args(argv)
+    importlib.import_module(f"minigrad.bench.{arguments.subcommand}").main(arguments.options)
+
+
+if __name__ == "__main__":
+    main()

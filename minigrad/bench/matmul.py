@@ -1,0 +1,118 @@
+"""Matrix product GFLOP/s: minigrad's CPU kernel against NumPy's BLAS (and PyTorch if installed).
+
+Squares, then the MNIST model's shapes (forward, and backward through transposed views). Each
+library runs a batch of calls per round, rounds interleave the libraries so machine noise hits
+all of them alike, and the table shows the median round. BLAS and OpenMP worker threads keep
+spinning for a while after a call and would steal the cores from whichever library runs next,
+so each batch starts after a short settling pause.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from minigrad.kernels.cpu.matmul import matmul
+
+# (label, rows, depth, columns, transposed_a): transposed_a multiplies x.T for a C-contiguous x,
+# as the weight gradient x.T @ grad_y does.
+SHAPES = [
+    ("256 square", 256, 256, 256, False),
+    ("512 square", 512, 512, 512, False),
+    ("1024 square", 1024, 1024, 1024, False),
+    ("2048 square", 2048, 2048, 2048, False),
+    ("100x784 @ 784x10", 100, 784, 10, False),
+    ("x.T 784x100 @ 100x10", 784, 100, 10, True),
+    ("100x3136 @ 3136x1024", 100, 3136, 1024, False),
+    ("x.T 3136x100 @ 100x1024", 3136, 100, 1024, True),
+]
+BATCH_SECONDS = 0.06
+SETTLE_SECONDS = 0.15
+
+
+def make_operands(rows, depth, columns, transposed_a, dtype, generator):
+    if transposed_a:
+        a = generator.standard_normal((depth, rows)).astype(dtype).T
+    else:
+        a = generator.standard_normal((rows, depth)).astype(dtype)
+    b = generator.standard_normal((depth, columns)).astype(dtype)
+    return a, b, np.empty((rows, columns), dtype)
+
+
+def candidates(a, b, out):
+    """Zero-argument callables computing ``out = a @ b``, by library name."""
+    functions = {
+        "minigrad": lambda: matmul(a, b, out),
+        "numpy": lambda: np.matmul(a, b, out=out),
+    }
+    try:
+        import torch
+    except ImportError:
+        return functions
+    # from_numpy shares memory and keeps the strides, so torch sees the same transposed view.
+    a_tensor, b_tensor, out_tensor = (torch.from_numpy(array) for array in (a, b, out))
+    functions["torch"] = lambda: torch.matmul(a_tensor, b_tensor, out=out_tensor)
+    return functions
+
+
+def seconds_per_call(function, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls
+
+
+def time_interleaved(functions, repeats):
+    """Median seconds per call of each function, over ``repeats`` interleaved rounds."""
+    calls = {}
+    for name, function in functions.items():
+        function()  # warm-up: compilation, first-touch of the output
+        calls[name] = max(1, round(BATCH_SECONDS / seconds_per_call(function, 1)))
+    samples = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            time.sleep(SETTLE_SECONDS)
+            samples[name].append(seconds_per_call(function, calls[name]))
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def check_result(label, a, b, out, dtype):
+    reference = a.astype(np.float64) @ b.astype(np.float64)
+    tolerance = 1e-3 if dtype == np.float32 else 1e-9
+    if not np.allclose(out, reference, rtol=tolerance, atol=tolerance * np.sqrt(a.shape[1])):
+        raise AssertionError(f"matmul: wrong result for {label}")
+
+
+def main(arguments=None):
+    parser = argparse.ArgumentParser(prog="python -m minigrad.bench matmul",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed rounds per cell; the median is printed (default 5)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    arguments = parser.parse_args(arguments)
+    dtype = np.dtype(arguments.dtype)
+    generator = np.random.default_rng(0)
+    header = None
+    for label, rows, depth, columns, transposed_a in SHAPES:
+        a, b, out = make_operands(rows, depth, columns, transposed_a, dtype, generator)
+        functions = candidates(a, b, out)
+        matmul(a, b, out)
+        check_result(label, a, b, out, dtype)
+        seconds = time_interleaved(functions, arguments.repeats)
+        gflops = {name: 2.0 * rows * depth * columns / time_taken / 1e9
+                  for name, time_taken in seconds.items()}
+        if header is None:
+            header = f"{'shape (' + dtype.name + ')':<26}{'minigrad':>10}{'numpy':>10}{'ratio':>8}"
+            if "torch" in gflops:
+                header += f"{'torch':>10}{'ratio':>8}"
+            print("GFLOP/s, median of", arguments.repeats, "interleaved rounds")
+            print(header)
+        line = f"{label:<26}{gflops['minigrad']:>10.1f}{gflops['numpy']:>10.1f}"
+        line += f"{gflops['minigrad'] / gflops['numpy']:>8.2f}"
+        if "torch" in gflops:
+            line += f"{gflops['torch']:>10.1f}{gflops['minigrad'] / gflops['torch']:>8.2f}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
