@@ -153,8 +153,8 @@ class Function:
                 raise RuntimeError(
                     f"backward: {self.name} (sequence {self.sequence}) saved its {role} at version "
                     f"{version}, but it has since been modified in place (now version {counter.value}); "
-                    "an in-place update changed a value that this gradient needs. Clone the tensor "
-                    "before modifying it, or do the update after backward()."
+                    "an in-place update changed a value that this gradient needs. Modify a .clone() "
+                    "instead, or do the update after backward()."
                 )
 
     def __repr__(self):

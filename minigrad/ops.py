@@ -241,6 +241,16 @@ class Clamp(Function):
         return (g * inside,)
 
 
+class Clone(Function):
+    """x.copy():  dx = g"""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (g,)
+
+
 class Cast(Function):
     """x.astype(dtype):  dx = g.astype(x.dtype)"""
 

@@ -6,8 +6,7 @@ construction and conversion, operator overloads, in-place updates with their ver
 """
 import numpy as np
 
-from . import arguments, autograd, dtypes
-from . import backend as backends
+from . import arguments, autograd, backend, dtypes, ops
 from .autograd import VersionCounter
 
 
@@ -17,7 +16,7 @@ class Tensor:
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, dtype=None, device="cpu", requires_grad=False):
-        device = backends.check_device(device)
+        device = backend.check_device(device)
         if isinstance(data, Tensor):
             data = data.data
         array = np.asarray(data)
@@ -100,6 +99,10 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def clone(self):
+        """A copy of the buffer that stays on the tape (gradients flow back to this tensor)."""
+        return ops.Clone.apply(self)
+
     def detach(self):
         """The same buffer as a new leaf that needs no grad (shares the version counter)."""
         return Tensor._wrap(self.data, self.device, self._version_counter)
@@ -112,10 +115,10 @@ class Tensor:
         self._grad = None
 
     def to(self, target):
-        """A copy on another device (``"cpu"``, ``"cuda"``) or of another dtype (differentiable)."""
+        """This tensor on another device (``"cpu"``, ``"cuda"``) or as another dtype (a differentiable cast)."""
         if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            device = backends.check_device(target)
-            return self if device == self.device else backends.move(self, device)
+            device = backend.check_device(target)
+            return self if device == self.device else backend.move(self, device)
         dtype = dtypes.as_dtype(target)
         return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
 
@@ -154,7 +157,10 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous: only a one-element tensor "
+                "is True or False"
+            )
         return bool(self.data)
 
     __hash__ = object.__hash__  # == is elementwise, so hash by identity, as PyTorch does
@@ -407,5 +413,3 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(np.greater_equal, other)
 
-
-from . import ops  # noqa: E402  (ops.py builds on autograd; the methods above reach it at call time)

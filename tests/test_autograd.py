@@ -202,6 +202,18 @@ def test_in_place_update_through_a_view_is_caught():
         loss.backward()
 
 
+def test_modifying_a_clone_instead_leaves_the_saved_buffer_intact():
+    x = leaf(3)
+    y = x.exp()
+    loss = y.sum()
+    with mg.no_grad():
+        copy = y.clone()
+        copy += 1
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, np.exp(x.data))
+    np.testing.assert_allclose(copy.data, np.exp(x.data) + 1)
+
+
 def test_in_place_update_of_an_unsaved_input_is_allowed():
     x = leaf(3)
     y = mg.tensor(np.ones(3), dtype=mg.float64)

@@ -61,6 +61,7 @@ UNARY = [
     ("softmax axis 0", lambda x: x.softmax(dim=0), None, lambda a: np.exp(a) / np.exp(a).sum(0, keepdims=True)),
     ("log_softmax", lambda x: x.log_softmax(-1), None, lambda a: a - np.log(np.exp(a).sum(-1, keepdims=True))),
     ("log_softmax axis 1", lambda x: x.log_softmax(1), None, lambda a: a - np.log(np.exp(a).sum(1, keepdims=True))),
+    ("clone", lambda x: x.clone() * 1, None, lambda a: a),
     ("cast float32 round trip", lambda x: x.float().double() * 1, None, lambda a: a.astype(np.float32).astype(np.float64)),
 ]
 

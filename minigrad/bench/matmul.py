@@ -1,17 +1,13 @@
 """Matrix product GFLOP/s: minigrad's CPU kernel against NumPy's BLAS (and PyTorch if installed).
 
 Squares, then the MNIST model's shapes (forward, and backward through transposed views). Each
-library runs a batch of calls per round, rounds interleave the libraries so machine noise hits
-all of them alike, and the table shows the median round. BLAS and OpenMP worker threads keep
-spinning for a while after a call and would steal the cores from whichever library runs next,
-so each batch starts after a short settling pause.
+library runs a batch of calls per round, in interleaved rounds; the table shows the median round.
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 
+from minigrad.bench._timing import time_interleaved
 from minigrad.kernels.cpu.matmul import matmul
 
 # (label, rows, depth, columns, transposed_a): transposed_a multiplies x.T for a C-contiguous x,
@@ -26,8 +22,6 @@ SHAPES = [
     ("100x3136 @ 3136x1024", 100, 3136, 1024, False),
     ("x.T 3136x100 @ 100x1024", 3136, 100, 1024, True),
 ]
-BATCH_SECONDS = 0.06
-SETTLE_SECONDS = 0.15
 
 
 def make_operands(rows, depth, columns, transposed_a, dtype, generator):
@@ -53,27 +47,6 @@ def candidates(a, b, out):
     a_tensor, b_tensor, out_tensor = (torch.from_numpy(array) for array in (a, b, out))
     functions["torch"] = lambda: torch.matmul(a_tensor, b_tensor, out=out_tensor)
     return functions
-
-
-def seconds_per_call(function, calls):
-    start = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - start) / calls
-
-
-def time_interleaved(functions, repeats):
-    """Median seconds per call of each function, over ``repeats`` interleaved rounds."""
-    calls = {}
-    for name, function in functions.items():
-        function()  # warm-up: compilation, first-touch of the output
-        calls[name] = max(1, round(BATCH_SECONDS / seconds_per_call(function, 1)))
-    samples = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            time.sleep(SETTLE_SECONDS)
-            samples[name].append(seconds_per_call(function, calls[name]))
-    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def check_result(label, a, b, out, dtype):
