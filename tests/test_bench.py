@@ -1,0 +1,26 @@
+"""The benchmark commands run and print their figures (what they measure is never asserted here)."""
+import subprocess
+import sys
+
+
+def bench(*arguments):
+    completed = subprocess.run(
+        [sys.executable, "-m", "minigrad.bench", *arguments], capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def test_help_lists_every_subcommand():
+    output = bench("--help")
+    for name in ("matmul", "step", "startup"):
+        assert name in output
+
+
+def test_step_prints_minigrad_time_per_step():
+    assert "us/step" in bench("step", "--repeats", "1")
+
+
+def test_startup_prints_import_and_first_step_times():
+    output = bench("startup", "--runs", "1")
+    assert "minigrad" in output and "first step" in output
