@@ -1,8 +1,8 @@
 """The CPU matmul kernels against NumPy in float64, over edge shapes, layouts and their checked twins.
 
 Shapes are chosen around the kernel's structure: shared dimensions on both sides of the
-outer-product cut-off and longer than one depth slab, row and column counts that are not whole
-tiles or blocks. Each new combination of array layouts compiles the kernels again, so layouts are
+outer-product cut-off and longer than one depth slab, column counts on both sides of the narrow
+cut-off, row and column counts that are not whole tiles, chunks or blocks. Each new combination of array layouts compiles the kernels again, so layouts are
 covered by a handful of combinations rather than all of them.
 """
 import numpy as np
@@ -83,21 +83,37 @@ def test_matmul_empty_shared_dimension_gives_zeros(dtype):
     np.testing.assert_array_equal(out, np.zeros((5, 3)))
 
 
-@pytest.mark.parametrize("depth", [7, 300])
-def test_matmul_propagates_inf_and_nan(depth):
+@pytest.mark.parametrize("a_layout", ["C", "F"])
+@pytest.mark.parametrize("depth, columns", [(7, 9), (7, 40), (300, 9), (300, 40)])
+def test_matmul_propagates_inf_and_nan(depth, columns, a_layout):
     """inf * 0 is NaN and NaN spreads along its row and column, exactly as NumPy does;
     padding of edge tiles must not leak NaN into finite outputs."""
     generator = np.random.default_rng(depth)
-    a = generator.uniform(-1, 1, (10, depth))
-    b = generator.uniform(-1, 1, (depth, 9))
+    a = make_matrix((10, depth), np.float64, a_layout, generator)
+    b = generator.uniform(-1, 1, (depth, columns))
     a[2, 3] = np.inf
     b[3, 4] = 0.0
     a[5, 1] = np.nan
-    b[depth - 1, 8] = -np.inf
+    b[depth - 1, columns - 1] = -np.inf
     out = run_matmul(matmul, a, b)
     with np.errstate(invalid="ignore"):
         assert_matches_reference(out, a, b)
         assert np.isfinite(out).sum() == np.isfinite(a @ b).sum()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("a_layout, b_layout", LAYOUT_PAIRS)
+@pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (1, 784, 15), (5, 3, 16), (127, 17, 1),
+                                                  (128, 100, 10), (129, 65, 15), (300, 1100, 3),
+                                                  (257, 7, 17)])
+def test_matmul_narrow_paths(rows, depth, columns, a_layout, b_layout, dtype):
+    """Few output columns: the dot-product path (a's rows read as lines) and the transposed
+    outer-product path (a's columns contiguous: the F and transposed layouts), around the
+    column cut-off, whole and partial row chunks and depths that are no whole vector."""
+    generator = np.random.default_rng(rows * depth + columns)
+    a = make_matrix((rows, depth), dtype, a_layout, generator)
+    b = make_matrix((depth, columns), dtype, b_layout, generator)
+    assert_matches_reference(run_matmul(matmul, a, b), a, b)
 
 
 def test_mnist_shapes_and_backward_views():
@@ -134,16 +150,20 @@ def test_batched_matmul_with_broadcast_batches(dtype):
 
 
 CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile",
-                   "outer_product_matmul", "blocked_matmul", "matmul"]
+                   "outer_product_matmul", "blocked_matmul", "narrow_matmul",
+                   "transposed_narrow_matmul", "matmul"]
 
 
-def strided_view(shape, lines_adjacent, generator):
+def strided_view(shape, lines_adjacent, generator, unit_row_stride=False):
     """A float64 (rows, columns) view that is neither C- nor F-contiguous (Numba layout 'A').
 
     ``lines_adjacent`` puts consecutive rows closer in memory than consecutive columns, which
-    sends the packing through its transposing path.
+    sends the packing through its transposing path; ``unit_row_stride`` makes them adjacent
+    elements, which sends few-column products through the transposed narrow path.
     """
     rows, columns = shape
+    if unit_row_stride:
+        return generator.uniform(-1, 1, (2 * columns, rows))[::2].T
     if lines_adjacent:
         return generator.uniform(-1, 1, (columns, 2 * rows))[:, ::2].T
     return generator.uniform(-1, 1, (rows, 2 * columns))[:, ::2]
@@ -163,17 +183,18 @@ def checked():
     twin_matmul = matmul_module.matmul
     generator = np.random.default_rng(2)
     try:
-        for depth in [3, 70]:  # outer-product and blocked paths (b has 3 columns)
-            a = strided_view((5, depth), True, generator)
-            b = strided_view((depth, 3), False, generator)
-            twin_matmul(a, b, np.empty((5, 3)))
+        # One call types, and so compiles, every path for the signature.
+        a = strided_view((5, 3), True, generator)
+        b = strided_view((3, 3), False, generator)
+        twin_matmul(a, b, np.empty((5, 3)))
     finally:
         patch.undo()
     return twin_matmul
 
 
 @pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (5, 7, 3), (6, 6, 9), (9, 65, 70),
-                                                  (7, 64, 9), (13, 1100, 6), (33, 129, 17)])
+                                                  (7, 64, 9), (13, 1100, 6), (33, 129, 17),
+                                                  (129, 5, 15), (300, 67, 16), (2, 33, 40)])
 def test_checked_twins_stay_in_bounds(checked, rows, depth, columns):
     """Edge shapes through the serial bounds-checked kernels: no IndexError, same results.
 
@@ -181,8 +202,9 @@ def test_checked_twins_stay_in_bounds(checked, rows, depth, columns):
     """
     twin_matmul = checked
     generator = np.random.default_rng(rows + depth + columns)
-    for a_adjacent, b_adjacent in [(False, False), (True, True), (False, True)]:
-        a = strided_view((rows, depth), a_adjacent, generator)
+    for a_adjacent, b_adjacent, a_unit in [(False, False, False), (True, True, False),
+                                           (False, True, False), (False, False, True)]:
+        a = strided_view((rows, depth), a_adjacent, generator, a_unit)
         b = strided_view((depth, columns), b_adjacent, generator)
         out = run_matmul(twin_matmul, a, b)
         assert_matches_reference(out, a, b)

@@ -16,9 +16,21 @@ For each slab of ``DEPTH_BLOCK_BYTES`` (1024 float32 or 512 float64 steps) of k:
    L1 (16 KiB) while the block's packed A strips (``ROW_BLOCK`` lines, 512 KiB) stream from L2.
 
 Edge strips are zero-padded to whole tiles and the packed depth to a whole SIMD vector, so the
-micro-kernel never branches; padded products land in accumulators that are never stored. Short
-shared dimensions, where one reduction per tile would cost as much as the tile, skip all this
-and accumulate rank-4 updates row by row instead (``outer_product_matmul``).
+micro-kernel never branches; padded products land in accumulators that are never stored.
+
+``matmul`` picks one of four paths by shape, so that the skinny products of a training step
+(``x @ W``, ``x.T @ grad_y``, ``grad_y @ W.T`` with a few output classes) run as one parallel
+region rather than the blocked path's three per slab:
+
+- fewer than ``NARROW_COLUMNS`` output columns, a's columns contiguous (``a = x.T``):
+  ``transposed_narrow_matmul`` computes ``out.T = b.T @ a.T`` as outer products along the
+  long, contiguous lines of ``a.T``, chunk by chunk, and transposes each chunk into out;
+- fewer than ``NARROW_COLUMNS`` output columns otherwise: ``narrow_matmul``, the packed 4 x 4
+  dot-product tiles over the whole depth at once, b's few packed columns shared by all rows;
+- short shared dimensions (up to ``OUTER_PRODUCT_DEPTH``, no longer than b's rows), where one
+  reduction per tile would cost as much as the tile: rank-4 updates accumulated row by row
+  (``outer_product_matmul``);
+- everything else: the blocked scheme above (``blocked_matmul``).
 """
 import numpy as np
 from numba import prange
@@ -41,6 +53,12 @@ TRANSPOSE_RUN = 8
 # row-by-row outer product: measured faster than 16-wide dot products over so few steps, unless
 # the output rows are too short to fill SIMD vectors.
 OUTER_PRODUCT_DEPTH = 128
+# Outputs with fewer columns than this (one float32 SIMD vector, so blocking along the columns
+# fills no vector) take a narrow path: measured faster than the blocked path below it.
+NARROW_COLUMNS = 16
+# Output rows per parallel iteration of the transposed narrow path: its (columns, ROW_CHUNK)
+# buffer stays in L1, and 784 or 1024 rows still split into enough chunks for both cores.
+ROW_CHUNK = 128
 # Packed depth is padded to a whole SIMD vector (64 bytes: a zmm register).
 VECTOR_BYTES = 64
 
@@ -241,14 +259,90 @@ def blocked_matmul(a, b, out):
 
 
 @cpu_kernel
+def narrow_matmul(a, b, out):
+    """``out = a @ b`` for few columns: 4 x 4 dot-product tiles over the whole shared dimension.
+
+    The same packing and micro-kernel as the blocked path, without its depth slabs and output
+    blocks: b's few columns (a few KB a thousand steps) are packed once, serially, and each
+    parallel iteration packs one row strip of a and computes its tiles, so the whole product
+    is one parallel region.
+    """
+    rows, depth = a.shape
+    columns = b.shape[1]
+    row_strips = (rows + TILE_ROWS - 1) // TILE_ROWS
+    column_strips = (columns + TILE_COLUMNS - 1) // TILE_COLUMNS
+    padded_depth = round_up(depth, VECTOR_BYTES // a.itemsize)
+    b_packed = np.empty((column_strips, TILE_COLUMNS, padded_depth), a.dtype)
+    pack_strips(b.T, b_packed, 0, column_strips, 0, depth, padded_depth)
+    a_packed = np.empty((row_strips, TILE_ROWS, padded_depth), a.dtype)
+    for row_strip in prange(row_strips):
+        pack_strips(a, a_packed, row_strip, 1, 0, depth, padded_depth)
+        for column_strip in range(column_strips):
+            tile = micro_kernel(a_packed[row_strip], b_packed[column_strip], padded_depth)
+            store_tile(tile, out, row_strip * TILE_ROWS, column_strip * TILE_COLUMNS, False)
+
+
+@cpu_kernel
+def transposed_narrow_matmul(a, b, out):
+    """``out = a @ b`` for few columns when a's columns are contiguous (a = x.T, say).
+
+    Computes ``out.T = b.T @ a.T`` as outer products along out's long columns, which are
+    contiguous lines of a.T: no reduction per output element and no packing. Each parallel
+    iteration accumulates a chunk of out.T in a small buffer that stays in L1, then transposes it
+    into out.
+    """
+    rows, depth = a.shape
+    columns = b.shape[1]
+    a_lines = a.T
+    chunks = (rows + ROW_CHUNK - 1) // ROW_CHUNK
+    chunk_buffers = np.empty((chunks, columns, ROW_CHUNK), out.dtype)
+    whole_steps = depth - depth % 4
+    for chunk in prange(chunks):
+        first_row = chunk * ROW_CHUNK
+        last_row = min(first_row + ROW_CHUNK, rows)
+        chunk_rows = last_row - first_row
+        transposed = chunk_buffers[chunk]
+        transposed[:, :chunk_rows] = 0
+        # Four steps per pass, so each load and store of the buffer carries four multiply-adds.
+        for step in range(0, whole_steps, 4):
+            line0 = a_lines[step, first_row:last_row]
+            line1 = a_lines[step + 1, first_row:last_row]
+            line2 = a_lines[step + 2, first_row:last_row]
+            line3 = a_lines[step + 3, first_row:last_row]
+            for column in range(columns):
+                scale0, scale1 = b[step, column], b[step + 1, column]
+                scale2, scale3 = b[step + 2, column], b[step + 3, column]
+                transposed_row = transposed[column]
+                for row in range(chunk_rows):
+                    transposed_row[row] += (scale0 * line0[row] + scale1 * line1[row]
+                                            + scale2 * line2[row] + scale3 * line3[row])
+        for step in range(whole_steps, depth):
+            line = a_lines[step, first_row:last_row]
+            for column in range(columns):
+                scale = b[step, column]
+                transposed_row = transposed[column]
+                for row in range(chunk_rows):
+                    transposed_row[row] += scale * line[row]
+        for row in range(chunk_rows):
+            for column in range(columns):
+                out[first_row + row, column] = transposed[column, row]
+
+
+@cpu_kernel
 def matmul(a, b, out):
     """``out = a @ b`` for a (M, K), b (K, N) of any layout; out (M, N) C-contiguous.
 
-    Picks the outer-product path for short shared dimensions, the blocked path otherwise.
+    Picks a narrow path for few columns, the outer-product path for short shared dimensions,
+    the blocked path otherwise (see the module docstring).
     """
     depth = a.shape[1]
     if depth == 0:
         out[:, :] = 0
+    elif b.shape[1] < NARROW_COLUMNS:
+        if a.strides[0] == a.itemsize:
+            transposed_narrow_matmul(a, b, out)
+        else:
+            narrow_matmul(a, b, out)
     elif depth <= OUTER_PRODUCT_DEPTH and b.shape[1] >= depth:
         outer_product_matmul(a, b, out)
     else:

@@ -54,6 +54,17 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     classes = logits.shape[1]
     targets = targets.astype(np.int64, copy=False)
+    # min and max first: two cheap reductions; the elementwise mask only when something is outside.
+    if targets.size and (targets.min() < 0 or targets.max() >= classes):
+        _check_targets(name, targets, classes, ignore_index)
+    return ops.SoftmaxCrossEntropy.apply(
+        logits, targets=np.ascontiguousarray(targets), reduction=reduction,
+        label_smoothing=float(label_smoothing), ignore_index=int(ignore_index),
+    )
+
+
+def _check_targets(name, targets, classes, ignore_index):
+    """Raise for the first target that is neither a class index nor ``ignore_index``."""
     out_of_range = (targets != ignore_index) & ((targets < 0) | (targets >= classes))
     if out_of_range.any():
         index = int(np.argmax(out_of_range))
@@ -61,7 +72,3 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
             f"{name}: target {targets[index]} at index {index} is out of range for {classes} classes "
             f"(valid: 0 to {classes - 1}, or ignore_index={ignore_index})"
         )
-    return ops.SoftmaxCrossEntropy.apply(
-        logits, targets=np.ascontiguousarray(targets), reduction=reduction,
-        label_smoothing=float(label_smoothing), ignore_index=int(ignore_index),
-    )
