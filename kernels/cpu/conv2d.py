@@ -1,0 +1,333 @@
+"""2-D convolution (cross-correlation, NCHW): forward, input gradient and weight gradient.
+
+The three contracts the backend calls (``conv2d_forward``, ``conv2d_backward_input``,
+``conv2d_backward_weight``) are Python orchestrators: they pad, pick a kernel by shape and call
+parallel kernels one after another (never a parallel kernel from a serial one: a cached serial
+Numba function that calls a parallel one crashes when loaded back from the cache).
+
+The "wide grid". Each input plane is copied into a zero-bordered buffer ``padded_width`` columns
+wide, so every read is in bounds and padding costs no branch; positions outside the input, on
+either side and of any width (``"same"`` with an even kernel pads one more after than before),
+read zeros. Flattened, stride-1 output position (i, j) sits at ``t = i * padded_width + j`` and
+tap (c, p, q) reads the buffer at ``t`` plus a fixed offset ``c * plane + p * dilation_h *
+padded_width + q * dilation_w``. Computing outputs for every t (``padded_width`` columns per
+row, the extra ones thrown away) makes each tap one contiguous run of the buffer, so the inner
+loops are long unit-stride SIMD loops whatever the kernel, padding or dilation. The direct
+kernels and the weight gradient read strided outputs off the stride-1 grid, and the input
+gradient of a strided convolution runs over the output gradient spread out with zeros: up to
+``stride_h * stride_w`` times the work, which the reference CNN (stride 1) never pays.
+
+- forward: few taps or output channels (the first layer of a CNN): ``correlate_planes``,
+  direct loops that accumulate ``weight[o, k] * run_k`` into an L1-resident wide row, four taps
+  per pass as in the matmul's outer-product path. Otherwise ``im2col.gemm_correlate``, an
+  implicit matrix product with the matmul's register-tiled micro-kernel.
+- input gradient: a transposed convolution, run as a forward correlation of the output gradient
+  (spread onto the stride-1 grid, padded by ``dilation * (kernel - 1) - pad``, which may be
+  negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
+  the same rule.
+- weight gradient: ``grad_weight[o, k] = sum_n sum_t grad_wide[n, o, t] * padded[n, offset[k] +
+  t]`` (the output gradient spread onto the wide grid, zeros between): dot products along the
+  runs, either directly in 4 x 4 tiles summed over the batch (``correlate_gradients``) or, for
+  many channels, as a blocked matrix product (``im2col.gemm_correlate_gradients``).
+
+The choice (``uses_matrix_product``) was measured on the reference CNN: the direct loops win for
+its first layer (25 taps; one output row in its input gradient), by 1.3 to 7 times; the matrix
+products for its second (800 or 1600 taps, 64 or 32 output rows), by 1.7 to 3 times.
+"""
+import numpy as np
+from numba import prange
+
+from . import im2col
+from .matmul import TILE_COLUMNS, TILE_ROWS, VECTOR_BYTES
+from .preset import cpu_kernel, serial_kernel
+
+# Output rows (channels) per parallel task of the direct kernel: enough work per task to amortise
+# the scheduling, few enough tasks to split a batch of one over both cores.
+ROW_BLOCK = 8
+# Correlations with at least this many taps per output take the matrix products; fewer taps leave
+# their dot products too short to pay for the per-tile reductions and the packing ...
+MATRIX_PRODUCT_TAPS = 64
+# ... and at least this many output rows: a 4-row tile over fewer rows is mostly waste.
+MATRIX_PRODUCT_ROWS = 16
+
+
+@cpu_kernel
+def spread_planes(source, top, left, row_step, column_step, padded):
+    """``padded[n, c, top + i * row_step, left + j * column_step] = source[n, c, i, j]``, zero
+    elsewhere; source positions that land outside ``padded`` are dropped."""
+    batch, channels, height, width = source.shape
+    padded_height, padded_width = padded.shape[2], padded.shape[3]
+    for plane in prange(batch * channels):
+        n = plane // channels
+        c = plane % channels
+        target = padded[n, c]
+        target[:, :] = 0
+        for i in range(height):
+            row = top + i * row_step
+            if 0 <= row < padded_height:
+                source_row = source[n, c, i]
+                target_row = target[row]
+                for j in range(width):
+                    column = left + j * column_step
+                    if 0 <= column < padded_width:
+                        target_row[column] = source_row[j]
+
+
+@cpu_kernel
+def correlate_planes(padded, weights, bias, offsets, padded_width, row_step, column_step, out):
+    """``out[n, r, i, j] = bias[r] + sum_k weights[r, k] * padded[n, offsets[k] + t]`` at wide
+    position ``t = i * row_step * padded_width + j * column_step``, by direct loops.
+
+    ``padded`` is (N, flattened padded planes), ``weights`` (R, K); both C-contiguous.
+    """
+    batch, rows, out_height, out_width = out.shape
+    taps = weights.shape[1]
+    length = (out_height - 1) * row_step * padded_width + (out_width - 1) * column_step + 1
+    row_blocks = (rows + ROW_BLOCK - 1) // ROW_BLOCK
+    whole_taps = taps - taps % 4
+    for task in prange(batch * row_blocks):
+        n = task // row_blocks
+        first_row = (task % row_blocks) * ROW_BLOCK
+        image = padded[n]
+        wide_row = np.empty(length, out.dtype)
+        # One output row at a time, so its wide row stays in L1 over all taps.
+        for row in range(first_row, min(first_row + ROW_BLOCK, rows)):
+            weight_row = weights[row]
+            wide_row[:] = 0
+            # Accumulate: four taps per pass, so each load and store of the wide row carries
+            # four multiply-adds.
+            for tap in range(0, whole_taps, 4):
+                run0 = image[offsets[tap]:offsets[tap] + length]
+                run1 = image[offsets[tap + 1]:offsets[tap + 1] + length]
+                run2 = image[offsets[tap + 2]:offsets[tap + 2] + length]
+                run3 = image[offsets[tap + 3]:offsets[tap + 3] + length]
+                scale0, scale1 = weight_row[tap], weight_row[tap + 1]
+                scale2, scale3 = weight_row[tap + 2], weight_row[tap + 3]
+                for position in range(length):
+                    wide_row[position] += (scale0 * run0[position] + scale1 * run1[position]
+                                           + scale2 * run2[position] + scale3 * run3[position])
+            for tap in range(whole_taps, taps):
+                run = image[offsets[tap]:offsets[tap] + length]
+                scale = weight_row[tap]
+                for position in range(length):
+                    wide_row[position] += scale * run[position]
+            # Crop: keep the wide positions that are real (strided) outputs, add the bias; unit
+            # steps get the contiguous read LLVM vectorises.
+            row_bias = bias[row]
+            for i in range(out_height):
+                out_row = out[n, row, i]
+                if column_step == 1:
+                    wide_run = wide_row[i * row_step * padded_width:]
+                    for j in range(out_width):
+                        out_row[j] = row_bias + wide_run[j]
+                else:
+                    start = i * row_step * padded_width
+                    for j in range(out_width):
+                        out_row[j] = row_bias + wide_row[start + j * column_step]
+
+
+@serial_kernel
+def dot_tile(left0, left1, left2, left3, right0, right1, right2, right3, length):
+    """The 4 x 4 dot products of four left and four right runs, as a flat tuple (row-major)."""
+    zero = left0.dtype.type(0)
+    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = zero
+    c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = zero
+    for position in range(length):
+        a0 = left0[position]
+        a1 = left1[position]
+        a2 = left2[position]
+        a3 = left3[position]
+        b0 = right0[position]
+        b1 = right1[position]
+        b2 = right2[position]
+        b3 = right3[position]
+        c00 += a0 * b0
+        c01 += a0 * b1
+        c02 += a0 * b2
+        c03 += a0 * b3
+        c10 += a1 * b0
+        c11 += a1 * b1
+        c12 += a1 * b2
+        c13 += a1 * b3
+        c20 += a2 * b0
+        c21 += a2 * b1
+        c22 += a2 * b2
+        c23 += a2 * b3
+        c30 += a3 * b0
+        c31 += a3 * b1
+        c32 += a3 * b2
+        c33 += a3 * b3
+    return (c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33)
+
+
+@cpu_kernel
+def correlate_gradients(padded, grad_wide, offsets, length, grad_weight):
+    """The sums of ``gemm_correlate_gradients`` by direct dot products along the wide runs, no
+    packing: each parallel task owns a 4-row strip of ``grad_weight`` and sums its 4 x 4 tiles
+    over the batch."""
+    batch, rows = grad_wide.shape[0], grad_wide.shape[1]
+    taps = grad_weight.shape[1]
+    row_strips = (rows + TILE_ROWS - 1) // TILE_ROWS
+    tap_strips = (taps + TILE_COLUMNS - 1) // TILE_COLUMNS
+    for row_strip in prange(row_strips):
+        first_row = row_strip * TILE_ROWS
+        sums = np.zeros((TILE_ROWS, tap_strips * TILE_COLUMNS), grad_weight.dtype)
+        # Edge tiles repeat the last row or tap; their duplicate sums are never stored.
+        row1 = min(first_row + 1, rows - 1)
+        row2 = min(first_row + 2, rows - 1)
+        row3 = min(first_row + 3, rows - 1)
+        for n in range(batch):
+            image = padded[n]
+            left0 = grad_wide[n, first_row, :length]
+            left1 = grad_wide[n, row1, :length]
+            left2 = grad_wide[n, row2, :length]
+            left3 = grad_wide[n, row3, :length]
+            for tap_strip in range(tap_strips):
+                tap = tap_strip * TILE_COLUMNS
+                start0 = offsets[tap]
+                start1 = offsets[min(tap + 1, taps - 1)]
+                start2 = offsets[min(tap + 2, taps - 1)]
+                start3 = offsets[min(tap + 3, taps - 1)]
+                tile = dot_tile(left0, left1, left2, left3,
+                                image[start0:start0 + length], image[start1:start1 + length],
+                                image[start2:start2 + length], image[start3:start3 + length],
+                                length)
+                for row in range(TILE_ROWS):
+                    for column in range(TILE_COLUMNS):
+                        sums[row, tap + column] += tile[row * TILE_COLUMNS + column]
+        # Store the in-bounds part of the strip.
+        for row in range(min(TILE_ROWS, rows - first_row)):
+            for tap in range(taps):
+                grad_weight[first_row + row, tap] = sums[row, tap]
+
+
+def tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width, dilation_h,
+                dilation_w):
+    """Flattened channels-first buffer offset of every tap (c, p, q), in the weight's C order."""
+    channel = np.arange(channels).reshape(-1, 1, 1) * (padded_height * padded_width)
+    row = np.arange(kernel_height).reshape(1, -1, 1) * (dilation_h * padded_width)
+    column = np.arange(kernel_width).reshape(1, 1, -1) * dilation_w
+    return (channel + row + column).reshape(-1).astype(np.int64)
+
+
+def run_offsets(channels, kernel_height, kernel_width, padded_width, dilation_h, dilation_w):
+    """Flattened channels-last buffer offset of every kernel position's run of channels (p, q)."""
+    row = np.arange(kernel_height).reshape(-1, 1) * (dilation_h * padded_width)
+    column = np.arange(kernel_width).reshape(1, -1) * dilation_w
+    return ((row + column) * channels).reshape(-1).astype(np.int64)
+
+
+def padded_size(out_size, stride, dilation, kernel_size):
+    """Rows (or columns) of the padded input that some output reads."""
+    return (out_size - 1) * stride + dilation * (kernel_size - 1) + 1
+
+
+def padded_planes(source, top, left, row_step, column_step, padded_height, padded_width):
+    """``source`` spread and zero-bordered into a new (N, C, padded_height, padded_width) buffer."""
+    batch, channels = source.shape[:2]
+    padded = np.empty((batch, channels, padded_height, padded_width), source.dtype)
+    spread_planes(np.ascontiguousarray(source), top, left, row_step, column_step, padded)
+    return padded
+
+
+def padded_pixels(source, top, left, row_step, column_step, padded_height, padded_width):
+    """``source`` spread and zero-bordered into a new channels-last (N, rows, columns, C) buffer."""
+    batch, channels = source.shape[:2]
+    padded = np.empty((batch, padded_height, padded_width, channels), source.dtype)
+    im2col.spread_pixels(np.ascontiguousarray(source), top, left, row_step, column_step, padded)
+    return padded
+
+
+def weight_strips(weight):
+    """(R, C, KH, KW) weights as ``im2col.gemm_correlate`` reads them: (depth slabs, R strips,
+    TILE_ROWS, slab depth), taps in (p, q, c) order to match the channels-last runs, each slab a
+    whole number of runs (of C taps) padded to whole SIMD vectors, zero past R and the taps."""
+    rows, channels, kernel_height, kernel_width = weight.shape
+    runs = kernel_height * kernel_width
+    slabs = -(-runs * channels * weight.itemsize // im2col.SLAB_BYTES)
+    runs_per_slab = -(-runs // slabs)
+    slabs = -(-runs // runs_per_slab)
+    vector = VECTOR_BYTES // weight.itemsize
+    slab_depth = -(-runs_per_slab * channels // vector) * vector
+    row_total = -(-rows // TILE_ROWS) * TILE_ROWS
+    strips = np.zeros((slabs, row_total, slab_depth), weight.dtype)
+    ordered = weight.transpose(0, 2, 3, 1).reshape(rows, runs * channels)
+    for slab in range(slabs):
+        taps = ordered[:, slab * runs_per_slab * channels:(slab + 1) * runs_per_slab * channels]
+        strips[slab, :rows, :taps.shape[1]] = taps
+    return strips.reshape(slabs, -1, TILE_ROWS, slab_depth)
+
+
+def uses_matrix_product(rows, taps):
+    """Whether a correlation with this many output rows and taps per output takes the matrix
+    products (measured; see the module docstring)."""
+    return taps >= MATRIX_PRODUCT_TAPS and rows >= MATRIX_PRODUCT_ROWS
+
+
+def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, dilation_w,
+              stride_h, stride_w, out):
+    """``out`` = the strided correlation of ``source`` (spread by ``spread_*`` and padded by
+    ``top``/``left`` first) with ``weight``, plus ``bias``."""
+    rows, channels, kernel_height, kernel_width = weight.shape
+    batch, _, out_height, out_width = out.shape
+    padded_height = padded_size(out_height, stride_h, dilation_h, kernel_height)
+    padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
+    bias = np.ascontiguousarray(bias)
+    if uses_matrix_product(rows, channels * kernel_height * kernel_width):
+        padded = padded_pixels(source, top, left, spread_h, spread_w, padded_height, padded_width)
+        offsets = run_offsets(channels, kernel_height, kernel_width, padded_width, dilation_h,
+                              dilation_w)
+        im2col.gemm_correlate(padded.reshape(batch, -1), weight_strips(weight), bias, offsets,
+                              channels, out_width, padded_width, stride_h, stride_w,
+                              out.reshape(batch, rows, -1))
+    else:
+        padded = padded_planes(source, top, left, spread_h, spread_w, padded_height, padded_width)
+        offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
+                              dilation_h, dilation_w)
+        correlate_planes(padded.reshape(batch, -1),
+                         np.ascontiguousarray(weight).reshape(rows, -1), bias, offsets,
+                         padded_width, stride_h, stride_w, out)
+
+
+def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w,
+                   out):
+    """out[n,o,i,j] = bias[o] + sum_{c,p,q} weight[o,c,p,q] x[n, c, i*sh-pt+p*dh, j*sw-pl+q*dw]
+    (positions outside x read zero)."""
+    correlate(x, weight, bias, pad_top, pad_left, 1, 1, dilation_h, dilation_w, stride_h,
+              stride_w, out)
+
+
+def conv2d_backward_input(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
+                          dilation_w, grad_x):
+    """grad_x = the stride-1 correlation of grad_out (spread by the stride, padded by
+    dilation * (kernel - 1) - pad) with the flipped, channel-swapped weight."""
+    kernel_height, kernel_width = weight.shape[2:]
+    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    correlate(grad_out, flipped, np.zeros(flipped.shape[0], grad_x.dtype),
+              dilation_h * (kernel_height - 1) - pad_top,
+              dilation_w * (kernel_width - 1) - pad_left,
+              stride_h, stride_w, dilation_h, dilation_w, 1, 1, grad_x)
+
+
+def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, dilation_h,
+                           dilation_w, grad_weight):
+    """grad_weight[o,c,p,q] = sum_{n,i,j} grad_out[n,o,i,j] x[n, c, i*sh-pt+p*dh, j*sw-pl+q*dw]
+    (positions outside x read zero)."""
+    out_channels, channels, kernel_height, kernel_width = grad_weight.shape
+    batch, _, out_height, out_width = grad_out.shape
+    padded_height = padded_size(out_height, stride_h, dilation_h, kernel_height)
+    padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
+    padded = padded_planes(x, pad_top, pad_left, 1, 1, padded_height, padded_width)
+    # The output gradient on the forward's wide stride-1 grid, zero between real outputs.
+    grad_wide = padded_planes(grad_out, 0, 0, stride_h, stride_w,
+                              (out_height - 1) * stride_h + 1, padded_width)
+    length = (out_height - 1) * stride_h * padded_width + (out_width - 1) * stride_w + 1
+    offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
+                          dilation_h, dilation_w)
+    kernel = (im2col.gemm_correlate_gradients
+              if uses_matrix_product(out_channels, channels * kernel_height * kernel_width)
+              else correlate_gradients)
+    sums = np.empty((out_channels, offsets.shape[0]), grad_weight.dtype)
+    kernel(padded.reshape(batch, -1), grad_wide.reshape(batch, out_channels, -1), offsets, length,
+           sums)
+    grad_weight[...] = sums.reshape(grad_weight.shape)

@@ -1,0 +1,206 @@
+"""The CPU conv2d kernels against a NumPy float64 reference, against PyTorch, and as checked twins.
+
+Geometries are chosen around the kernels' structure: both paths of each contract (direct loops
+for few channels, the im2col matrix products for many, with ragged strips and several slabs),
+strides and dilations off 1 (outputs read off the wide stride-1 grid, gradients spread onto it),
+asymmetric padding (``"same"`` with an even kernel), padding larger than the kernel's reach
+(negative padding in the transposed convolution of the input gradient), channel counts that are
+no whole row block or tile, spatial sizes that are no multiple of anything, and kernels as large
+as the padded input (a 1 x 1 output).
+"""
+import numpy as np
+import pytest
+
+import minigrad.kernels.cpu.conv2d as conv2d_module
+import minigrad.kernels.cpu.im2col as im2col_module
+from minigrad.kernels.cpu.preset import checked_twin
+
+DTYPES = [np.float32, np.float64]
+
+# (batch, channels, height, width, out_channels, kernel_h, kernel_w, stride, (top, bottom, left,
+# right) padding, dilation)
+GEOMETRIES = [
+    (1, 1, 5, 5, 1, 3, 3, 1, (0, 0, 0, 0), 1),
+    (3, 2, 7, 9, 3, 3, 3, 1, (1, 1, 1, 1), 1),
+    (3, 3, 11, 10, 2, 5, 5, 1, (2, 2, 2, 2), 1),
+    (1, 2, 9, 13, 3, 3, 3, 2, (1, 1, 1, 1), 1),
+    (3, 3, 10, 7, 2, 2, 2, 2, (0, 0, 0, 0), 1),
+    (1, 3, 13, 11, 1, 3, 3, 1, (2, 2, 2, 2), 2),
+    (3, 1, 12, 9, 2, 3, 2, 2, (1, 1, 2, 2), 2),
+    # "same" padding with even kernels: one more row and column after than before.
+    (3, 2, 8, 11, 3, 4, 4, 1, (1, 2, 1, 2), 1),
+    (1, 1, 6, 7, 2, 2, 2, 1, (0, 1, 0, 1), 1),
+    (1, 2, 7, 7, 3, 4, 2, 1, (3, 3, 1, 2), 2),
+    # Odd by even kernels, padding wider than the kernel reaches, a 1 x 1 kernel with stride 3.
+    (3, 3, 6, 9, 2, 5, 2, 1, (3, 3, 0, 1), 1),
+    (1, 2, 5, 6, 3, 1, 1, 3, (2, 2, 1, 1), 1),
+    # Kernel as large as the padded input: one output position.
+    (3, 2, 5, 4, 3, 7, 6, 1, (1, 1, 1, 1), 1),
+    (1, 3, 3, 3, 2, 3, 3, 2, (0, 0, 0, 0), 1),
+    # More output channels than one direct row block (8) and one tile (4), ragged.
+    (1, 3, 6, 5, 11, 3, 3, 1, (1, 1, 1, 1), 1),
+    # Enough channels and taps for the matrix-product kernels: the forward and weight gradient
+    # (17 output channels, ragged strips); the input gradient, strided, from 16 channels; all
+    # three, dilated; all three with several weight-gradient slabs, the last one short.
+    (2, 3, 6, 5, 17, 5, 5, 1, (2, 2, 2, 2), 1),
+    (1, 16, 5, 7, 5, 4, 4, 2, (1, 2, 1, 2), 1),
+    (3, 17, 9, 8, 19, 3, 3, 1, (1, 1, 1, 1), 2),
+    (5, 16, 20, 20, 16, 3, 3, 1, (1, 1, 1, 1), 1),
+    # A forward of 576 taps: two depth slabs in float64 (4 KiB lines), the second one short.
+    (1, 64, 5, 6, 16, 3, 3, 1, (1, 1, 1, 1), 1),
+]
+REFERENCE_LAYERS = [(100, 1, 28, 28, 32, 5, 5, 1, (2, 2, 2, 2), 1),
+                    (100, 32, 14, 14, 64, 5, 5, 1, (2, 2, 2, 2), 1)]
+
+
+def output_size(size, padding_before, padding_after, kernel, stride, dilation):
+    return (size + padding_before + padding_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def make_case(geometry, dtype, seed=0):
+    """Random x, weight, bias and output gradient for a geometry, plus the output shape."""
+    batch, channels, height, width, out_channels, kernel_h, kernel_w, stride, padding, dilation = (
+        geometry)
+    top, bottom, left, right = padding
+    out_height = output_size(height, top, bottom, kernel_h, stride, dilation)
+    out_width = output_size(width, left, right, kernel_w, stride, dilation)
+    generator = np.random.default_rng(seed)
+    x = generator.uniform(-1, 1, (batch, channels, height, width)).astype(dtype)
+    weight = generator.uniform(-1, 1, (out_channels, channels, kernel_h, kernel_w)).astype(dtype)
+    bias = generator.uniform(-1, 1, out_channels).astype(dtype)
+    grad_out = generator.uniform(-1, 1, (batch, out_channels, out_height, out_width)).astype(dtype)
+    return x, weight, bias, grad_out
+
+
+def reference(geometry, x, weight, bias, grad_out):
+    """Forward, input gradient and weight gradient in float64, tap by tap over the padded input."""
+    stride, padding, dilation = geometry[7], geometry[8], geometry[9]
+    top, bottom, left, right = padding
+    x, weight, bias, grad_out = (array.astype(np.float64) for array in (x, weight, bias, grad_out))
+    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    grad_padded = np.zeros_like(padded)
+    out_height, out_width = grad_out.shape[2:]
+    out = np.zeros(grad_out.shape) + bias[:, None, None]
+    grad_weight = np.zeros(weight.shape)
+    for p in range(weight.shape[2]):
+        for q in range(weight.shape[3]):
+            rows = slice(p * dilation, p * dilation + (out_height - 1) * stride + 1, stride)
+            columns = slice(q * dilation, q * dilation + (out_width - 1) * stride + 1, stride)
+            window = padded[:, :, rows, columns]
+            out += np.einsum("ncij,oc->noij", window, weight[:, :, p, q])
+            grad_padded[:, :, rows, columns] += np.einsum("noij,oc->ncij", grad_out,
+                                                          weight[:, :, p, q])
+            grad_weight[:, :, p, q] = np.einsum("noij,ncij->oc", grad_out, window)
+    height, width = x.shape[2:]
+    grad_x = grad_padded[:, :, top:top + height, left:left + width]
+    return out, grad_x, grad_weight
+
+
+def run_kernels(geometry, x, weight, bias, grad_out, module=conv2d_module):
+    """The three kernels on one case, outputs pre-filled with NaN so unwritten elements show."""
+    stride, padding, dilation = geometry[7], geometry[8], geometry[9]
+    top, left = padding[0], padding[2]
+    geometry_arguments = (stride, stride, top, left, dilation, dilation)
+    out = np.full(grad_out.shape, np.nan, x.dtype)
+    module.conv2d_forward(x, weight, bias, *geometry_arguments, out)
+    grad_x = np.full(x.shape, np.nan, x.dtype)
+    module.conv2d_backward_input(grad_out, weight, *geometry_arguments, grad_x)
+    grad_weight = np.full(weight.shape, np.nan, x.dtype)
+    module.conv2d_backward_weight(x, grad_out, *geometry_arguments, grad_weight)
+    return out, grad_x, grad_weight
+
+
+def assert_close(results, references, dtype, terms):
+    # Inputs are in [-1, 1); rounding grows with the number of terms summed.
+    epsilon = np.finfo(dtype).eps
+    for result, expected in zip(results, references):
+        assert result.dtype == dtype
+        np.testing.assert_allclose(result, expected, rtol=100 * epsilon,
+                                   atol=4 * epsilon * max(terms, 1))
+
+
+def reduction_terms(x, weight, grad_out):
+    """The longest sum any of the three outputs takes (forward, input and weight gradients)."""
+    taps = weight.shape[2] * weight.shape[3]
+    return max(weight.shape[1] * taps, weight.shape[0] * taps,
+               grad_out.shape[0] * grad_out.shape[2] * grad_out.shape[3])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_conv2d_kernels_match_reference(geometry, dtype):
+    x, weight, bias, grad_out = make_case(geometry, dtype)
+    results = run_kernels(geometry, x, weight, bias, grad_out)
+    assert_close(results, reference(geometry, x, weight, bias, grad_out), dtype,
+                 reduction_terms(x, weight, grad_out))
+
+
+def test_conv2d_kernels_accept_non_contiguous_views():
+    geometry = (3, 2, 7, 9, 3, 3, 3, 1, (1, 1, 1, 1), 1)
+    x, weight, bias, grad_out = make_case(geometry, np.float64)
+    views = [np.asfortranarray(x), weight.transpose(1, 0, 2, 3).copy().transpose(1, 0, 2, 3),
+             np.repeat(bias, 2)[::2], np.asfortranarray(grad_out)]
+    results = run_kernels(geometry, *views)
+    assert_close(results, reference(geometry, x, weight, bias, grad_out), np.float64,
+                 reduction_terms(x, weight, grad_out))
+
+
+@pytest.mark.parametrize("geometry", REFERENCE_LAYERS, ids=["conv1", "conv2"])
+def test_reference_cnn_layers(geometry):
+    x, weight, bias, grad_out = make_case(geometry, np.float32)
+    results = run_kernels(geometry, x, weight, bias, grad_out)
+    for result, expected in zip(results, reference(geometry, x, weight, bias, grad_out)):
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(result, expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRIES[2], GEOMETRIES[3], GEOMETRIES[6], GEOMETRIES[7]])
+def test_conv2d_kernels_match_torch(geometry):
+    torch = pytest.importorskip("torch")
+    x, weight, bias, grad_out = make_case(geometry, np.float32, seed=1)
+    stride, (top, bottom, left, right), dilation = geometry[7], geometry[8], geometry[9]
+    x_tensor = torch.tensor(x, requires_grad=True)
+    weight_tensor = torch.tensor(weight, requires_grad=True)
+    padded = torch.nn.functional.pad(x_tensor, (left, right, top, bottom))
+    out = torch.nn.functional.conv2d(padded, weight_tensor, torch.tensor(bias), stride=stride,
+                                     dilation=dilation)
+    out.backward(torch.tensor(grad_out))
+    expected = (out.detach().numpy(), x_tensor.grad.numpy(), weight_tensor.grad.numpy())
+    results = run_kernels(geometry, x, weight, bias, grad_out)
+    for result, torch_result in zip(results, expected):
+        np.testing.assert_allclose(result, torch_result, rtol=1e-4, atol=1e-4)
+
+
+# Every kernel the two modules call, by the names they call them (the matmul helpers that im2col
+# imports included: swapped there, the matmul module itself is untouched).
+CHECKED_HELPERS = {
+    conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
+    im2col_module: ["round_up", "micro_kernel", "store_tile", "spread_pixels", "pack_line",
+                    "position_start", "gemm_correlate", "gemm_correlate_gradients"],
+}
+
+
+@pytest.fixture(scope="module")
+def checked_module():
+    """The conv2d module with every kernel it reaches swapped for its serial bounds-checked twin.
+
+    The orchestrators are Python and look the kernels up at each call, so the swap lasts for the
+    tests that use this fixture; a twin binds the helpers it calls when it first compiles, which
+    happens after every swap.
+    """
+    patch = pytest.MonkeyPatch()
+    for module, names in CHECKED_HELPERS.items():
+        for name in names:
+            patch.setattr(module, name, checked_twin(getattr(module, name)))
+    yield conv2d_module
+    patch.undo()
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRIES[index] for index in (0, 4, 6, 7, 9, 10, 11, 12,
+                                                                     13, 14, 15, 16, 17, 18,
+                                                                     19)])
+def test_checked_twins_stay_in_bounds(checked_module, geometry):
+    x, weight, bias, grad_out = make_case(geometry, np.float64)
+    results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)
+    assert_close(results, reference(geometry, x, weight, bias, grad_out), np.float64,
+                 reduction_terms(x, weight, grad_out))
