@@ -71,3 +71,56 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
     grad_logits = np.empty(logits.shape, dtype=logits.dtype)
     loss_kernels.softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits)
     return losses, grad_logits, loss_kernels.count_valid_targets(targets, ignore_index)
+
+
+# --- convolution and pooling ----------------------------------------------------------------------
+
+def conv2d_forward(x, weight, bias, geometry, output_size):
+    """Allocates (N, O, OH, OW); ``geometry`` = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w)."""
+    out = np.empty((x.shape[0], weight.shape[0]) + output_size, dtype=x.dtype)
+    if bias is None:
+        bias = np.zeros(weight.shape[0], dtype=x.dtype)  # the kernel always adds one: O values are free
+    kernels("conv2d").conv2d_forward(x, weight, bias, *geometry, out)
+    return out
+
+
+def conv2d_backward_input(grad_out, weight, geometry, input_shape):
+    grad_x = np.empty(input_shape, dtype=grad_out.dtype)
+    kernels("conv2d").conv2d_backward_input(grad_out, weight, *geometry, grad_x)
+    return grad_x
+
+
+def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
+    grad_weight = np.empty(weight_shape, dtype=grad_out.dtype)
+    kernels("conv2d").conv2d_backward_weight(x, grad_out, *geometry, grad_weight)
+    return grad_weight
+
+
+def max_pool2d_forward(x, geometry, output_size):
+    """The pooled values and, for backward, the flat in-plane index each one came from.
+
+    ``geometry`` = (kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w).
+    """
+    shape = x.shape[:2] + output_size
+    out = np.empty(shape, dtype=x.dtype)
+    indices = np.empty(shape, dtype=np.int64)
+    kernels("pool").max_pool2d_forward(x, *geometry, out, indices)
+    return out, indices
+
+
+def max_pool2d_backward(grad_out, indices, input_shape):
+    grad_x = np.empty(input_shape, dtype=grad_out.dtype)
+    kernels("pool").max_pool2d_backward(grad_out, indices, grad_x)
+    return grad_x
+
+
+def avg_pool2d_forward(x, geometry, output_size, count_include_pad):
+    out = np.empty(x.shape[:2] + output_size, dtype=x.dtype)
+    kernels("pool").avg_pool2d_forward(x, *geometry, count_include_pad, out)
+    return out
+
+
+def avg_pool2d_backward(grad_out, geometry, input_shape, count_include_pad):
+    grad_x = np.empty(input_shape, dtype=grad_out.dtype)
+    kernels("pool").avg_pool2d_backward(grad_out, *geometry, count_include_pad, grad_x)
+    return grad_x

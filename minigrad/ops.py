@@ -499,3 +499,59 @@ class SoftmaxCrossEntropy(Function):
         if self.reduction == "mean":
             g = g / self.count
         return (grad_logits * g,)
+
+
+# --- convolution and pooling (NCHW) ---------------------------------------------------------------
+
+class Conv2d(Function):
+    """out = bias + sum over (c, p, q) of w[o, c, p, q] * x[n, c, i*s - pad + p*d, j*s - pad + q*d]:
+    dx = the transposed convolution of g with w,  dw = correlation of x with g,  dbias = sum of g
+
+    ``geometry`` = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w) and the output
+    size; functional.conv2d computes them and checks every argument first.
+    """
+
+    def __init__(self, geometry, output_size):
+        self.geometry, self.output_size = geometry, output_size
+
+    def forward(self, x, weight, bias=None):
+        self.save_for_backward(x, weight)
+        self.has_bias = bias is not None
+        return backend.conv2d_forward(x, weight, bias, self.geometry, self.output_size)
+
+    def backward(self, g):
+        x, weight = self.saved
+        dx = backend.conv2d_backward_input(g, weight, self.geometry, x.shape) if self.needs_input_grad[0] else None
+        dw = backend.conv2d_backward_weight(x, g, self.geometry, weight.shape) if self.needs_input_grad[1] else None
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+
+
+class MaxPool2d(Function):
+    """out = max over each window:  dx = g added at the position of each window's maximum (one per window)"""
+
+    def __init__(self, geometry, output_size):
+        self.geometry, self.output_size = geometry, output_size
+
+    def forward(self, x):
+        out, self.indices = backend.max_pool2d_forward(x, self.geometry, self.output_size)
+        self.input_shape = x.shape
+        return out
+
+    def backward(self, g):
+        return (backend.max_pool2d_backward(g, self.indices, self.input_shape),)
+
+
+class AvgPool2d(Function):
+    """out = mean over each window:  dx = g / window size spread over each window"""
+
+    def __init__(self, geometry, output_size, count_include_pad):
+        self.geometry, self.output_size, self.count_include_pad = geometry, output_size, count_include_pad
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return backend.avg_pool2d_forward(x, self.geometry, self.output_size, self.count_include_pad)
+
+    def backward(self, g):
+        return (backend.avg_pool2d_backward(g, self.geometry, self.input_shape, self.count_include_pad),)

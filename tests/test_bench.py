@@ -13,7 +13,7 @@ def bench(*arguments):
 
 def test_help_lists_every_subcommand():
     output = bench("--help")
-    for name in ("matmul", "step", "startup"):
+    for name in ("matmul", "step", "startup", "conv"):
         assert name in output
 
 
