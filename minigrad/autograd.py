@@ -112,7 +112,7 @@ class Function:
         # A view shares its base's version counter, so an in-place update through either is seen.
         # (Reshape of a non-contiguous array and advanced indexing copy: those are not views.)
         shares_buffer = cls.is_view and np.may_share_memory(output_data, first.data)
-        output = type(first)._wrap(output_data, device, first._version_counter if shares_buffer else None)
+        output = first._wrap(output_data, device, first._version_counter if shares_buffer else None)
 
         if not _grad_enabled or output_data.dtype.kind != "f":
             function.saved = ()  # nothing will run backward: let the buffers go now

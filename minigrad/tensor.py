@@ -32,10 +32,13 @@ class Tensor:
         self._requires_grad = False
         self.requires_grad = requires_grad
 
-    @classmethod
-    def _wrap(cls, array, device, version_counter=None):
-        """Wrap an array the caller owns, without copying or checking (the ops' fast path)."""
-        tensor = object.__new__(cls)
+    @staticmethod
+    def _wrap(array, device, version_counter=None):
+        """A plain Tensor around an array the caller owns, without copying or checking (the ops' fast path).
+
+        Always a Tensor, never a subclass: an op on a Parameter gives an ordinary tensor.
+        """
+        tensor = object.__new__(Tensor)
         tensor.data = array
         tensor.device = device
         tensor.grad_fn = None

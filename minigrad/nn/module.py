@@ -1,0 +1,151 @@
+"""Module: a model or layer that owns Parameters and sub-Modules, as torch.nn.Module does.
+
+Assigning a Parameter or a Module to an attribute registers it (``self.weight = Parameter(...)``),
+so ``parameters()`` and ``state_dict()`` find everything without being told. ``forward`` holds the
+computation; calling the module calls it.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import autograd, backend
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class Module:
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *inputs, **keywords):
+        return self.forward(*inputs, **keywords)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() was called: call super().__init__() first "
+                f"in {type(self).__name__}.__init__"
+            )
+        parameters, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            parameters[name] = value
+        elif isinstance(value, Module):
+            parameters.pop(name, None)
+            modules[name] = value
+        elif name in parameters or name in modules:
+            # A registered slot takes its own kind or None (e.g. a layer built with bias=False).
+            registry, kind = (parameters, "Parameter") if name in parameters else (modules, "Module")
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to {name!r}: a {kind} or None is expected")
+            registry[name] = None
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    # --- what the module holds ----------------------------------------------------------------------
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, parameter) pairs, each parameter once even if shared by several modules."""
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, parameter in module._parameters.items():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    yield (f"{module_prefix}.{name}" if module_prefix else name), parameter
+
+    def parameters(self, recurse=True):
+        for _, parameter in self.named_parameters(recurse=recurse):
+            yield parameter
+
+    def named_children(self):
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix=""):
+        """This module and every module below it, depth first, with dotted names."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    # --- modes and gradients ------------------------------------------------------------------------
+
+    def train(self, mode=True):
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def to(self, device):
+        """Move every parameter to ``device`` in place (only "cpu" exists in this version)."""
+        device = backend.check_device(device)
+        for parameter in self.parameters():
+            moved = parameter.to(device)
+            parameter.data, parameter.device = moved.data, moved.device
+        return self
+
+    # --- state ----------------------------------------------------------------------------------------
+
+    def state_dict(self):
+        """An ordered {dotted name: NumPy array copy} of every parameter (host arrays, always)."""
+        return OrderedDict((name, np.array(parameter.data, copy=True)) for name, parameter in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays into the parameters of the same names; clear errors for missing, unexpected or
+        mis-shaped keys (with strict=False, missing and unexpected keys are skipped)."""
+        own = dict(self.named_parameters())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        for name, parameter in own.items():
+            if name in state_dict:
+                shape = np.shape(state_dict[name])
+                if shape != parameter.shape:
+                    problems.append(f"{name}: saved shape {shape} does not match the parameter's {parameter.shape}")
+        if problems:
+            raise ValueError(f"load_state_dict of {type(self).__name__}: " + "; ".join(problems))
+        with autograd.no_grad():
+            for name, parameter in own.items():
+                if name in state_dict:
+                    value = state_dict[name]
+                    np.copyto(parameter.data, value.data if isinstance(value, Tensor) else value)
+                    parameter._version_counter.value += 1
+
+    # --- printing -----------------------------------------------------------------------------------
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        children = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
