@@ -128,7 +128,12 @@ def correlate_planes(padded, weights, bias, offsets, padded_width, row_step, col
 
 @serial_kernel
 def dot_tile(left0, left1, left2, left3, right0, right1, right2, right3, length):
-    """The 4 x 4 dot products of four left and four right runs, as a flat tuple (row-major)."""
+    """The 4 x 4 dot products of four left and four right runs, as a flat tuple (row-major).
+
+    The matmul's ``micro_kernel`` is the same body over two packed 2-D strips. It is not written
+    as a call to this one on the strips' rows because that measured 7-10% slower at 1024^3 and
+    2048^3: one base pointer per strip beats four per side.
+    """
     zero = left0.dtype.type(0)
     c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = zero
     c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = zero
