@@ -105,7 +105,10 @@ def _compare(index, shape, analytic, numeric, atol, rtol):
     if analytic.size == 0:
         return ""
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-    excess = np.where(np.isnan(analytic) | np.isnan(numeric), np.where(np.isnan(analytic) & np.isnan(numeric), -1, np.inf), excess)
+    # NaN on both sides agrees; NaN on one side only is the worst possible mismatch.
+    analytic_nan, numeric_nan = np.isnan(analytic), np.isnan(numeric)
+    excess[analytic_nan & numeric_nan] = -1.0
+    excess[analytic_nan ^ numeric_nan] = np.inf
     if not (excess > 0).any():
         return ""
     output_element, input_element = np.unravel_index(int(np.argmax(excess)), excess.shape)

@@ -103,3 +103,18 @@ def test_tolerances_are_honoured():
 
 def test_a_single_tensor_is_accepted_as_inputs():
     assert mg.gradcheck(lambda t: t.sigmoid(), leaf(4))
+
+
+class NanGradient(Function):
+    """x * 2 whose backward returns NaN: a NaN on one side only must be reported."""
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, g):
+        return (g * np.nan,)
+
+
+def test_a_nan_gradient_is_reported_as_a_mismatch():
+    with pytest.raises(mg.GradcheckError, match="analytic nan"):
+        mg.gradcheck(lambda t: NanGradient.apply(t), (leaf(3),))
