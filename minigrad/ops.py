@@ -555,3 +555,126 @@ class AvgPool2d(Function):
 
     def backward(self, g):
         return (backend.avg_pool2d_backward(g, self.geometry, self.input_shape, self.count_include_pad),)
+
+
+# --- layers and losses ----------------------------------------------------------------------------
+
+class Linear(Function):
+    """y = x @ w.T + b:  dx = g @ w,  dw = g.T @ x,  db = sum of g over rows
+
+    One node instead of matmul + transpose + add: the layer's three gradients come from two matrix
+    products on the kernels (the transposes are strided views the kernel packs without copying).
+    Leading axes of x are flattened into rows for the duration.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.save_for_backward(x, weight)
+        self.has_bias = bias is not None
+        rows = x.reshape(-1, x.shape[-1])
+        out = backend.matmul(rows, weight.T, ())
+        if bias is not None:
+            out += bias
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, g):
+        x, weight = self.saved
+        g_rows = g.reshape(-1, g.shape[-1])
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = backend.matmul(g_rows, weight, ()).reshape(x.shape)
+        if self.needs_input_grad[1]:
+            dw = backend.matmul(g_rows.T, x.reshape(-1, x.shape[-1]), ())
+        if self.has_bias and self.needs_input_grad[2]:
+            db = g_rows.sum(axis=0)
+        return (dx, dw, db) if self.has_bias else (dx, dw)
+
+
+class Dropout(Function):
+    """y = x * m / (1 - p), m ~ Bernoulli(1 - p) per element:  dx = g * m / (1 - p)"""
+
+    def __init__(self, probability, generator):
+        self.probability, self.generator = probability, generator
+
+    def forward(self, x):
+        keep = 1.0 - self.probability
+        # The mask is stored already scaled, so forward and backward are one multiplication each.
+        scaled_mask = self.generator.random(x.shape, dtype=x.dtype) < keep
+        scaled_mask = scaled_mask.astype(x.dtype) * x.dtype.type(1.0 / keep)
+        self.save_for_backward(scaled_mask)
+        return x * scaled_mask
+
+    def backward(self, g):
+        (scaled_mask,) = self.saved
+        return (g * scaled_mask,)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w * ((1 - y) x + (1 + (p - 1) y) softplus(-x)):  dx = g w ((1 - y) - (1 + (p - 1) y) sigmoid(-x))
+
+    y the targets, p the positive-class weight, w the element weight. softplus(-x) is written
+    max(-x, 0) + log1p(exp(-|x|)), so logits of +-100 (or +-1e4) give finite losses and gradients.
+    Only x gets a gradient; targets and weights are constants, as in PyTorch's usual use.
+    """
+
+    def __init__(self, targets, weight, positive_weight, reduction):
+        self.targets, self.weight, self.positive_weight, self.reduction = targets, weight, positive_weight, reduction
+
+    def forward(self, x):
+        y = self.targets
+        softplus_of_negative = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+        log_weight = 1 if self.positive_weight is None else 1 + (self.positive_weight - 1) * y
+        losses = (1 - y) * x + log_weight * softplus_of_negative
+        if self.weight is not None:
+            losses = losses * self.weight
+        self.save_for_backward(x)
+        self.log_weight = log_weight
+        return _reduced(losses, self.reduction)
+
+    def backward(self, g):
+        (x,) = self.saved
+        # sigmoid(-x) in the stable form: exp of a non-positive number only.
+        e = np.exp(-np.abs(x))
+        sigmoid_of_negative = np.where(x >= 0, e, 1) / (1 + e)
+        dx = (1 - self.targets) - self.log_weight * sigmoid_of_negative
+        if self.weight is not None:
+            dx = dx * self.weight
+        return (_reduced_gradient(g, dx, self.reduction),)
+
+
+class NllLoss(Function):
+    """l_n = -x[n, t_n] (0 where t_n == ignore_index):  dx[n, t_n] = -g_n (divided by the count for "mean")"""
+
+    def __init__(self, targets, reduction, ignore_index):
+        self.targets, self.reduction, self.ignore_index = targets, reduction, ignore_index
+
+    def forward(self, x):
+        self.valid = self.targets != self.ignore_index
+        self.rows = np.arange(x.shape[0])
+        self.safe_targets = np.where(self.valid, self.targets, 0)  # any column; masked out below
+        losses = np.where(self.valid, -x[self.rows, self.safe_targets], 0).astype(x.dtype, copy=False)
+        self.input_shape, self.dtype = x.shape, x.dtype
+        if self.reduction == "mean":
+            self.count = int(self.valid.sum())
+            return losses.sum() / self.count if self.count else np.array(np.nan, dtype=x.dtype)
+        return _reduced(losses, self.reduction)
+
+    def backward(self, g):
+        row_gradient = np.broadcast_to(g / self.count if self.reduction == "mean" else g, self.targets.shape)
+        dx = np.zeros(self.input_shape, dtype=self.dtype)
+        dx[self.rows, self.safe_targets] = np.where(self.valid, -row_gradient, 0)
+        return (dx,)
+
+
+def _reduced(losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _reduced_gradient(g, local_gradient, reduction):
+    """Chain rule through the reduction: g is a scalar for "mean"/"sum", elementwise for "none"."""
+    if reduction == "mean":
+        return local_gradient * (g / local_gradient.size)
+    return local_gradient * g

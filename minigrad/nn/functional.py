@@ -2,7 +2,7 @@
 applies an op from minigrad/ops.py."""
 import numpy as np
 
-from .. import ops
+from .. import ops, random_state
 from ..tensor import Tensor
 from . import geometry
 
@@ -138,3 +138,135 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     """Mean over each kernel_size window of NCHW ``x``; padding counts as zeros unless count_include_pad=False."""
     window, output_size = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
     return ops.AvgPool2d.apply(x, geometry=window, output_size=output_size, count_include_pad=bool(count_include_pad))
+
+
+# --- layers ---------------------------------------------------------------------------------------
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, weight (out_features, in_features) as PyTorch stores it; x (..., in_features)."""
+    name = "linear"
+    _check_tensors(name, ("input", x), ("weight", weight), ("bias", bias))
+    if weight.ndim != 2:
+        raise ValueError(f"{name}: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"{name}: input of shape {x.shape} does not end in the weight's {weight.shape[1]} input features "
+            f"(weight {weight.shape})"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"{name}: bias of shape {bias.shape} does not match {weight.shape[0]} output features")
+    _check_one_float_dtype(name, ("input", x), ("weight", weight), ("bias", bias))
+    return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout); identity
+    when not training or p == 0. The mask is drawn from minigrad's generator (``mg.manual_seed``)."""
+    _check_tensors("dropout", ("input", x))
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0  # every element dropped; 1/(1-p) would divide by zero
+    return ops.Dropout.apply(x, probability=float(p), generator=random_state.generator())
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+def nll_loss(log_probabilities, target, reduction="mean", ignore_index=-100):
+    """-log_probabilities[n, target[n]], reduced over n (mean over non-ignored targets), as PyTorch."""
+    name = "nll_loss"
+    _check_tensors(name, ("input", log_probabilities))
+    if log_probabilities.ndim != 2:
+        raise ValueError(f"{name}: input must have shape (batch, classes), got {log_probabilities.shape}")
+    _check_reduction(name, reduction)
+    targets = _class_targets(name, target, log_probabilities.shape)
+    _check_targets(name, targets, log_probabilities.shape[1], ignore_index)
+    return ops.NllLoss.apply(log_probabilities, targets=targets, reduction=reduction, ignore_index=int(ignore_index))
+
+
+def mse_loss(x, target, reduction="mean"):
+    """(x - target)**2, reduced by mean (default), sum or none. Shapes must match: broadcasting a
+    (N, 1) prediction against (N,) targets is almost always a bug, so it is refused."""
+    name = "mse_loss"
+    _check_reduction(name, reduction)
+    target = _same_shape_target(name, x, target)
+    difference = x - target
+    return _reduced_loss(difference * difference, reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, weight=None, reduction="mean", pos_weight=None):
+    """Sigmoid and binary cross-entropy in one stable op: mean of -w [p y log s(x) + (1 - y) log(1 - s(x))]."""
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(name, reduction)
+    targets = _same_shape_target(name, logits, target).data
+    weight = None if weight is None else _constant_array(name, "weight", weight, logits)
+    pos_weight = None if pos_weight is None else _constant_array(name, "pos_weight", pos_weight, logits)
+    return ops.BinaryCrossEntropyWithLogits.apply(
+        logits, targets=targets, weight=weight, positive_weight=pos_weight, reduction=reduction
+    )
+
+
+def l2_loss(x):
+    """sum(x**2) / 2, as tf.nn.l2_loss (the usual weight-decay term)."""
+    _check_tensors("l2_loss", ("input", x))
+    return (x * x).sum() * 0.5
+
+
+# --- argument checks shared by the functions above ------------------------------------------------
+
+def _reduced_loss(losses, reduction):
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+
+
+def _check_tensors(name, *labelled):
+    for label, tensor in labelled:
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{name}: {label} must be a Tensor, got {type(tensor).__name__}")
+
+
+def _check_one_float_dtype(name, *labelled):
+    present = [(label, tensor) for label, tensor in labelled if tensor is not None]
+    if len({tensor.dtype for _, tensor in present}) > 1 or present[0][1].dtype.kind != "f":
+        described = ", ".join(f"{label} {tensor.dtype}" for label, tensor in present)
+        raise TypeError(f"{name}: {' and '.join(label for label, _ in present)} must share one float dtype, got {described}")
+
+
+def _check_reduction(name, reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _class_targets(name, target, input_shape):
+    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"{name}: targets must be integer class indices (int64), got {targets.dtype}")
+    if targets.shape != input_shape[:1]:
+        raise ValueError(f"{name}: targets of shape {targets.shape} do not match input of shape {input_shape}")
+    return targets.astype(np.int64, copy=False)
+
+
+def _same_shape_target(name, x, target):
+    """The target as a constant tensor of x's dtype, after checking it has exactly x's shape."""
+    _check_tensors(name, ("input", x))
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype}")
+    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if array.shape != x.shape:
+        raise ValueError(
+            f"{name}: target of shape {array.shape} must have the input's shape {x.shape} "
+            "(reshape one of them; broadcasting here is almost always a bug)"
+        )
+    if isinstance(target, Tensor) and target.dtype == x.dtype:
+        return target
+    return Tensor._wrap(array.astype(x.dtype), x.device)
+
+
+def _constant_array(name, label, value, x):
+    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    try:
+        np.broadcast_shapes(array.shape, x.shape)
+    except ValueError:
+        raise ValueError(f"{name}: {label} of shape {array.shape} cannot broadcast to the input's {x.shape}") from None
+    return array.astype(x.dtype, copy=False)

@@ -39,6 +39,6 @@ def conv_padding(name, padding, kernel_size, dilation, stride):
         totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
         return totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2
     if isinstance(padding, str):
-        raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+        raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")  # noqa: TRY004 (a wrong value, not a wrong type)
     vertical, horizontal = pair_of(name, "padding", padding, 0)
     return vertical, vertical, horizontal, horizontal
