@@ -1,0 +1,208 @@
+"""A progress bar for training loops: images/s, running loss and accuracy, and an end-of-epoch summary.
+
+    with mg.progress.ProgressBar(total=len(train_images), description="epoch 1/3") as bar:
+        for images, labels in loader:
+            ...
+            bar.update(images=len(images), loss=loss_value, accuracy=batch_accuracy)
+    print(bar.summary_line())      # epoch 1/3: loss 0.2141, accuracy 93.70%, 5,210 img/s, 11.5 s
+
+The bar is drawn by tqdm on stderr, and only when stderr is a terminal: in a log file or a CI job
+it draws nothing at all and ``summary()`` / ``summary_line()`` give the one line per epoch worth
+keeping. The bar counts *images* (or whatever ``unit`` is), not steps: ``total`` is the number of
+images in the epoch and each ``update`` says how many the step processed, so the rate tqdm shows
+is images per second: tqdm's smoothed current rate while the bar runs, the average over the whole
+bar on its final line (the same figure as ``summary()["images_per_second"]``).
+
+Loss and accuracy are running means over the whole bar, weighted by each step's image count, so
+at the end they are exactly the per-image means of the epoch (a short last batch counts for what
+it is worth). Not an exponential moving average: it answers "how did this epoch go" and agrees
+with the summary.
+
+Cost: a disabled bar does a few additions per ``update``; an enabled one also reads the clock and
+hands its counts to tqdm only every ``interval`` seconds. tqdm is imported only when a bar is
+drawn, so ``import minigrad`` does not import it.
+"""
+import math
+import os
+import sys
+from time import perf_counter
+
+__all__ = ["ProgressBar"]
+
+# A value that is not a plain number (a Tensor on a GPU, say) is kept, detached, until this many
+# have piled up or the bar needs the mean: converting it with .item() would wait for the device.
+PENDING_LIMIT = 1024
+
+
+class ProgressBar:
+    """A tqdm bar over a count of images, with the running loss and accuracy in its postfix.
+
+    Arguments:
+        total: images in the whole bar (for example the epoch), or None when unknown.
+        description: text before the bar, such as "epoch 1/3"; also starts ``summary_line()``.
+        unit: what is counted; the rate is shown as ``unit``/s.
+        enabled: None draws the bar only when ``file`` is a terminal; True or False forces it.
+        file: where the bar goes, stderr by default.
+        interval: seconds between redraws; the postfix is formatted only then.
+        leave: keep the finished bar on screen (True) or erase it.
+
+    ``update(images, loss, accuracy)`` takes ``loss`` and ``accuracy`` (a fraction in [0, 1]) as
+    Python floats, or as anything with ``.item()`` such as a 0-d Tensor: a CPU tensor is read at
+    once, one on another device only when the bar is redrawn or the summary asked for, so it
+    does not force a device synchronisation every step.
+    """
+
+    def __init__(self, total=None, description=None, unit="img", enabled=None, file=None, interval=0.25,
+                 leave=True):
+        self.total = total
+        self.description = description
+        self.unit = unit
+        self.file = sys.stderr if file is None else file  # looked up now: tests and notebooks replace sys.stderr
+        self.enabled = _is_terminal(self.file) if enabled is None else bool(enabled)
+        self.interval = interval
+        self.images = 0
+        self._loss = _RunningMean()
+        self._accuracy = _RunningMean()
+        self._end = None
+        self._bar = _new_tqdm(total, description, unit, self.file, leave) if self.enabled else None
+        self._start = perf_counter()  # after tqdm's first import, which is not training time
+        self._next_draw = self._start + interval
+        self._drawn_images = 0
+
+    def update(self, images=1, loss=None, accuracy=None):
+        """Count ``images`` more, and add this step's loss and accuracy (each weighted by ``images``)."""
+        self.images += images
+        if loss is not None:
+            self._loss.add(loss, images)
+        if accuracy is not None:
+            self._accuracy.add(accuracy, images)
+        if self._bar is not None:
+            now = perf_counter()
+            if now >= self._next_draw:
+                self._draw(now)
+
+    def close(self):
+        """Stop the clock and draw the final state of the bar. Safe to call twice."""
+        if self._end is None:
+            self._end = perf_counter()
+        if self._bar is not None:
+            # tqdm.close() draws the final line itself (with the average rate), so only the
+            # count and postfix are brought up to date here rather than drawing twice.
+            self._bar.set_postfix_str(self._postfix(), refresh=False)
+            self._bar.n = self.images
+            self._bar.close()
+            self._bar = None
+
+    def summary(self):
+        """The bar's totals as a dict, whether or not it was drawn.
+
+        ``loss`` and ``accuracy`` are the image-weighted means (NaN when never given), ``images``
+        the count, ``seconds`` the time from creation to ``close()`` (or to now while open), and
+        ``images_per_second`` their ratio.
+        """
+        seconds = (perf_counter() if self._end is None else self._end) - self._start
+        return {
+            "loss": self._loss.mean(),
+            "accuracy": self._accuracy.mean(),
+            "images": self.images,
+            "seconds": seconds,
+            "images_per_second": self.images / seconds if seconds > 0 else math.nan,
+        }
+
+    def summary_line(self):
+        """One line for a log: ``epoch 1/3: loss 0.2141, accuracy 93.70%, 5,210 img/s, 11.5 s``."""
+        summary = self.summary()
+        parts = []
+        if not math.isnan(summary["loss"]):
+            parts.append(f"loss {summary['loss']:.4f}")
+        if not math.isnan(summary["accuracy"]):
+            parts.append(f"accuracy {summary['accuracy']:.2%}")
+        parts.append(f"{summary['images_per_second']:,.0f} {self.unit}/s")
+        parts.append(f"{summary['seconds']:.1f} s")
+        line = ", ".join(parts)
+        return f"{self.description}: {line}" if self.description else line
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception_info):
+        self.close()
+        return False
+
+    def _draw(self, now):
+        """Hand tqdm the images counted since the last draw, with a fresh postfix; tqdm redraws."""
+        self._bar.set_postfix_str(self._postfix(), refresh=False)
+        self._bar.update(self.images - self._drawn_images)
+        self._drawn_images = self.images
+        self._next_draw = now + self.interval
+
+    def _postfix(self):
+        parts = []
+        loss = self._loss.mean()
+        if not math.isnan(loss):
+            parts.append(f"loss={loss:.4f}")
+        accuracy = self._accuracy.mean()
+        if not math.isnan(accuracy):
+            parts.append(f"acc={accuracy:.2%}")
+        return ", ".join(parts)
+
+
+class _RunningMean:
+    """A weighted mean that accepts floats at once and holds device scalars until they are needed."""
+
+    __slots__ = ("pending", "total", "weight")
+
+    def __init__(self):
+        self.total = 0.0
+        self.weight = 0
+        self.pending = []
+
+    def add(self, value, weight):
+        if isinstance(value, (float, int)):
+            self.total += value * weight
+            self.weight += weight
+        elif getattr(value, "device", "cpu") == "cpu" and hasattr(value, "item"):
+            self.total += value.item() * weight  # a CPU tensor or NumPy scalar: reading it is free
+            self.weight += weight
+        else:
+            # Detached so a loss tensor does not keep its whole graph (and activations) alive.
+            self.pending.append((value.detach() if hasattr(value, "detach") else value, weight))
+            if len(self.pending) >= PENDING_LIMIT:
+                self.resolve()
+
+    def resolve(self):
+        for value, weight in self.pending:
+            self.total += (value.item() if hasattr(value, "item") else float(value)) * weight
+            self.weight += weight
+        self.pending.clear()
+
+    def mean(self):
+        self.resolve()
+        return self.total / self.weight if self.weight else math.nan
+
+
+def _is_terminal(file):
+    try:
+        return bool(file.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed file
+        return False
+
+
+def _terminal_columns(file):
+    try:
+        return os.get_terminal_size(file.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # not a terminal, or no file descriptor (StringIO)
+        return None
+
+
+def _new_tqdm(total, description, unit, file, leave):
+    from tqdm import tqdm
+
+    # A terminal that reports a zero size (a pty nobody sized, as `script` or `docker -t` in CI
+    # can give) makes tqdm draw nothing at all; give it an ordinary 80 x 24 there instead.
+    columns = _terminal_columns(file)
+    size = {"ncols": 80, "nrows": 24} if columns == 0 else {"dynamic_ncols": True}
+    # mininterval=0 and miniters=0: tqdm redraws on every update it gets, and it gets one only
+    # every `interval` seconds from ProgressBar, which keeps the per-step cost to a clock read.
+    return tqdm(total=total, desc=description, unit=unit, unit_scale=True, file=file, leave=leave,
+                mininterval=0, miniters=0, **size)
