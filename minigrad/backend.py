@@ -62,6 +62,28 @@ def matmul(a, b, batch_shape):
     return out.reshape(batch_shape + (rows, columns))
 
 
+# --- large elementwise ops -----------------------------------------------------------------------
+
+# Below this many elements NumPy's single thread is faster than starting a parallel region.
+PARALLEL_ELEMENTWISE_SIZE = 1 << 16
+
+
+def relu_forward(x):
+    if x.size < PARALLEL_ELEMENTWISE_SIZE or x.dtype.kind != "f" or not x.flags.c_contiguous:
+        return np.maximum(x, x.dtype.type(0))
+    out = np.empty_like(x)
+    kernels("elementwise").relu_forward(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def relu_backward(x, grad_output):
+    if x.size < PARALLEL_ELEMENTWISE_SIZE or not (x.flags.c_contiguous and grad_output.flags.c_contiguous):
+        return grad_output * (x > 0)
+    grad_input = np.empty_like(grad_output)
+    kernels("elementwise").relu_backward(x.reshape(-1), grad_output.reshape(-1), grad_input.reshape(-1))
+    return grad_input
+
+
 # --- fused softmax cross-entropy ------------------------------------------------------------------
 
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
@@ -124,3 +146,46 @@ def avg_pool2d_backward(grad_out, geometry, input_shape, count_include_pad):
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
     kernels("pool").avg_pool2d_backward(grad_out, *geometry, count_include_pad, grad_x)
     return grad_x
+
+
+# --- optimizer updates ----------------------------------------------------------------------------
+# Each updates flat, contiguous arrays of one dtype in place, in one fused pass. Scalars are passed
+# as floats and flags as bools so that each kernel compiles once per dtype, whatever the caller
+# typed (lr=1 is an int). A state buffer that the options leave unused is given as None and
+# replaced by a zero-length placeholder the kernel never touches.
+
+_unused_buffers = {}
+
+
+def _buffer_or_placeholder(buffer, like):
+    if buffer is not None:
+        return buffer
+    placeholder = _unused_buffers.get(like.dtype)
+    if placeholder is None:
+        placeholder = _unused_buffers[like.dtype] = np.empty(0, dtype=like.dtype)
+    return placeholder
+
+
+def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+    kernels("optim").sgd_update(param, grad, _buffer_or_placeholder(momentum_buffer, param), float(lr),
+                                float(weight_decay), float(momentum), float(dampening), bool(nesterov),
+                                bool(first_step))
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
+                step_size, bias_correction2_sqrt):
+    """``max_exp_avg_sq`` is None without amsgrad."""
+    kernels("optim").adam_update(param, grad, exp_avg, exp_avg_sq, _buffer_or_placeholder(max_exp_avg_sq, param),
+                                 float(beta1), float(beta2), float(eps), float(weight_decay), float(param_scale),
+                                 float(step_size), float(bias_correction2_sqrt), max_exp_avg_sq is not None)
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum):
+    """``grad_avg`` is None unless centered, ``momentum_buffer`` None without momentum."""
+    kernels("optim").rmsprop_update(param, grad, square_avg, _buffer_or_placeholder(grad_avg, param),
+                                    _buffer_or_placeholder(momentum_buffer, param), float(lr), float(alpha),
+                                    float(eps), float(weight_decay), float(momentum), grad_avg is not None)
+
+
+def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
+    kernels("optim").adagrad_update(param, grad, state_sum, float(lr), float(eps), float(weight_decay))

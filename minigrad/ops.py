@@ -186,11 +186,11 @@ class Relu(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return np.maximum(x, 0)
+        return backend.relu_forward(x)
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * (x > 0),)
+        return (backend.relu_backward(x, g),)
 
 
 class Sigmoid(Function):

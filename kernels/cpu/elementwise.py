@@ -1,0 +1,24 @@
+"""Elementwise kernels for the large activations of a CNN, where NumPy's single thread is the bottleneck.
+
+The arrays are flat and contiguous (the backend ravels them); each iteration writes one element.
+NaN propagates as NumPy's ``maximum`` does in forward; backward passes no gradient through NaN,
+as ``g * (x > 0)`` does.
+"""
+from numba import prange
+
+from .preset import cpu_kernel
+
+
+@cpu_kernel
+def relu_forward(x, out):
+    """out = max(x, 0)"""
+    for index in prange(x.size):
+        value = x[index]
+        out[index] = 0 if value <= 0 else value  # NaN <= 0 is false: NaN stays NaN
+
+
+@cpu_kernel
+def relu_backward(x, grad_output, grad_input):
+    """grad_input = grad_output where x > 0, else 0"""
+    for index in prange(x.size):
+        grad_input[index] = grad_output[index] if x[index] > 0 else 0
