@@ -1,33 +1,87 @@
-"""The example scripts run as a user runs them and end with their `final ...=` line."""
+"""The example scripts run as a user runs them and end with their `final ...=` line.
+
+The MNIST examples read the real data set through MINIGRAD_DATA and skip when it is not set.
+"""
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py"]
+
+needs_mnist = pytest.mark.skipif(
+    not os.path.isdir(os.environ.get("MINIGRAD_DATA", "")),
+    reason="set MINIGRAD_DATA to a directory with the MNIST IDX files",
+)
 
 
-def run_example(name, *arguments):
+def run_example(name, *arguments, cwd=None):
     completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *arguments], capture_output=True, text=True, timeout=300
+        [sys.executable, str(EXAMPLES / name), *arguments], capture_output=True, text=True, timeout=600, cwd=cwd
     )
     assert completed.returncode == 0, completed.stderr
     return completed.stdout
+
+
+def final_value(output, key):
+    return float(re.search(rf"^final {key}=(\S+)$", output, re.MULTILINE).group(1))
 
 
 def test_linear_regression_fits_y_equals_2x():
     output = run_example("linear_regression.py", "--steps", "2000", "--lr", "0.05")
     weight, bias = map(float, re.findall(r"W (\S+)\s+b (\S+)", output)[-1])
     assert abs(weight - 2) < 1e-3 and abs(bias) < 1e-3
-    assert float(re.search(r"^final loss=(\S+)$", output, re.MULTILINE).group(1)) < 1e-6
+    assert final_value(output, "loss") < 1e-6
 
 
-def test_linear_regression_default_recipe_prints_every_ten_steps():
-    output = run_example("linear_regression.py")
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_linear_regression_default_recipe_prints_every_ten_steps(optimizer):
+    output = run_example("linear_regression.py", "--optimizer", optimizer)
     assert len(re.findall(r"^step ", output, re.MULTILINE)) == 10
     losses = [float(value) for value in re.findall(r"loss (\S+)", output)]
     assert losses[-1] < losses[0]
 
 
-def test_help():
-    assert "--lr" in run_example("linear_regression.py", "--help")
+def test_binary_mlp_learns_its_rule():
+    output = run_example("binary_mlp.py")
+    assert final_value(output, "test_accuracy") > 0.95
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help(script):
+    assert "--seed" in run_example(script, "--help")
+
+
+@needs_mnist
+def test_mnist_softmax_reference_recipe_reaches_90_5_percent():
+    output = run_example("mnist_softmax.py")
+    assert final_value(output, "test_accuracy") >= 0.905
+
+
+@needs_mnist
+def test_mnist_cnn_learns_in_a_few_hundred_steps_and_writes_its_figures(tmp_path):
+    output = run_example("mnist_cnn.py", "--epochs", "1", "--train-limit", "30000", "--test-limit", "2000",
+                         "--plot", str(tmp_path / "figures"))
+    assert final_value(output, "test_accuracy") > 0.95
+    for name in ("curves.png", "samples.png", "confusion.png"):
+        assert (tmp_path / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_mnist
+def test_mnist_cnn_resumed_run_continues_the_same_loss_curve(tmp_path):
+    common = ["--schedule", "exponential", "--train-limit", "1000", "--test-limit", "500"]
+    uninterrupted = run_example("mnist_cnn.py", "--epochs", "2", *common)
+    run_example("mnist_cnn.py", "--epochs", "1", "--save", str(tmp_path / "run.npz"), *common)
+    resumed = run_example("mnist_cnn.py", "--epochs", "2", "--resume", str(tmp_path / "run.npz"), *common)
+
+    def epoch_two(output):  # the figures of epoch 2, without its speed and timing
+        line = re.search(r"^epoch 2/2: (.*?), [\d,]+ img/s", output, re.MULTILINE).group(1)
+        return line
+
+    assert "resumed" in resumed
+    assert epoch_two(resumed) == epoch_two(uninterrupted)
+    assert final_value(resumed, "test_accuracy") == final_value(uninterrupted, "test_accuracy")
