@@ -24,3 +24,13 @@ def test_step_prints_minigrad_time_per_step():
 def test_startup_prints_import_and_first_step_times():
     output = bench("startup", "--runs", "1")
     assert "minigrad" in output and "first step" in output
+
+
+def test_cnn_step_prints_milliseconds_per_step():
+    assert "ms/step" in bench("cnn", "--repeats", "1")
+
+
+def test_help_lists_the_training_benchmarks():
+    output = bench("--help")
+    for name in ("adam", "cnn"):
+        assert name in output
