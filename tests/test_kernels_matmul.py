@@ -1,26 +1,30 @@
-"""The CPU matmul kernels against NumPy in float64, over edge shapes, layouts and their checked twins.
+"""The CPU matmul kernels against NumPy in float64: edge shapes, layouts, their checked twins.
 
-Shapes are chosen around the kernel's structure: shared dimensions on both sides of the
-outer-product cut-off and longer than one depth slab, column counts on both sides of the narrow
-cut-off, row and column counts that are not whole tiles, chunks or blocks. Each new combination of array layouts compiles the kernels again, so layouts are
-covered by a handful of combinations rather than all of them.
+Shapes are chosen around the kernels' structure: row counts that are not whole 8-row tiles,
+column counts on both sides of the narrow cut-offs (16 columns, and one 32-column float32 tile)
+and not whole tiles, depths that are not whole 16 x 16 transposed blocks and span one, two or
+more slabs of k (accumulated into out), and thread counts with fewer column strips than threads.
+Each new combination of array layouts compiles the kernels again, so layouts are covered by a
+handful of combinations rather than all of them.
 """
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad.kernels.cpu.matmul as matmul_module
+from minigrad.kernels.cpu import simd
 from minigrad.kernels.cpu.matmul import batched_matmul, matmul
-from minigrad.kernels.cpu.preset import checked_twin
+from minigrad.kernels.cpu.preset import FASTMATH_FLAGS, checked_twin
 
 DTYPES = [np.float32, np.float64]
-EDGE_SIZES = [1, 7, 17, 33, 65, 100, 129, 300]
-# 128 and 129 straddle the outer-product cut-off (taken when b has at least as many columns as
-# steps, so the column counts below send short depths down both paths); 1100 spans two float32
-# and three float64 slabs.
-DEPTHS = [1, 7, 33, 65, 128, 129, 300, 1100]
+# 256 is one whole slab of k, 257 and 300 two, 1100 five (evened out).
+DEPTHS = [1, 7, 17, 33, 127, 256, 257, 300, 1100]
 # Pairs of (a, b) layouts: every layout on both sides, in few pairs (each pair compiles anew).
+# b's rows contiguous (C, strided) is packed by row pieces, b's columns contiguous (F,
+# transposed) by transposed blocks; a's columns contiguous (F, transposed) takes the transposed
+# narrow path for few columns.
 LAYOUT_PAIRS = [("C", "C"), ("F", "C"), ("C", "transposed"), ("strided", "strided"),
                 ("transposed", "F")]
 
@@ -57,8 +61,8 @@ def assert_matches_reference(out, a, b):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("depth", DEPTHS)
-@pytest.mark.parametrize("rows, columns", [(1, 1), (7, 17), (33, 1), (65, 100), (129, 300),
-                                           (300, 7)])
+@pytest.mark.parametrize("rows, columns", [(1, 1), (7, 17), (33, 1), (3, 33), (65, 100), (100, 31),
+                                           (17, 32), (127, 300), (300, 7)])
 def test_matmul_edge_shapes(rows, depth, columns, dtype):
     generator = np.random.default_rng(rows * 10_000 + depth * 100 + columns)
     a = make_matrix((rows, depth), dtype, "C", generator)
@@ -68,8 +72,9 @@ def test_matmul_edge_shapes(rows, depth, columns, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("a_layout, b_layout", LAYOUT_PAIRS)
-@pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (17, 33, 7), (100, 65, 33),
-                                                  (129, 300, 65), (65, 1100, 100)])
+@pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (17, 33, 7), (3, 17, 127),
+                                                  (100, 65, 33), (9, 100, 16), (129, 300, 65),
+                                                  (65, 1100, 100), (33, 257, 48)])
 def test_matmul_layouts(rows, depth, columns, a_layout, b_layout, dtype):
     generator = np.random.default_rng(rows + depth + columns)
     a = make_matrix((rows, depth), dtype, a_layout, generator)
@@ -116,6 +121,38 @@ def test_matmul_narrow_paths(rows, depth, columns, a_layout, b_layout, dtype):
     assert_matches_reference(run_matmul(matmul, a, b), a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_layer_products(dtype):
+    """The CNN's 3136 -> 1024 linear layer at batch 100, with its weight stored (out, in) as
+    nn.Linear stores it: forward ``x @ W.T``, input gradient ``g @ W``, weight gradient
+    ``g.T @ x`` (a depth of 100)."""
+    generator = np.random.default_rng(3)
+    x = generator.uniform(-1, 1, (100, 3136)).astype(dtype)
+    weight = generator.uniform(-1, 1, (1024, 3136)).astype(dtype)
+    grad_y = generator.uniform(-1, 1, (100, 1024)).astype(dtype)
+    for a, b in [(x, weight.T), (grad_y, weight), (grad_y.T, x)]:
+        assert_matches_reference(run_matmul(matmul, a, b), a, b)
+
+
+@pytest.mark.parametrize("rows, depth, columns", [(1, 40, 32), (17, 300, 33), (9, 64, 100),
+                                                  (100, 100, 300), (3, 5, 200)])
+def test_matmul_splits_work_for_any_thread_count(rows, depth, columns):
+    """One part per thread: column ranges, and row ranges when there are fewer column strips
+    than threads; every thread count up to the pool's gives the same product."""
+    generator = np.random.default_rng(rows + columns)
+    a = generator.uniform(-1, 1, (depth, rows)).T  # a's columns contiguous: no narrow path
+    b = generator.uniform(-1, 1, (depth, columns))
+    reference = run_matmul(matmul, a, b)
+    assert_matches_reference(reference, a, b)
+    threads = numba.get_num_threads()
+    try:
+        for count in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(count)
+            np.testing.assert_array_equal(run_matmul(matmul, a, b), reference)
+    finally:
+        numba.set_num_threads(threads)
+
+
 def test_mnist_shapes_and_backward_views():
     """The softmax-regression and CNN shapes, forward and the transposed backward products."""
     generator = np.random.default_rng(0)
@@ -149,24 +186,40 @@ def test_batched_matmul_with_broadcast_batches(dtype):
             assert_matches_reference(out[index], left[index], right[index])
 
 
-CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile",
-                   "outer_product_matmul", "blocked_matmul", "narrow_matmul",
-                   "transposed_narrow_matmul", "matmul"]
+CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile", "narrow_matmul",
+                   "transposed_narrow_matmul", "outer_micro_kernel", "store_row", "pack_row_strip",
+                   "pack_column_panel", "blocked_matmul", "matmul"]
 
 
-def strided_view(shape, lines_adjacent, generator, unit_row_stride=False):
+def strided_view(shape, kind, generator):
     """A float64 (rows, columns) view that is neither C- nor F-contiguous (Numba layout 'A').
 
-    ``lines_adjacent`` puts consecutive rows closer in memory than consecutive columns, which
-    sends the packing through its transposing path; ``unit_row_stride`` makes them adjacent
-    elements, which sends few-column products through the transposed narrow path.
+    - "rows": rows are the lines (closer in memory than columns), at a stride of two elements;
+    - "columns": columns are the lines, at a stride of two elements (b is packed by transposing,
+      a takes the narrow path's transposing pack);
+    - "padded_rows": rows are unit-stride lines of a wider array (the vector paths, taken at run
+      time for arrays not typed contiguous);
+    - "padded_columns": columns are unit-stride lines of a taller array (b's transposed blocks;
+      a's columns contiguous sends few-column products through the transposed narrow path);
+    - "reversed": both axes reversed (negative strides).
     """
     rows, columns = shape
-    if unit_row_stride:
-        return generator.uniform(-1, 1, (2 * columns, rows))[::2].T
-    if lines_adjacent:
+    if kind == "rows":
+        return generator.uniform(-1, 1, (rows, 2 * columns))[:, ::2]
+    if kind == "columns":
         return generator.uniform(-1, 1, (columns, 2 * rows))[:, ::2].T
-    return generator.uniform(-1, 1, (rows, 2 * columns))[:, ::2]
+    if kind == "padded_rows":
+        return generator.uniform(-1, 1, (rows, columns + 3))[:, :columns]
+    if kind == "padded_columns":
+        return generator.uniform(-1, 1, (columns, rows + 3))[:, :rows].T
+    if kind == "reversed":
+        return generator.uniform(-1, 1, shape)[::-1, ::-1]
+    raise ValueError(kind)
+
+
+TWIN_LAYOUTS = [("rows", "rows"), ("columns", "columns"), ("rows", "columns"),
+                ("padded_columns", "rows"), ("padded_rows", "padded_rows"),
+                ("rows", "padded_columns"), ("reversed", "reversed")]
 
 
 @pytest.fixture(scope="module")
@@ -184,17 +237,18 @@ def checked():
     generator = np.random.default_rng(2)
     try:
         # One call types, and so compiles, every path for the signature.
-        a = strided_view((5, 3), True, generator)
-        b = strided_view((3, 3), False, generator)
+        a = strided_view((5, 3), "columns", generator)
+        b = strided_view((3, 3), "rows", generator)
         twin_matmul(a, b, np.empty((5, 3)))
     finally:
         patch.undo()
     return twin_matmul
 
 
-@pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (5, 7, 3), (6, 6, 9), (9, 65, 70),
+@pytest.mark.parametrize("rows, depth, columns", [(2, 3, 2), (5, 7, 3), (6, 6, 9), (9, 65, 70),
                                                   (7, 64, 9), (13, 1100, 6), (33, 129, 17),
-                                                  (129, 5, 15), (300, 67, 16), (2, 33, 40)])
+                                                  (129, 5, 15), (300, 67, 16), (2, 33, 40),
+                                                  (17, 300, 33), (8, 16, 16), (3, 257, 100)])
 def test_checked_twins_stay_in_bounds(checked, rows, depth, columns):
     """Edge shapes through the serial bounds-checked kernels: no IndexError, same results.
 
@@ -202,16 +256,99 @@ def test_checked_twins_stay_in_bounds(checked, rows, depth, columns):
     """
     twin_matmul = checked
     generator = np.random.default_rng(rows + depth + columns)
-    for a_adjacent, b_adjacent, a_unit in [(False, False, False), (True, True, False),
-                                           (False, True, False), (False, False, True)]:
-        a = strided_view((rows, depth), a_adjacent, generator, a_unit)
-        b = strided_view((depth, columns), b_adjacent, generator)
+    for a_kind, b_kind in TWIN_LAYOUTS:
+        a = strided_view((rows, depth), a_kind, generator)
+        b = strided_view((depth, columns), b_kind, generator)
         out = run_matmul(twin_matmul, a, b)
         assert_matches_reference(out, a, b)
         np.testing.assert_allclose(out, run_matmul(matmul, a, b), rtol=1e-12, atol=1e-12)
         batched_out = np.full((1, rows, columns), np.nan)
         batched_matmul(a[None], b[None], batched_out)
         np.testing.assert_allclose(batched_out[0], out, rtol=1e-12, atol=1e-12)
+
+
+# --- the vector intrinsics on their own -----------------------------------------------------------
+
+def copy_vector(source, index, target):
+    simd.vector_store(target, 0, simd.vector_load(source, index))
+
+
+def copy_first(source, index, count, target, target_index):
+    value = simd.vector_load_first(source, index, count)
+    simd.vector_store_first(target, target_index, value, count)
+
+
+def fused_multiply_add(accumulator, scale, values, target):
+    total = simd.vector_fma(simd.vector_load(accumulator, 0), scale,
+                                     simd.vector_load(values, 0))
+    total = simd.vector_add(total, simd.vector_zero(target))
+    simd.vector_store(target, 0, total)
+
+
+def transpose(lines, first_line, first_column, target, offset, pitch):
+    simd.transpose_block(lines, first_line, first_column, target, offset, pitch)
+
+
+def compiled(function, bounds_checked):
+    if bounds_checked:
+        return checked_twin(numba.njit(function))
+    return numba.njit(fastmath=FASTMATH_FLAGS)(function)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vector_intrinsics(dtype):
+    """Loads, masked loads and stores, fused multiply-adds and the register transpose, on
+    contiguous arrays and on strided ones (the element-by-element fallback)."""
+    lanes = 64 // np.dtype(dtype).itemsize
+    source = np.arange(3 * lanes, dtype=dtype)
+    strided = np.arange(6 * lanes, dtype=dtype)[::2]
+    load, first = compiled(copy_vector, False), compiled(copy_first, False)
+    for array in (source, strided):
+        target = np.zeros(lanes, dtype)
+        load(array, 5, target)
+        np.testing.assert_array_equal(target, array[5:5 + lanes])
+        for count in (-1, 0, 3, lanes, lanes + 2):
+            target = np.full(lanes + 4, -1, dtype)
+            first(array, 7, count, target, 2)
+            expected = np.full(lanes + 4, -1, dtype)
+            written = min(max(count, 0), lanes)
+            expected[2:2 + written] = array[7:7 + written]
+            np.testing.assert_array_equal(target, expected)
+    target = np.zeros(lanes, dtype)
+    compiled(fused_multiply_add, False)(source[:lanes], dtype(3), source[lanes:2 * lanes], target)
+    np.testing.assert_array_equal(target, source[:lanes] + 3 * source[lanes:2 * lanes])
+    lines = np.arange((lanes + 3) * (lanes + 5), dtype=dtype).reshape(lanes + 3, lanes + 5)
+    for block_source in (lines, np.asfortranarray(lines), lines[:, ::-1]):
+        target = np.full(lanes * 20, -1, dtype)
+        compiled(transpose, False)(block_source, 2, 4, target, 3, 20)
+        expected = np.full(lanes * 20, -1, dtype)
+        for step in range(lanes):
+            expected[3 + step * 20:3 + step * 20 + lanes] = block_source[2:2 + lanes, 4 + step]
+        np.testing.assert_array_equal(target, expected)
+
+
+def test_vector_intrinsics_check_bounds_in_twins():
+    """The bounds-checked twins raise IndexError for any lane out of bounds, as indexing does,
+    and masked accesses check only the lanes they touch."""
+    source = np.arange(20.0)
+    target = np.zeros(8)
+    load, first = compiled(copy_vector, True), compiled(copy_first, True)
+    load(source, 12, target)
+    for index in (13, -1):
+        with pytest.raises(IndexError):
+            load(source, index, target)
+    first(source, 15, 5, target, 0)
+    first(source, 100, 0, target, 100)
+    with pytest.raises(IndexError):
+        first(source, 15, 6, target, 0)
+    with pytest.raises(IndexError):
+        first(source, 0, 8, target, 1)
+    lines = np.zeros((10, 10))
+    transpose_twin = compiled(transpose, True)
+    transpose_twin(lines, 2, 2, np.zeros(8 * 8), 0, 8)
+    for first_line, first_column, length in [(3, 2, 64), (2, 3, 64), (2, 2, 63)]:
+        with pytest.raises(IndexError):
+            transpose_twin(lines, first_line, first_column, np.zeros(length), 0, 8)
 
 
 @settings(deadline=None, max_examples=30)

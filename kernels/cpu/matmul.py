@@ -1,67 +1,273 @@
-"""Matrix product ``out = a @ b`` (and its batched form) as a cache-blocked, register-tiled kernel.
+"""Matrix product ``out = a @ b`` (and its batched form) as cache-blocked, register-tiled kernels.
 
-The scheme is GotoBLAS/BLIS blocking with a dot-product micro-kernel, because that is the form LLVM
-vectorises from plain Numba code: each of the ``TILE_ROWS x TILE_COLUMNS`` accumulators is a
-scalar local (an SSA value, so it lives in a register), and the loop over the shared dimension k
-becomes a SIMD loop with one zmm accumulator per output element, reduced once per tile.
+The main path (``blocked_matmul``) is GotoBLAS/BLIS blocking around an outer-product micro-kernel:
+an ``OUTER_TILE_ROWS x OUTER_TILE_VECTORS`` tile of out (8 x 32 float32 or 8 x 16 float64, 16
+zmm registers) stays in registers for a whole slab of the shared dimension k, and each step adds
+a rank-1 update, ``tile[i, :] += a[i, k] * b[k, :]``: two vector loads of b and eight broadcasts
+of a feed sixteen fused multiply-adds, with no reduction at the end.
 
-For each slab of ``DEPTH_BLOCK_BYTES`` (1024 float32 or 512 float64 steps) of k:
+Plain Numba code cannot hold a SIMD vector in a variable, and LLVM's SLP vectoriser, which could
+build one from scalar accumulators, is off in Numba (the loop vectoriser instead vectorises such
+a loop along k, which is the dot-product form the narrow paths below use). So the few intrinsics
+of ``simd.py`` emit the LLVM vector operations; the kernels calling them are plain code.
 
-1. pack B: every strip of ``TILE_COLUMNS`` columns of ``b[k0:k1, :]`` is copied into a contiguous
-   ``(TILE_COLUMNS, depth)`` block, k fastest, so the micro-kernel streams it with unit stride
-   whatever the layout of ``b`` (C, F, strided views: the copy reads through the strides);
-2. pack A: the same for strips of ``TILE_ROWS`` rows of ``a``;
-3. micro-kernel: the output is cut into ``ROW_BLOCK x COLUMN_BLOCK`` blocks, one per parallel
-   iteration, so each output element has one writer. Inside a block, a packed B strip stays in
-   L1 (16 KiB) while the block's packed A strips (``ROW_BLOCK`` lines, 512 KiB) stream from L2.
+The product is two parallel regions:
 
-Edge strips are zero-padded to whole tiles and the packed depth to a whole SIMD vector, so the
-micro-kernel never branches; padded products land in accumulators that are never stored.
+1. pack A: each strip of ``OUTER_TILE_ROWS`` rows of ``a``, over the whole depth, in step-major
+   order (``[step, row]``), so each step's eight values are adjacent; the copy reads through a's
+   strides, so any layout works, and a is the small operand of the products that matter;
+2. one part per thread, of output columns (of rows too when there are fewer column strips than
+   threads), so every output element has one writer and the threads get equal shares. For each
+   panel of at most ``OUTER_COLUMN_CHUNK`` column strips and each slab of k, the part packs B,
+   the panel's strips of ``b[k0:k1]`` in ``[step, column]`` order (512 KiB at most, so it stays in
+   L2), then runs the micro-kernel over each of its row strips (the packed A slab stays in L1)
+   and each column strip of the panel. The first slab stores the tile, later slabs add to out.
 
-``matmul`` picks one of four paths by shape, so that the skinny products of a training step
-(``x @ W``, ``x.T @ grad_y``, ``grad_y @ W.T`` with a few output classes) run as one parallel
-region rather than the blocked path's three per slab:
+No layout needs a transposing copy of a large operand through memory: b is read along its
+contiguous direction, row pieces when its rows are contiguous (``x @ W``, ``grad_y @ W``), by
+16 x 16 blocks transposed in registers when its columns are (``x @ W.T``), one cache-sized panel
+at a time. Edge strips are zero-padded; edge tiles are stored with masked stores, so only
+in-bounds elements are written, and padded products land in lanes that are never stored.
 
-- fewer than ``NARROW_COLUMNS`` output columns, a's columns contiguous (``a = x.T``):
+Outputs narrower than one vector of columns (a softmax regression's 10 classes), and outputs
+narrower than one tile whose a is packed by plain copies, take narrow paths on a 4 x 4
+dot-product micro-kernel that LLVM vectorises along k from plain scalar code (the conv kernels
+in ``im2col.py`` share it):
+
+- fewer than ``NARROW_COLUMNS`` columns, a's columns contiguous (``a = x.T``):
   ``transposed_narrow_matmul`` computes ``out.T = b.T @ a.T`` as outer products along the
   long, contiguous lines of ``a.T``, chunk by chunk, and transposes each chunk into out;
-- fewer than ``NARROW_COLUMNS`` output columns otherwise: ``narrow_matmul``, the packed 4 x 4
-  dot-product tiles over the whole depth at once, b's few packed columns shared by all rows;
-- short shared dimensions (up to ``OUTER_PRODUCT_DEPTH``, no longer than b's rows), where one
-  reduction per tile would cost as much as the tile: rank-4 updates accumulated row by row
-  (``outer_product_matmul``);
-- everything else: the blocked scheme above (``blocked_matmul``).
+- fewer columns than one outer-product tile, a's columns not contiguous: ``narrow_matmul``,
+  packed 4 x 4 dot-product tiles over the whole depth at once, b's few packed columns shared by
+  all rows.
 """
 import numpy as np
 from numba import prange
 
 from .preset import cpu_kernel, serial_kernel
+from .simd import (
+    VECTOR_BYTES,
+    thread_count,
+    transpose_block,
+    vector_add,
+    vector_fma,
+    vector_load,
+    vector_load_first,
+    vector_store,
+    vector_store_first,
+    vector_zero,
+)
 
+# Dot-product micro-kernel tile (narrow paths and the conv kernels).
 TILE_ROWS = 4
 TILE_COLUMNS = 4
-# Block sizes in bytes of one packed line, so float32 and float64 blocks fill the caches alike.
-DEPTH_BLOCK_BYTES = 4096
-ROW_BLOCK = 128
-COLUMN_BLOCK = 256
-# Small problems are cut into at least this many blocks, so both cores (and a few more) get work.
-MINIMUM_BLOCKS = 8
-# Strips packed per parallel iteration: 8 strips of 4 float32 lines span two 64-byte cache lines.
-PACK_GROUP = 8
 # Steps per run of the transposing pack (see pack_strips).
 TRANSPOSE_RUN = 8
-# Shared dimensions up to this length (and no longer than the rows of b) skip packing and use the
-# row-by-row outer product: measured faster than 16-wide dot products over so few steps, unless
-# the output rows are too short to fill SIMD vectors.
-OUTER_PRODUCT_DEPTH = 128
-# Outputs with fewer columns than this (one float32 SIMD vector, so blocking along the columns
-# fills no vector) take a narrow path: measured faster than the blocked path below it.
+# Outputs with fewer columns than this (one float32 SIMD vector) and a's columns contiguous take
+# the transposed narrow path.
 NARROW_COLUMNS = 16
 # Output rows per parallel iteration of the transposed narrow path: its (columns, ROW_CHUNK)
 # buffer stays in L1, and 784 or 1024 rows still split into enough chunks for both cores.
 ROW_CHUNK = 128
-# Packed depth is padded to a whole SIMD vector (64 bytes: a zmm register).
-VECTOR_BYTES = 64
+# Outer-product micro-kernel tile: 8 rows by 2 vectors, 16 accumulators (of 32 zmm registers),
+# which measured at the FMA peak in L1; 4 x 2 and 4 x 4 were slower, 6 x 3, 8 x 3 and 12 x 2 no
+# faster and a worse fit for 100-row batches and 32-multiple widths.
+OUTER_TILE_ROWS = 8
+OUTER_TILE_VECTORS = 2
+# Longest slab of k per packed panel (slabs are evened out): a column strip's slab, 256 steps of
+# 128 bytes, is 32 KiB; 128 to 1024 measured alike.
+OUTER_DEPTH_BLOCK = 256
+# Column strips per packed panel: 16 strips of a 256-step slab are 512 KiB, half of L2. Each
+# packed A strip is reused from L1 across a panel's strips, so wider panels read A less often:
+# 16 measured faster than 8 or 4 at 2048 x 2048.
+OUTER_COLUMN_CHUNK = 16
 
+# --- outer-product path -------------------------------------------------------------------------
+
+@serial_kernel
+def outer_micro_kernel(a_strip, b_strip, depth, out, first_row, first_column, accumulate):
+    """Write (or add) the product of a packed A strip and a packed B strip into out.
+
+    ``a_strip[step * 8 + i]`` holds ``a[first_row + i, step]``; ``b_strip[step * width + j]`` holds
+    ``b[step, first_column + j]`` (``width`` = 2 vectors). The 8 x 2 vector tile ``cij`` (row i,
+    vector j) stays in registers for all ``depth`` steps; only its in-bounds part is written.
+    """
+    lanes = VECTOR_BYTES // b_strip.itemsize
+    width = 2 * lanes
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vector_zero(b_strip)
+    c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = vector_zero(b_strip)
+    for step in range(depth):
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a_step = a_strip[step * OUTER_TILE_ROWS:]
+        c00 = vector_fma(c00, a_step[0], b0)
+        c01 = vector_fma(c01, a_step[0], b1)
+        c10 = vector_fma(c10, a_step[1], b0)
+        c11 = vector_fma(c11, a_step[1], b1)
+        c20 = vector_fma(c20, a_step[2], b0)
+        c21 = vector_fma(c21, a_step[2], b1)
+        c30 = vector_fma(c30, a_step[3], b0)
+        c31 = vector_fma(c31, a_step[3], b1)
+        c40 = vector_fma(c40, a_step[4], b0)
+        c41 = vector_fma(c41, a_step[4], b1)
+        c50 = vector_fma(c50, a_step[5], b0)
+        c51 = vector_fma(c51, a_step[5], b1)
+        c60 = vector_fma(c60, a_step[6], b0)
+        c61 = vector_fma(c61, a_step[6], b1)
+        c70 = vector_fma(c70, a_step[7], b0)
+        c71 = vector_fma(c71, a_step[7], b1)
+    # Rows past out's last are skipped, columns past it masked off.
+    row_count = min(OUTER_TILE_ROWS, out.shape[0] - first_row)
+    column_count = min(width, out.shape[1] - first_column)
+    store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
+    if row_count > 1:
+        store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)
+    if row_count > 2:
+        store_row(out[first_row + 2], first_column, c20, c21, column_count, accumulate)
+    if row_count > 3:
+        store_row(out[first_row + 3], first_column, c30, c31, column_count, accumulate)
+    if row_count > 4:
+        store_row(out[first_row + 4], first_column, c40, c41, column_count, accumulate)
+    if row_count > 5:
+        store_row(out[first_row + 5], first_column, c50, c51, column_count, accumulate)
+    if row_count > 6:
+        store_row(out[first_row + 6], first_column, c60, c61, column_count, accumulate)
+    if row_count > 7:
+        store_row(out[first_row + 7], first_column, c70, c71, column_count, accumulate)
+
+
+@serial_kernel
+def store_row(line, column, low, high, count, accumulate):
+    """``line[column:column + count] = (low, high)[:count]``, or ``+=`` when accumulating."""
+    lanes = VECTOR_BYTES // line.itemsize
+    if count == 2 * lanes:
+        if accumulate:
+            low = vector_add(low, vector_load(line, column))
+            high = vector_add(high, vector_load(line, column + lanes))
+        vector_store(line, column, low)
+        vector_store(line, column + lanes, high)
+    else:
+        if accumulate:
+            low = vector_add(low, vector_load_first(line, column, count))
+            high = vector_add(high, vector_load_first(line, column + lanes, count - lanes))
+        vector_store_first(line, column, low, count)
+        vector_store_first(line, column + lanes, high, count - lanes)
+
+
+@serial_kernel
+def pack_row_strip(a, packed, first_row):
+    """``packed[step * 8 + i] = a[first_row + i, step]`` for every step; zeros past a's rows."""
+    row_count = min(OUTER_TILE_ROWS, a.shape[0] - first_row)
+    for step in range(a.shape[1]):
+        line = packed[step * OUTER_TILE_ROWS:(step + 1) * OUTER_TILE_ROWS]
+        for row in range(row_count):
+            line[row] = a[first_row + row, step]
+        for row in range(row_count, OUTER_TILE_ROWS):
+            line[row] = 0
+
+
+@serial_kernel
+def pack_column_panel(b, panel, depth_start, depth_count, first_strip, strip_count):
+    """``panel[s, step * width + j] = b[depth_start + step, (first_strip + s) * width + j]``.
+
+    Columns past b's last are zeroed. Reads follow b's contiguous direction: along its rows
+    when they are contiguous (a plain copy, by vectors), else along the rows of b.T (a
+    transposing copy whose writes, one strip at a time, stay in L1).
+    """
+    lanes = VECTOR_BYTES // b.itemsize
+    width = OUTER_TILE_VECTORS * lanes
+    first_column = first_strip * width
+    if abs(b.strides[1]) <= abs(b.strides[0]):
+        for step in range(depth_count):
+            source = b[depth_start + step]
+            offset = step * width
+            for strip in range(strip_count):
+                column = first_column + strip * width
+                count = b.shape[1] - column
+                strip_line = panel[strip]
+                if count >= width:
+                    vector_store(strip_line, offset, vector_load(source, column))
+                    vector_store(strip_line, offset + lanes, vector_load(source, column + lanes))
+                else:
+                    vector_store(strip_line, offset, vector_load_first(source, column, count))
+                    vector_store(strip_line, offset + lanes,
+                                 vector_load_first(source, column + lanes, count - lanes))
+    else:
+        # b's columns are its contiguous lines: transposed by blocks of lanes x lanes through
+        # registers, the steps past the last whole block and an edge strip element by element.
+        lines = b.T
+        block_steps = depth_count - depth_count % lanes
+        for strip in range(strip_count):
+            column = first_column + strip * width
+            count = min(width, b.shape[1] - column)
+            strip_line = panel[strip]
+            first_scalar_step = 0
+            if count == width:
+                for step in range(0, block_steps, lanes):
+                    transpose_block(lines, column, depth_start + step, strip_line, step * width,
+                                    width)
+                    transpose_block(lines, column + lanes, depth_start + step, strip_line,
+                                    step * width + lanes, width)
+                first_scalar_step = block_steps
+            for index in range(count):
+                source = lines[column + index, depth_start:]
+                for step in range(first_scalar_step, depth_count):
+                    strip_line[step * width + index] = source[step]
+            for index in range(count, width):
+                for step in range(depth_count):
+                    strip_line[step * width + index] = 0
+
+
+@cpu_kernel
+def blocked_matmul(a, b, out):
+    """``out = a @ b`` through packed panels and the outer-product micro-kernel (module doc)."""
+    rows, depth = a.shape
+    columns = b.shape[1]
+    width = OUTER_TILE_VECTORS * (VECTOR_BYTES // a.itemsize)
+    row_strips = (rows + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
+    column_strips = (columns + width - 1) // width
+    a_packed = np.empty((row_strips, depth * OUTER_TILE_ROWS), a.dtype)
+    for strip in prange(row_strips):
+        pack_row_strip(a, a_packed[strip], strip * OUTER_TILE_ROWS)
+    # One part per thread (prange hands each thread an equal run of iterations): column ranges,
+    # which repeat no work; row ranges too when there are fewer column strips than threads (each
+    # such part then packs the same few B strips).
+    threads = thread_count()
+    column_parts = min(threads, column_strips)
+    row_parts = min(row_strips, (threads + column_parts - 1) // column_parts)
+    parts = row_parts * column_parts
+    largest_part = (column_strips + column_parts - 1) // column_parts
+    largest_chunk = min(OUTER_COLUMN_CHUNK, largest_part)
+    # Even slabs: no short last slab.
+    slabs = (depth + OUTER_DEPTH_BLOCK - 1) // OUTER_DEPTH_BLOCK
+    slab = (depth + slabs - 1) // slabs
+    panels = np.empty((parts, largest_chunk, slab * width), a.dtype)
+    for part in prange(parts):
+        row_part = part // column_parts
+        column_part = part % column_parts
+        first_row_strip = row_part * row_strips // row_parts
+        last_row_strip = (row_part + 1) * row_strips // row_parts
+        part_first = column_part * column_strips // column_parts
+        part_strips = (column_part + 1) * column_strips // column_parts - part_first
+        chunks = (part_strips + OUTER_COLUMN_CHUNK - 1) // OUTER_COLUMN_CHUNK
+        panel = panels[part]
+        for chunk in range(chunks):
+            first_column_strip = part_first + chunk * part_strips // chunks
+            last_column_strip = part_first + (chunk + 1) * part_strips // chunks
+            for depth_start in range(0, depth, slab):
+                depth_count = min(slab, depth - depth_start)
+                pack_column_panel(b, panel, depth_start, depth_count, first_column_strip,
+                                  last_column_strip - first_column_strip)
+                for row_strip in range(first_row_strip, last_row_strip):
+                    a_slab = a_packed[row_strip, depth_start * OUTER_TILE_ROWS:
+                                      (depth_start + depth_count) * OUTER_TILE_ROWS]
+                    for strip in range(first_column_strip, last_column_strip):
+                        outer_micro_kernel(a_slab, panel[strip - first_column_strip], depth_count,
+                                           out, row_strip * OUTER_TILE_ROWS, strip * width,
+                                           depth_start > 0)
+
+
+# --- narrow paths: the dot-product micro-kernel -------------------------------------------------
 
 @serial_kernel
 def round_up(value, multiple):
@@ -157,108 +363,6 @@ def store_tile(tile, out, first_row, first_column, accumulate):
 
 
 @cpu_kernel
-def outer_product_matmul(a, b, out):
-    """``out = a @ b`` row by row, for a shared dimension too short to amortise packing.
-
-    Each output row accumulates ``a[row, step] * b[step, :]`` in place, vectorised along the
-    columns with no per-tile reduction, which is what makes short depths cheap. Steps go four at
-    a time so each load and store of the output row carries four multiply-adds.
-    """
-    rows, depth = a.shape
-    columns = b.shape[1]
-    # A contiguous copy of b: its rows are then unit-stride vectors whatever b's layout.
-    b_rows = np.empty((depth, columns), b.dtype)
-    for step in prange(depth):
-        for column in range(columns):
-            b_rows[step, column] = b[step, column]
-    whole_steps = depth - depth % 4
-    for row in prange(rows):
-        out_row = out[row]
-        out_row[:] = 0
-        for step in range(0, whole_steps, 4):
-            scale0, scale1 = a[row, step], a[row, step + 1]
-            scale2, scale3 = a[row, step + 2], a[row, step + 3]
-            b_row0, b_row1, b_row2, b_row3 = (b_rows[step], b_rows[step + 1], b_rows[step + 2],
-                                              b_rows[step + 3])
-            for column in range(columns):
-                out_row[column] += (scale0 * b_row0[column] + scale1 * b_row1[column]
-                                    + scale2 * b_row2[column] + scale3 * b_row3[column])
-        for step in range(whole_steps, depth):
-            scale = a[row, step]
-            b_row = b_rows[step]
-            for column in range(columns):
-                out_row[column] += scale * b_row[column]
-
-
-@cpu_kernel
-def blocked_matmul(a, b, out):
-    """``out = a @ b`` through packed strips and the register-tiled micro-kernel."""
-    rows, depth = a.shape
-    columns = b.shape[1]
-    row_strips = (rows + TILE_ROWS - 1) // TILE_ROWS
-    column_strips = (columns + TILE_COLUMNS - 1) // TILE_COLUMNS
-    depth_block = DEPTH_BLOCK_BYTES // a.itemsize
-    depth_align = VECTOR_BYTES // a.itemsize
-    # One spare vector per packed line: lines a power of two bytes apart (4 KiB for a full
-    # float32 slab) would all fall into the same cache sets and evict each other.
-    largest_pitch = round_up(min(depth_block, depth), depth_align) + depth_align
-    a_buffer = np.empty(row_strips * TILE_ROWS * largest_pitch, a.dtype)
-    b_buffer = np.empty(column_strips * TILE_COLUMNS * largest_pitch, a.dtype)
-    b_lines = b.T
-    # Cache-sized blocks, split further while there are too few to keep every thread busy.
-    strips_per_row_block = ROW_BLOCK // TILE_ROWS
-    strips_per_column_block = COLUMN_BLOCK // TILE_COLUMNS
-    while True:
-        row_blocks = (row_strips + strips_per_row_block - 1) // strips_per_row_block
-        column_blocks = (column_strips + strips_per_column_block - 1) // strips_per_column_block
-        if row_blocks * column_blocks >= MINIMUM_BLOCKS:
-            break
-        if strips_per_column_block > 1 and column_blocks <= row_blocks:
-            strips_per_column_block //= 2
-        elif strips_per_row_block > 1:
-            strips_per_row_block //= 2
-        elif strips_per_column_block > 1:
-            strips_per_column_block //= 2
-        else:
-            break
-    b_groups = (column_strips + PACK_GROUP - 1) // PACK_GROUP
-    a_groups = (row_strips + PACK_GROUP - 1) // PACK_GROUP
-    for depth_start in range(0, depth, depth_block):
-        depth_count = min(depth_block, depth - depth_start)
-        slab_depth = round_up(depth_count, depth_align)
-        pitch = slab_depth + depth_align
-        # Reshaped contiguous prefixes: C-contiguous strips are what lets LLVM vectorise.
-        a_packed = a_buffer[:row_strips * TILE_ROWS * pitch].reshape((row_strips, TILE_ROWS, pitch))
-        b_packed = b_buffer[:column_strips * TILE_COLUMNS * pitch].reshape(
-            (column_strips, TILE_COLUMNS, pitch))
-        # Pack B: column strips of this depth slab, k contiguous.
-        for group in prange(b_groups):
-            first_strip = group * PACK_GROUP
-            pack_strips(b_lines, b_packed, first_strip, min(PACK_GROUP, column_strips - first_strip),
-                        depth_start, depth_count, slab_depth)
-        # Pack A: row strips of this depth slab, k contiguous.
-        for group in prange(a_groups):
-            first_strip = group * PACK_GROUP
-            pack_strips(a, a_packed, first_strip, min(PACK_GROUP, row_strips - first_strip),
-                        depth_start, depth_count, slab_depth)
-        # Micro-kernel over each output block; the first slab assigns, later slabs accumulate.
-        accumulate = depth_start > 0
-        for block in prange(row_blocks * column_blocks):
-            row_block = block // column_blocks
-            column_block = block % column_blocks
-            first_row_strip = row_block * strips_per_row_block
-            last_row_strip = min(first_row_strip + strips_per_row_block, row_strips)
-            first_column_strip = column_block * strips_per_column_block
-            last_column_strip = min(first_column_strip + strips_per_column_block, column_strips)
-            for column_strip in range(first_column_strip, last_column_strip):
-                b_strip = b_packed[column_strip]
-                for row_strip in range(first_row_strip, last_row_strip):
-                    tile = micro_kernel(a_packed[row_strip], b_strip, slab_depth)
-                    store_tile(tile, out, row_strip * TILE_ROWS, column_strip * TILE_COLUMNS,
-                               accumulate)
-
-
-@cpu_kernel
 def narrow_matmul(a, b, out):
     """``out = a @ b`` for few columns: 4 x 4 dot-product tiles over the whole shared dimension.
 
@@ -330,21 +434,22 @@ def transposed_narrow_matmul(a, b, out):
 
 @cpu_kernel
 def matmul(a, b, out):
-    """``out = a @ b`` for a (M, K), b (K, N) of any layout; out (M, N) C-contiguous.
+    """``out = a @ b`` for a (M, K), b (K, N) of any layout, out (M, N) C-contiguous, one dtype.
 
-    Picks a narrow path for few columns, the outer-product path for short shared dimensions,
-    the blocked path otherwise (see the module docstring).
+    A narrow path for few columns, the blocked outer-product path otherwise (see the module
+    docstring).
     """
     depth = a.shape[1]
+    columns = b.shape[1]
+    columns_contiguous = a.strides[0] == a.itemsize
     if depth == 0:
         out[:, :] = 0
-    elif b.shape[1] < NARROW_COLUMNS:
-        if a.strides[0] == a.itemsize:
-            transposed_narrow_matmul(a, b, out)
-        else:
-            narrow_matmul(a, b, out)
-    elif depth <= OUTER_PRODUCT_DEPTH and b.shape[1] >= depth:
-        outer_product_matmul(a, b, out)
+    elif columns < NARROW_COLUMNS and columns_contiguous:
+        transposed_narrow_matmul(a, b, out)
+    elif columns < OUTER_TILE_VECTORS * VECTOR_BYTES // a.itemsize and not columns_contiguous:
+        # Less than one strip of the outer-product tile (fewer than 32 float32 columns):
+        # measured faster than the blocked path when a's pack is not a transposing one.
+        narrow_matmul(a, b, out)
     else:
         blocked_matmul(a, b, out)
 

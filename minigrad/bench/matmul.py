@@ -1,7 +1,8 @@
 """Matrix product GFLOP/s: minigrad's CPU kernel against NumPy's BLAS (and PyTorch if installed).
 
-Squares, then the MNIST model's shapes (forward, and backward through transposed views). Each
-library runs a batch of calls per round, in interleaved rounds; the table shows the median round.
+Squares, then the MNIST models' shapes (forward, and backward through transposed views), the last
+three the CNN's 3136 -> 1024 linear layer. Each library runs a batch of calls per round, in
+interleaved rounds; the table shows the median round.
 """
 import argparse
 
@@ -10,26 +11,34 @@ import numpy as np
 from minigrad.bench._timing import time_interleaved
 from minigrad.kernels.cpu.matmul import matmul
 
-# (label, rows, depth, columns, transposed_a): transposed_a multiplies x.T for a C-contiguous x,
-# as the weight gradient x.T @ grad_y does.
+# (label, rows, depth, columns, a_layout, b_layout): "C" is a C-contiguous array, "T" the transposed
+# view of one (x.T for a C-contiguous x, as backward products take it).
 SHAPES = [
-    ("256 square", 256, 256, 256, False),
-    ("512 square", 512, 512, 512, False),
-    ("1024 square", 1024, 1024, 1024, False),
-    ("2048 square", 2048, 2048, 2048, False),
-    ("100x784 @ 784x10", 100, 784, 10, False),
-    ("x.T 784x100 @ 100x10", 784, 100, 10, True),
-    ("100x3136 @ 3136x1024", 100, 3136, 1024, False),
-    ("x.T 3136x100 @ 100x1024", 3136, 100, 1024, True),
+    ("256 square", 256, 256, 256, "C", "C"),
+    ("512 square", 512, 512, 512, "C", "C"),
+    ("1024 square", 1024, 1024, 1024, "C", "C"),
+    ("2048 square", 2048, 2048, 2048, "C", "C"),
+    ("100x784 @ 784x10", 100, 784, 10, "C", "C"),
+    ("x.T 784x100 @ 100x10", 784, 100, 10, "T", "C"),
+    ("100x3136 @ 3136x1024", 100, 3136, 1024, "C", "C"),
+    ("x.T 3136x100 @ 100x1024", 3136, 100, 1024, "T", "C"),
+    # The CNN's Linear(3136, 1024) at batch 100, weight W stored (1024, 3136): forward x @ W.T,
+    # input gradient grad_y @ W, weight gradient grad_y.T @ x.
+    ("x @ W.T 100x3136x1024", 100, 3136, 1024, "C", "T"),
+    ("g @ W 100x1024x3136", 100, 1024, 3136, "C", "C"),
+    ("g.T @ x 1024x100x3136", 1024, 100, 3136, "T", "C"),
 ]
 
 
-def make_operands(rows, depth, columns, transposed_a, dtype, generator):
-    if transposed_a:
-        a = generator.standard_normal((depth, rows)).astype(dtype).T
-    else:
-        a = generator.standard_normal((rows, depth)).astype(dtype)
-    b = generator.standard_normal((depth, columns)).astype(dtype)
+def make_matrix(rows, columns, layout, dtype, generator):
+    if layout == "T":
+        return generator.standard_normal((columns, rows)).astype(dtype).T
+    return generator.standard_normal((rows, columns)).astype(dtype)
+
+
+def make_operands(rows, depth, columns, a_layout, b_layout, dtype, generator):
+    a = make_matrix(rows, depth, a_layout, dtype, generator)
+    b = make_matrix(depth, columns, b_layout, dtype, generator)
     return a, b, np.empty((rows, columns), dtype)
 
 
@@ -66,8 +75,8 @@ def main(arguments=None):
     dtype = np.dtype(arguments.dtype)
     generator = np.random.default_rng(0)
     header = None
-    for label, rows, depth, columns, transposed_a in SHAPES:
-        a, b, out = make_operands(rows, depth, columns, transposed_a, dtype, generator)
+    for label, rows, depth, columns, a_layout, b_layout in SHAPES:
+        a, b, out = make_operands(rows, depth, columns, a_layout, b_layout, dtype, generator)
         functions = candidates(a, b, out)
         matmul(a, b, out)
         check_result(label, a, b, out, dtype)

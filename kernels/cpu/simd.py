@@ -1,0 +1,314 @@
+"""SIMD vectors in Numba code: a handful of intrinsics that emit LLVM vector operations.
+
+Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vectoriser, which could
+build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
+outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
+``vector_fma``, ``vector_add``, their masked ``_first`` forms for edges, ``transpose_block`` (a
+16 x 16 float32 or 8 x 8 float64 block transposed in registers) and ``thread_count``. A
+``SimdVector`` is the contents of one 64-byte zmm register; in jitted code it is an ordinary
+immutable local, which LLVM keeps in a register. The kernels calling them stay plain code, and the
+intrinsics check bounds in the bounds-checked test twins as indexing does.
+"""
+from llvmlite import binding, ir
+from numba import types
+from numba.core import cgutils, errors
+from numba.extending import intrinsic, models, register_model
+
+# One SIMD register (zmm): 16 float32 or 8 float64.
+VECTOR_BYTES = 64
+
+# --- SIMD vectors ---------------------------------------------------------------------------------
+
+# LLVM 17 dropped typed pointers (llvmlite still prints them; LLVM reads them as opaque).
+OPAQUE_POINTERS = binding.llvm_version_info >= (17,)
+LANE_INDEX = ir.IntType(32)
+
+
+class SimdVector(types.Type):
+    """The contents of one 64-byte SIMD register: 16 float32 or 8 float64, an LLVM vector value.
+
+    Only the intrinsics below make or take one; in jitted code it is an ordinary immutable local,
+    which LLVM keeps in a register.
+    """
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = VECTOR_BYTES * 8 // dtype.bitwidth
+        super().__init__(name=f"SimdVector({dtype} x {self.lanes})")
+
+
+@register_model(SimdVector)
+class SimdVectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
+
+
+def _splat(builder, value, lanes):
+    """A vector with ``value`` in every lane."""
+    vector_type = ir.VectorType(value.type, lanes)
+    first = builder.insert_element(ir.Constant(vector_type, None), value, LANE_INDEX(0))
+    return builder.shuffle_vector(first, first, ir.Constant(ir.VectorType(LANE_INDEX, lanes),
+                                                            [0] * lanes))
+
+
+def _intrinsic_function(builder, name, return_type, argument_types):
+    function_type = ir.FunctionType(return_type, argument_types)
+    return cgutils.get_or_insert_function(builder.module, function_type, name)
+
+
+def _vector_access(context, builder, array_type, array_value, index, lanes, count=None, value=None):
+    """Load (``value`` None) or store ``lanes`` consecutive elements of a 1-D array from ``index``.
+
+    With ``count`` (an LLVM integer), only the first ``count`` lanes are read or written (a
+    masked load or store); lanes not read are zero. Arrays not typed C-contiguous are checked at
+    run time: a unit stride takes the vector path, any other stride goes element by element.
+    """
+    array = context.make_array(array_type)(context, builder, array_value)
+    (length,) = cgutils.unpack_tuple(builder, array.shape, 1)
+    (stride,) = cgutils.unpack_tuple(builder, array.strides, 1)
+    vector_type = ir.VectorType(array.data.type.pointee, lanes)
+    alignment = array_type.dtype.bitwidth // 8
+    all_lanes = index.type(lanes)
+    if count is None:
+        active = all_lanes
+    else:
+        active = builder.select(builder.icmp_signed("<", count, all_lanes), count, all_lanes)
+        lane_numbers = ir.Constant(ir.VectorType(index.type, lanes), list(range(lanes)))
+        mask = builder.icmp_signed("<", lane_numbers, _splat(builder, count, lanes))
+    if context.enable_boundscheck:
+        with builder.if_then(builder.icmp_signed(">", active, index.type(0))):
+            last = builder.sub(builder.add(index, active), index.type(1))
+            cgutils.do_boundscheck(context, builder, index, length)
+            cgutils.do_boundscheck(context, builder, last, length)
+    # The masked intrinsics' names carry the pointer type: "p0" where LLVM's pointers are opaque.
+    vector_name = f"v{lanes}f{array_type.dtype.bitwidth}"
+    suffix = f"{vector_name}.p0" + ("" if OPAQUE_POINTERS else vector_name)
+
+    def vector_path():
+        pointer = builder.bitcast(builder.gep(array.data, [index]), vector_type.as_pointer())
+        if count is None and value is None:
+            return builder.load(pointer, align=alignment)
+        if count is None:
+            builder.store(value, pointer, align=alignment)
+        elif value is None:
+            masked_load = _intrinsic_function(builder, "llvm.masked.load." + suffix, vector_type,
+                                              [pointer.type, LANE_INDEX, mask.type, vector_type])
+            return builder.call(masked_load, [pointer, LANE_INDEX(alignment), mask,
+                                              ir.Constant(vector_type, None)])
+        else:
+            masked_store = _intrinsic_function(builder, "llvm.masked.store." + suffix,
+                                               ir.VoidType(),
+                                               [vector_type, pointer.type, LANE_INDEX, mask.type])
+            builder.call(masked_store, [value, pointer, LANE_INDEX(alignment), mask])
+        return None
+
+    def strided_path():
+        result = cgutils.alloca_once_value(builder, ir.Constant(vector_type, None))
+        for lane in range(lanes):
+            with builder.if_then(builder.icmp_signed(">", active, index.type(lane))):
+                position = builder.add(index, index.type(lane))
+                pointer = cgutils.get_item_pointer2(context, builder, array.data, [length],
+                                                    [stride], array_type.layout, [position])
+                if value is None:
+                    element = builder.load(pointer)
+                    builder.store(builder.insert_element(builder.load(result), element,
+                                                         LANE_INDEX(lane)), result)
+                else:
+                    builder.store(builder.extract_element(value, LANE_INDEX(lane)), pointer)
+        return builder.load(result) if value is None else None
+
+    if array_type.layout == "C":
+        return vector_path()
+    unit_stride = builder.icmp_signed("==", stride, stride.type(alignment))
+    with builder.if_else(unit_stride, likely=True) as (contiguous, strided):
+        with contiguous:
+            vector_result = vector_path()
+            vector_block = builder.block
+        with strided:
+            strided_result = strided_path()
+            strided_block = builder.block
+    if value is not None:
+        return None
+    result = builder.phi(vector_type)
+    result.add_incoming(vector_result, vector_block)
+    result.add_incoming(strided_result, strided_block)
+    return result
+
+
+def _index(context, builder, index_type, index_value):
+    return context.cast(builder, index_value, index_type, types.intp)
+
+
+def _require(condition, message):
+    """Typing-time argument check of an intrinsic: a clear error instead of invalid LLVM IR."""
+    if not condition:
+        raise errors.TypingError(message)
+
+
+def _is_line(array, vector=None):
+    """A 1-D float array (of the vector's dtype, when given)."""
+    return (isinstance(array, types.Array) and array.ndim == 1
+            and isinstance(array.dtype, types.Float)
+            and (vector is None or vector == SimdVector(array.dtype)))
+
+
+@intrinsic
+def vector_zero(typingctx, like):
+    """A vector of zeros with the dtype of array ``like``."""
+    _require(isinstance(like, types.Array) and isinstance(like.dtype, types.Float),
+             "vector_zero: a float array")
+    vector = SimdVector(like.dtype)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(context.get_value_type(vector), None)
+    return vector(like), codegen
+
+
+@intrinsic
+def vector_load(typingctx, array, index):
+    """``array[index:index + lanes]`` of a 1-D array, as a vector."""
+    _require(_is_line(array), "vector_load: a 1-D float array")
+    vector = SimdVector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        start = _index(context, builder, index, args[1])
+        return _vector_access(context, builder, array, args[0], start, vector.lanes)
+    return vector(array, index), codegen
+
+
+@intrinsic
+def vector_load_first(typingctx, array, index, count):
+    """The first ``count`` elements of ``array[index:]`` (at most a vector's), zeros after them."""
+    _require(_is_line(array), "vector_load_first: a 1-D float array")
+    vector = SimdVector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        start = _index(context, builder, index, args[1])
+        active = _index(context, builder, count, args[2])
+        return _vector_access(context, builder, array, args[0], start, vector.lanes, active)
+    return vector(array, index, count), codegen
+
+
+@intrinsic
+def vector_store(typingctx, array, index, value):
+    """``array[index:index + lanes] = value`` for a 1-D array."""
+    _require(_is_line(array, value), "vector_store: a 1-D float array and a vector of its dtype")
+
+    def codegen(context, builder, signature, args):
+        start = _index(context, builder, index, args[1])
+        _vector_access(context, builder, array, args[0], start, value.lanes, value=args[2])
+        return context.get_dummy_value()
+    return types.none(array, index, value), codegen
+
+
+@intrinsic
+def vector_store_first(typingctx, array, index, value, count):
+    """Store the first ``count`` lanes of ``value`` from ``array[index]`` on (none if count < 1)."""
+    _require(_is_line(array, value),
+             "vector_store_first: a 1-D float array and a vector of its dtype")
+
+    def codegen(context, builder, signature, args):
+        start = _index(context, builder, index, args[1])
+        active = _index(context, builder, count, args[3])
+        _vector_access(context, builder, array, args[0], start, value.lanes, active, args[2])
+        return context.get_dummy_value()
+    return types.none(array, index, value, count), codegen
+
+
+@intrinsic
+def vector_add(typingctx, left, right):
+    """Lane-wise ``left + right``."""
+    _require(isinstance(left, SimdVector) and left == right, "vector_add: two vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+    return left(left, right), codegen
+
+
+@intrinsic
+def vector_fma(typingctx, accumulator, scale, value):
+    """``accumulator + scale * value`` in one fused multiply-add, the scalar ``scale`` broadcast."""
+    _require(isinstance(accumulator, SimdVector) and accumulator == value
+             and isinstance(scale, types.Number),
+             "vector_fma: two vectors of one dtype and a scalar")
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(accumulator)
+        scale_value = context.cast(builder, args[1], scale, accumulator.dtype)
+        name = f"llvm.fma.v{accumulator.lanes}f{accumulator.dtype.bitwidth}"
+        fma = _intrinsic_function(builder, name, vector_type, [vector_type] * 3)
+        scales = _splat(builder, scale_value, accumulator.lanes)
+        return builder.call(fma, [scales, args[2], args[0]])
+    return accumulator(accumulator, scale, value), codegen
+
+
+def _transpose(builder, rows):
+    """The columns of a square block of vectors (one per row), by log2(lanes) rounds of perfect
+    shuffles: each round interleaves row i with row i + lanes / 2, element by element."""
+    lanes = len(rows)
+    half = lanes // 2
+    mask_type = ir.VectorType(LANE_INDEX, lanes)
+    low = ir.Constant(mask_type, [x for k in range(half) for x in (k, lanes + k)])
+    high = ir.Constant(mask_type, [x for k in range(half, lanes) for x in (k, lanes + k)])
+    for _ in range(lanes.bit_length() - 1):
+        shuffled = []
+        for row in range(half):
+            shuffled.append(builder.shuffle_vector(rows[row], rows[row + half], low))
+            shuffled.append(builder.shuffle_vector(rows[row], rows[row + half], high))
+        rows = shuffled
+    return rows
+
+
+@intrinsic
+def transpose_block(typingctx, lines, first_line, first_column, target, offset, pitch):
+    """``target[offset + s * pitch + j] = lines[first_line + j, first_column + s]`` for s, j below
+    one vector's lanes: a 16 x 16 (float32) or 8 x 8 (float64) block of a 2-D array, read by rows
+    and written by columns through registers."""
+    _require(isinstance(lines, types.Array) and lines.ndim == 2
+             and _is_line(target, SimdVector(lines.dtype)),
+             "transpose_block: a 2-D float array and a 1-D array of its dtype")
+    lanes = VECTOR_BYTES * 8 // lines.dtype.bitwidth
+    line_type = types.Array(lines.dtype, 1, "C" if lines.layout == "C" else "A")
+
+    def codegen(context, builder, signature, args):
+        source = context.make_array(lines)(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, source.shape, 2)
+        strides = cgutils.unpack_tuple(builder, source.strides, 2)
+        first = _index(context, builder, first_line, args[1])
+        column = _index(context, builder, first_column, args[2])
+        rows = []
+        for lane in range(lanes):
+            # A 1-D view of line first + lane, read like any other line.
+            line_index = builder.add(first, first.type(lane))
+            if context.enable_boundscheck:
+                cgutils.do_boundscheck(context, builder, line_index, shape[0])
+            pointer = cgutils.get_item_pointer2(context, builder, source.data, shape, strides,
+                                                lines.layout, [line_index, line_index.type(0)])
+            line = context.make_array(line_type)(context, builder)
+            context.populate_array(line, data=pointer, shape=[shape[1]], strides=[strides[1]],
+                                   itemsize=source.itemsize, meminfo=None)
+            rows.append(_vector_access(context, builder, line_type, line._getvalue(), column,
+                                       lanes))
+        start = _index(context, builder, offset, args[4])
+        step = _index(context, builder, pitch, args[5])
+        for lane, value in enumerate(_transpose(builder, rows)):
+            position = builder.add(start, builder.mul(step, step.type(lane)))
+            _vector_access(context, builder, target, args[3], position, lanes, value=value)
+        return context.get_dummy_value()
+    return types.none(lines, first_line, first_column, target, offset, pitch), codegen
+
+
+@intrinsic
+def thread_count(typingctx):
+    """The number of threads parallel loops use now (``numba.get_num_threads()``).
+
+    Numba's own ``get_num_threads`` in jitted code calls through a ctypes pointer, which stops
+    the caller from being cached; this calls the threading layer's symbol by name, declared as
+    Numba's parallel-loop lowering declares it.
+    """
+    def codegen(context, builder, signature, args):
+        function = _intrinsic_function(builder, "get_num_threads",
+                                       context.get_value_type(types.intp), [])
+        return builder.call(function, [])
+    return types.intp(), codegen
