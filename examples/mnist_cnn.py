@@ -108,12 +108,15 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step):
 def main(arguments=None):
     args = parse_arguments(arguments)
     mg.manual_seed(args.seed)
-    train_images, train_labels = mg.data.load_mnist("train", root=args.data_dir)
-    test_images, test_labels = mg.data.load_mnist("test", root=args.data_dir)
+    try:
+        train_images, train_labels = mg.data.load_mnist("train", root=args.data_dir)
+        test_images, test_labels = mg.data.load_mnist("test", root=args.data_dir)
+        model = reference_cnn().to(args.device)
+    except (FileNotFoundError, RuntimeError, ValueError) as error:  # no data, no such device: say it plainly
+        raise SystemExit(f"mnist_cnn.py: {error}") from None
     train_images, train_labels = train_images[:args.train_limit], train_labels[:args.train_limit]
     test_images, test_labels = test_images[:args.test_limit], test_labels[:args.test_limit]
 
-    model = reference_cnn().to(args.device)
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), args.lr)
     loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size, shuffle=True,
                                 drop_last=True, seed=args.seed)

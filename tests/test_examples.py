@@ -85,3 +85,16 @@ def test_mnist_cnn_resumed_run_continues_the_same_loss_curve(tmp_path):
     assert "resumed" in resumed
     assert epoch_two(resumed) == epoch_two(uninterrupted)
     assert final_value(resumed, "test_accuracy") == final_value(uninterrupted, "test_accuracy")
+
+
+def test_mnist_cnn_says_plainly_when_the_data_or_the_device_is_missing(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / "mnist_cnn.py"), "--data-dir", str(tmp_path), "--epochs", "1"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "MINIGRAD_DATA": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    # Offline here, so the download fails: one message, no traceback, saying where it looked.
+    if completed.returncode == 0:
+        pytest.skip("this machine could download MNIST")
+    assert "Traceback" not in completed.stderr
+    assert "MINIGRAD_DATA" in completed.stderr and str(tmp_path) in completed.stderr
