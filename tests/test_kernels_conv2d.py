@@ -1,7 +1,8 @@
 """The CPU conv2d kernels against a NumPy float64 reference, against PyTorch, and as checked twins.
 
 Geometries are chosen around the kernels' structure: both paths of each contract (direct loops
-for few channels, the im2col matrix products for many, with ragged strips and several slabs),
+for few channels, the gathered matrix products for many, with ragged strips of positions, taps
+and channels, several images per weight-gradient chunk),
 strides and dilations off 1 (outputs read off the wide stride-1 grid, gradients spread onto it),
 asymmetric padding (``"same"`` with an even kernel), padding larger than the kernel's reach
 (negative padding in the transposed convolution of the input gradient), channel counts that are
@@ -48,6 +49,10 @@ GEOMETRIES = [
     (5, 16, 20, 20, 16, 3, 3, 1, (1, 1, 1, 1), 1),
     # A forward of 576 taps: two depth slabs in float64 (4 KiB lines), the second one short.
     (1, 64, 5, 6, 16, 3, 3, 1, (1, 1, 1, 1), 1),
+    # 33 channels each way: a ragged second column strip of the gathered tile (a third in
+    # float64), ragged position strips, batch 3 split unevenly between threads; strided too.
+    (3, 33, 7, 5, 33, 3, 2, 1, (1, 1, 0, 1), 1),
+    (1, 33, 9, 11, 33, 3, 3, 2, (2, 2, 1, 1), 1),
 ]
 REFERENCE_LAYERS = [(100, 1, 28, 28, 32, 5, 5, 1, (2, 2, 2, 2), 1),
                     (100, 32, 14, 14, 64, 5, 5, 1, (2, 2, 2, 2), 1)]
@@ -145,6 +150,20 @@ def test_conv2d_kernels_accept_non_contiguous_views():
                  reduction_terms(x, weight, grad_out))
 
 
+def test_weight_gradient_of_an_infinite_input_is_not_nan():
+    """An inf in x reaches only the weight gradients whose taps read it (no zero times inf from
+    discarded columns): as in PyTorch, each gradient is inf, -inf or finite, never NaN, when the
+    output gradient is nonzero everywhere."""
+    geometry = (2, 16, 6, 6, 16, 3, 3, 1, (1, 1, 1, 1), 1)
+    x, weight, bias, grad_out = make_case(geometry, np.float32)
+    grad_out = np.abs(grad_out) + np.float32(0.5)
+    x[0, 3, 2, 4] = np.inf
+    grad_weight = np.full(weight.shape, np.nan, np.float32)
+    conv2d_module.conv2d_backward_weight(x, grad_out, 1, 1, 1, 1, 1, 1, grad_weight)
+    assert not np.isnan(grad_weight).any()
+    assert np.isinf(grad_weight[:, 3]).all() and np.isfinite(np.delete(grad_weight, 3, 1)).all()
+
+
 @pytest.mark.parametrize("geometry", REFERENCE_LAYERS, ids=["conv1", "conv2"])
 def test_reference_cnn_layers(geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float32)
@@ -175,8 +194,8 @@ def test_conv2d_kernels_match_torch(geometry):
 # imports included: swapped there, the matmul module itself is untouched).
 CHECKED_HELPERS = {
     conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
-    im2col_module: ["round_up", "micro_kernel", "store_tile", "spread_pixels", "pack_line",
-                    "position_start", "gemm_correlate", "gemm_correlate_gradients"],
+    im2col_module: ["store_row", "gather_micro_kernel", "gather_strip", "pad_image",
+                    "transpose_into", "gather_correlate", "gather_correlate_gradients"],
 }
 
 
@@ -198,7 +217,7 @@ def checked_module():
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES[index] for index in (0, 4, 6, 7, 9, 10, 11, 12,
                                                                      13, 14, 15, 16, 17, 18,
-                                                                     19)])
+                                                                     19, 20, 21)])
 def test_checked_twins_stay_in_bounds(checked_module, geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float64)
     results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)

@@ -31,8 +31,8 @@ in-bounds elements are written, and padded products land in lanes that are never
 
 Outputs narrower than one vector of columns (a softmax regression's 10 classes), and outputs
 narrower than one tile whose a is packed by plain copies, take narrow paths on a 4 x 4
-dot-product micro-kernel that LLVM vectorises along k from plain scalar code (the conv kernels
-in ``im2col.py`` share it):
+dot-product micro-kernel that LLVM vectorises along k from plain scalar code (conv2d.py's general
+fallback shares it):
 
 - fewer than ``NARROW_COLUMNS`` columns, a's columns contiguous (``a = x.T``):
   ``transposed_narrow_matmul`` computes ``out.T = b.T @ a.T`` as outer products along the
@@ -58,7 +58,7 @@ from .simd import (
     vector_zero,
 )
 
-# Dot-product micro-kernel tile (narrow paths and the conv kernels).
+# Dot-product micro-kernel tile (narrow paths and conv2d.py's general fallback).
 TILE_ROWS = 4
 TILE_COLUMNS = 4
 # Steps per run of the transposing pack (see pack_strips).
