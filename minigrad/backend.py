@@ -118,6 +118,14 @@ def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
     return grad_weight
 
 
+def conv2d_backward_bias(grad_out):
+    """The sum of grad_out over images and positions, one value per output channel."""
+    grad_planes = np.ascontiguousarray(grad_out).reshape(grad_out.shape[0], grad_out.shape[1], -1)
+    grad_bias = np.empty(grad_out.shape[1], dtype=grad_out.dtype)
+    kernels("conv2d").conv2d_backward_bias(grad_planes, grad_bias)
+    return grad_bias
+
+
 def max_pool2d_forward(x, geometry, output_size):
     """The pooled values and, for backward, the flat in-plane index each one came from.
 

@@ -525,7 +525,7 @@ class Conv2d(Function):
         dw = backend.conv2d_backward_weight(x, g, self.geometry, weight.shape) if self.needs_input_grad[1] else None
         if not self.has_bias:
             return dx, dw
-        return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+        return dx, dw, backend.conv2d_backward_bias(g) if self.needs_input_grad[2] else None
 
 
 class MaxPool2d(Function):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import minigrad.kernels.cpu.conv2d as conv2d_module
+import minigrad.kernels.cpu.conv_direct as conv_direct_module
 import minigrad.kernels.cpu.im2col as im2col_module
 from minigrad.kernels.cpu.preset import checked_twin
 
@@ -194,6 +195,7 @@ def test_conv2d_kernels_match_torch(geometry):
 # imports included: swapped there, the matmul module itself is untouched).
 CHECKED_HELPERS = {
     conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
+    conv_direct_module: ["direct_correlate", "direct_weight_gradient"],
     im2col_module: ["store_row", "gather_micro_kernel", "gather_strip", "pad_image",
                     "transpose_into", "gather_correlate", "gather_correlate_gradients"],
 }
@@ -223,3 +225,99 @@ def test_checked_twins_stay_in_bounds(checked_module, geometry):
     results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)
     assert_close(results, reference(geometry, x, weight, bias, grad_out), np.float64,
                  reduction_terms(x, weight, grad_out))
+
+
+# The register-tiled direct kernels (conv_direct.py: stride 1, few taps): output widths around one
+# and two vectors (1..33 columns, float32 16 lanes, float64 8), heights 1..9, output channel counts
+# that are no multiple of the 8-channel forward tile or the 4-channel gradient tile, kernels 1..5
+# odd and even ("same" padding one more after than before for even kernels), one or two input
+# channels, a dilated kernel, and batches that split into uneven gradient chunks.
+DIRECT_GEOMETRIES = [
+    (2, 1, 1, 1, 1, 1, 1, 1, (0, 0, 0, 0), 1),
+    (3, 1, 9, 33, 33, 5, 5, 1, (2, 2, 2, 2), 1),
+    (5, 1, 4, 16, 9, 4, 4, 1, (1, 2, 1, 2), 1),
+    (1, 1, 7, 17, 7, 3, 3, 1, (1, 1, 1, 1), 1),
+    (3, 2, 2, 15, 5, 2, 2, 1, (0, 1, 0, 1), 1),
+    (2, 1, 6, 31, 3, 1, 5, 1, (0, 0, 2, 2), 1),
+    (7, 1, 3, 8, 17, 5, 3, 1, (2, 2, 1, 1), 1),
+    (2, 2, 5, 9, 4, 3, 3, 1, (2, 2, 2, 2), 2),
+    (1, 1, 8, 2, 12, 5, 4, 1, (2, 2, 1, 2), 1),
+    (3, 1, 5, 28, 32, 5, 5, 1, (2, 2, 2, 2), 1),
+    (4, 1, 1, 32, 1, 1, 2, 1, (0, 0, 0, 1), 1),
+]
+
+
+def same_padding(kernel):
+    """(top, bottom, left, right) of "same" padding: one more after than before when even."""
+    return ((kernel - 1) // 2, kernel // 2) * 2
+
+
+# Every output width from 1 to 33, with heights 1..9, ragged channel counts and kernels 1..5.
+DIRECT_WIDTH_SWEEP = [
+    (2, 1, height, width, out_channels, kernel, kernel, 1, same_padding(kernel), 1)
+    for height, width, out_channels, kernel in zip(
+        [1, 2, 3, 4, 5, 6, 7, 8, 9] * 4, range(1, 34),
+        [1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 31, 33] * 3, [1, 2, 3, 4, 5] * 7)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES + DIRECT_WIDTH_SWEEP)
+def test_direct_kernels_match_reference(geometry, dtype):
+    channels, kernel_h, kernel_w, out_channels = geometry[1], geometry[5], geometry[6], geometry[4]
+    assert conv2d_module.uses_direct(1, 1, 1, 1, out_channels, channels * kernel_h * kernel_w)
+    x, weight, bias, grad_out = make_case(geometry, dtype)
+    results = run_kernels(geometry, x, weight, bias, grad_out)
+    assert_close(results, reference(geometry, x, weight, bias, grad_out), dtype,
+                 reduction_terms(x, weight, grad_out))
+
+
+@pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES)
+def test_direct_checked_twins_stay_in_bounds(checked_module, geometry):
+    for dtype in DTYPES:
+        x, weight, bias, grad_out = make_case(geometry, dtype)
+        results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)
+        assert_close(results, reference(geometry, x, weight, bias, grad_out), dtype,
+                     reduction_terms(x, weight, grad_out))
+
+
+def test_direct_weight_gradient_of_an_infinite_input_is_not_nan():
+    """The direct kernel's loads past the output width are masked on both sides: an inf in an
+    input column that only discarded lanes would read never meets a zero."""
+    geometry = (2, 1, 6, 20, 5, 5, 5, 1, (2, 2, 2, 2), 1)
+    x, weight, _, grad_out = make_case(geometry, np.float32)
+    grad_out = np.abs(grad_out) + np.float32(0.5)
+    x[1, 0, 3, 19] = np.inf
+    grad_weight = np.full(weight.shape, np.nan, np.float32)
+    conv2d_module.conv2d_backward_weight(x, grad_out, 1, 1, 2, 2, 1, 1, grad_weight)
+    assert not np.isnan(grad_weight).any()
+    # Column 19 is read by taps q = 2..4 at j = 17..19 and by every tap row (output rows 1..5).
+    assert np.isinf(grad_weight[:, 0, :, 2:]).all()
+    assert np.isfinite(grad_weight[:, 0, :, :2]).all()
+
+
+def test_direct_results_do_not_depend_on_the_thread_count():
+    numba = pytest.importorskip("numba")
+    geometry = (9, 1, 7, 28, 13, 5, 5, 1, (2, 2, 2, 2), 1)
+    x, weight, bias, grad_out = make_case(geometry, np.float32)
+    results = []
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        try:
+            results.append(run_kernels(geometry, x, weight, bias, grad_out))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for first, other in zip(results[0], results[-1]):
+        np.testing.assert_array_equal(first, other)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 5, 7, 2), (100, 32, 28, 28), (2, 33, 3, 17)])
+def test_bias_gradient_is_the_sum_over_images_and_positions(dtype, shape):
+    grad_out = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+    planes = grad_out.reshape(shape[0], shape[1], -1)
+    expected = grad_out.astype(np.float64).sum(axis=(0, 2, 3))
+    for kernel in (conv2d_module.conv2d_backward_bias, checked_twin(conv2d_module.conv2d_backward_bias)):
+        grad_bias = np.empty(shape[1], dtype=dtype)
+        kernel(planes, grad_bias)
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(grad_bias, expected, rtol=rtol, atol=rtol * np.abs(grad_out).sum() / shape[1])
