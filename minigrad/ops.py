@@ -628,7 +628,7 @@ class BinaryCrossEntropyWithLogits(Function):
             losses = losses * self.weight
         self.save_for_backward(x)
         self.log_weight = log_weight
-        return _reduced(losses, self.reduction)
+        return reduce_losses(losses, self.reduction)
 
     def backward(self, g):
         (x,) = self.saved
@@ -656,7 +656,7 @@ class NllLoss(Function):
         if self.reduction == "mean":
             self.count = int(self.valid.sum())
             return losses.sum() / self.count if self.count else np.array(np.nan, dtype=x.dtype)
-        return _reduced(losses, self.reduction)
+        return reduce_losses(losses, self.reduction)
 
     def backward(self, g):
         row_gradient = np.broadcast_to(g / self.count if self.reduction == "mean" else g, self.targets.shape)
@@ -665,7 +665,8 @@ class NllLoss(Function):
         return (dx,)
 
 
-def _reduced(losses, reduction):
+def reduce_losses(losses, reduction):
+    """Per-element losses reduced by "mean", "sum" or "none" (arrays here, Tensors in nn.functional)."""
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":

@@ -35,8 +35,7 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
     ``ignore_index`` contribute nothing.
     """
     name = "cross_entropy"
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"{name}: logits must be a Tensor, got {type(logits).__name__}")
+    _check_tensors(name, ("logits", logits))
     if logits.dtype.kind != "f":
         raise TypeError(f"{name}: logits must be float32 or float64, got {logits.dtype}")
     if logits.ndim != 2:
@@ -49,8 +48,7 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
         )
     if targets.shape != logits.shape[:1]:
         raise ValueError(f"{name}: targets of shape {targets.shape} do not match logits of shape {logits.shape}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    _check_reduction(name, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     classes = logits.shape[1]
@@ -81,9 +79,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     ``padding`` is an int, a pair, "same" (output size = input size; stride 1) or "valid" (none).
     """
     name = "conv2d"
-    for label, tensor in (("input", x), ("weight", weight), ("bias", bias)):
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"{name}: {label} must be a Tensor, got {type(tensor).__name__}")
+    _check_tensors(name, ("input", x), ("weight", weight), ("bias", bias))
     geometry.check_4d(name, x)
     geometry.check_4d(name, weight, "weight", "(out_channels, in_channels, kernel_height, kernel_width)")
     dtypes = {x.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
@@ -111,8 +107,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
 def _pool_geometry(name, x, kernel_size, stride, padding):
     """((kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w), (out_h, out_w)) after checking each argument."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+    _check_tensors(name, ("input", x))
     geometry.check_4d(name, x)
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype}")
@@ -193,7 +188,7 @@ def mse_loss(x, target, reduction="mean"):
     _check_reduction(name, reduction)
     target = _same_shape_target(name, x, target)
     difference = x - target
-    return _reduced_loss(difference * difference, reduction)
+    return ops.reduce_losses(difference * difference, reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, weight=None, reduction="mean", pos_weight=None):
@@ -215,10 +210,6 @@ def l2_loss(x):
 
 
 # --- argument checks shared by the functions above ------------------------------------------------
-
-def _reduced_loss(losses, reduction):
-    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
-
 
 def _check_tensors(name, *labelled):
     for label, tensor in labelled:
