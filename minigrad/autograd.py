@@ -10,6 +10,11 @@ recursion (a 100,000-op chain is fine).
 ``GradientTape`` is TensorFlow's view of the same recording: nodes created while it is active are
 also appended to its list, and ``tape.gradient(target, sources)`` replays only those, returning the
 gradients instead of accumulating them into ``.grad``.
+
+For people watching the machinery (explain.py, viz.py): a node also notes its output's shape, and
+backward leaves on it, by reference, the gradient it received and the ones it sent to its inputs.
+Anomaly mode (anomaly.py) hooks in at two places, after forward and after each node's backward;
+while it is off, those hooks cost one ``is None`` test each.
 """
 import itertools
 
@@ -18,6 +23,7 @@ import numpy as np
 _grad_enabled = True
 _active_tapes = []  # GradientTapes whose `with` block is running, innermost last
 _sequence_numbers = itertools.count()
+_anomaly_mode = None  # None: off; else anomaly.py's settings (set by mg.detect_anomaly())
 
 
 # --- grad mode ------------------------------------------------------------------------------------
@@ -91,6 +97,7 @@ class Function:
 
     is_view = False  # the output may share the first input's buffer (reshape, transpose, indexing)
     saved = ()
+    saved_names = ()  # what explain() calls saved arrays that are neither an input nor the output
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
@@ -113,10 +120,18 @@ class Function:
         # (Reshape of a non-contiguous array and advanced indexing copy: those are not views.)
         shares_buffer = cls.is_view and np.may_share_memory(output_data, first.data)
         output = first._wrap(output_data, device, first._version_counter if shares_buffer else None)
-
-        if not _grad_enabled or output_data.dtype.kind != "f":
+        if _grad_enabled and output_data.dtype.kind == "f":
+            function._record(inputs, output, output_data)
+        else:
             function.saved = ()  # nothing will run backward: let the buffers go now
-            return output
+        if _anomaly_mode is not None:
+            from . import anomaly
+
+            anomaly.check_forward(function, inputs, output_data, _anomaly_mode)
+        return output
+
+    def _record(self, inputs, output, output_data):
+        """Make this application a node of the tape if any input needs a gradient."""
         needs_input_grad = tuple(tensor._requires_grad for tensor in inputs)
         if _active_tapes:
             needs_input_grad = tuple(
@@ -124,25 +139,63 @@ class Function:
                 for needs, tensor in zip(needs_input_grad, inputs)
             )
         if True not in needs_input_grad:
-            function.saved = ()
-            return output
-        function.inputs = inputs
-        function.needs_input_grad = needs_input_grad
-        function.sequence = next(_sequence_numbers)
-        function.saved_versions = _versions_of_saved(function.saved, inputs, output)
-        function.released = False
+            self.saved = ()
+            return
+        self.inputs = inputs
+        self.needs_input_grad = needs_input_grad
+        self.sequence = next(_sequence_numbers)
+        self.saved_versions = _versions_of_saved(self.saved, inputs, output)
+        self.released = False
+        # What explain() shows: the output's shape and which saved array is the output itself.
+        self.output_shape, self.output_dtype = output_data.shape, output_data.dtype
+        self.output_id = id(output_data)
+        if _anomaly_mode is not None:
+            from . import anomaly
+
+            self.creation_frames = anomaly.user_frames()
         output._requires_grad = True
-        output.grad_fn = function
+        output.grad_fn = self
         for tape in _active_tapes:
-            tape.nodes.append(function)
-        return output
+            tape.nodes.append(self)
 
     @property
     def name(self):
         return type(self).__name__
 
+    def saved_arrays(self):
+        """(label, array) for everything kept for backward: the saved arrays, then array attributes.
+
+        A saved array that is an input's or the output's own buffer is labelled so ("input 0",
+        "output"): it costs no extra memory of its own, the tensor holds it anyway.
+        """
+        labelled, matched = [], set()
+        for index, array in enumerate(self.saved):
+            label = self.saved_names[index] if index < len(self.saved_names) else f"saved {index}"
+            if id(array) == getattr(self, "output_id", None):
+                label = "output"
+            else:
+                for position, tensor in enumerate(getattr(self, "inputs", ())):
+                    if tensor.data is array and position not in matched:  # x * x saves input 0 and input 1
+                        label = f"input {position}"
+                        matched.add(position)
+                        break
+            labelled.append((label, array))
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and name != "output_gradient":
+                labelled.append((name, value))
+        return labelled
+
     def release(self):
-        """Drop the saved buffers; the node can no longer run backward."""
+        """Drop the saved buffers; the node can no longer run backward.
+
+        What was saved is remembered as (label, shape, dtype, bytes), so explain() can still say it.
+        """
+        # id() tells two nodes' records of one buffer apart from two buffers: every array saved in
+        # one forward pass is alive at the same time, so no two of them share an id.
+        self.freed = [(label, array.shape, array.dtype, array.nbytes, id(array)) for label, array in self.saved_arrays()]
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray) and name != "output_gradient":
+                setattr(self, name, None)  # argmax indices, masks: backward-only arrays kept as attributes
         self.saved = ()
         self.saved_versions = ()
         self.released = True
@@ -234,13 +287,24 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
                 "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
                 "(or use GradientTape(persistent=True)) to go through the graph a second time."
             )
-        node.check_saved_versions()
-        input_gradients = node.backward(grad_output)
+        if _anomaly_mode is None:
+            node.check_saved_versions()
+            input_gradients = node.backward(grad_output)
+        else:
+            from . import anomaly
+
+            input_gradients = anomaly.run_node_backward(node, grad_output)
+        input_gradients = tuple(
+            gradient.astype(tensor.dtype) if gradient is not None and gradient.dtype != tensor.dtype else gradient
+            for tensor, gradient in zip(node.inputs, input_gradients)
+        )
+        # Kept (not copied) for explain(): the gradient that reached the node and those it sent on.
+        node.output_gradient, node.input_gradients = grad_output, input_gradients
+        if _anomaly_mode is not None:
+            anomaly.check_backward(node, grad_output, input_gradients, _anomaly_mode)
         for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
             if gradient is None or not needed:
                 continue
-            if gradient.dtype != tensor.dtype:
-                gradient = gradient.astype(tensor.dtype)
             if tensor.grad_fn is not None and (allowed is None or tensor.grad_fn in allowed):
                 _accumulate(node_gradients, tensor.grad_fn, gradient)
             else:
@@ -343,8 +407,7 @@ class GradientTape:
         )
         if not self.persistent:
             for node in self.nodes:
-                node.release()
-            self.nodes = []
+                node.release()  # the nodes stay listed, so print(tape) can still show them
         results = [
             None if id(source) not in gradients else source._wrap(
                 np.asarray(gradients[id(source)], dtype=source.dtype), source.device
@@ -358,8 +421,18 @@ class GradientTape:
     def __repr__(self):
         return f"<GradientTape persistent={self.persistent} nodes={len(self.nodes)}>"
 
+    def __str__(self):
+        """``print(tape)``: the recorded nodes, one line each (see explain)."""
+        return str(explain(self))
+
 
 def _as_list(items):
     if isinstance(items, (list, tuple)):
         return list(items)
     return [items]
+
+
+# Imported last: both modules read this one's names. mg.autograd.explain and
+# mg.autograd.detect_anomaly are where PyTorch users look for them.
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
+from .explain import explain

@@ -479,6 +479,8 @@ class SoftmaxCrossEntropy(Function):
         self.targets, self.reduction = targets, reduction
         self.label_smoothing, self.ignore_index = label_smoothing, ignore_index
 
+    saved_names = ("grad_logits",)
+
     def forward(self, logits):
         losses, grad_logits, count = backend.softmax_cross_entropy(
             logits, self.targets, self.label_smoothing, self.ignore_index
@@ -594,6 +596,8 @@ class Dropout(Function):
 
     def __init__(self, probability, generator):
         self.probability, self.generator = probability, generator
+
+    saved_names = ("scaled_mask",)
 
     def forward(self, x):
         keep = 1.0 - self.probability

@@ -1,0 +1,136 @@
+"""explain(): the tape as a table, one line per recorded node, to watch what backward works on.
+
+Each line is one op application, in sequence order (the order forward recorded them; backward runs
+them from the last line up): its sequence number, the op, where each input came from and its shape,
+the output's shape, and what the node keeps for backward with its bytes. After backward, two more
+columns show the gradient that reached the node and the gradients it sent to its inputs, each as
+shape and norm. ``print(tape)`` shows a GradientTape's nodes the same way.
+"""
+import numpy as np
+
+from . import autograd
+
+
+class Explanation(str):
+    """The table as a string that also shows itself as-is at a Python prompt."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def explain(target, names=None):
+    """The recorded nodes behind ``target`` (a tensor, a list of tensors, or a GradientTape).
+
+    ``names`` labels leaf tensors: a dict name -> tensor, such as ``dict(model.named_parameters())``.
+    """
+    nodes = nodes_of(target)
+    if not nodes:
+        return Explanation("nothing recorded: no op on the tape (was grad mode on, and did an input require grad?)")
+    labels = tensor_names(names)
+    rows = [_row(node, labels) for node in nodes]
+    with_gradients = any(hasattr(node, "output_gradient") for node in nodes)
+    header = ["seq", "op", "inputs", "output", "saved for backward"]
+    if with_gradients:
+        header += ["gradient in", "gradients out"]
+    else:
+        rows = [row[:5] for row in rows]
+    order = "backward ran them bottom to top" if with_gradients else "backward runs them bottom to top"
+    lines = [f"{len(nodes)} nodes in sequence order ({order})", *_aligned([header, *rows])]
+    lines.append(f"saved for backward: {_saved_total(nodes)}")
+    return Explanation("\n".join(lines))
+
+
+# --- the graph --------------------------------------------------------------------------------------
+
+def nodes_of(target):
+    """The nodes recorded for a tensor (or list of tensors) or a GradientTape, in sequence order."""
+    if isinstance(target, autograd.GradientTape):
+        return list(target.nodes)
+    roots = list(target) if isinstance(target, (list, tuple)) else [target]
+    return list(reversed(autograd._reachable_nodes(roots)))
+
+
+def tensor_names(names):
+    """id(tensor) -> name, from a dict name -> tensor or from (name, tensor) pairs."""
+    if names is None:
+        return {}
+    pairs = names.items() if isinstance(names, dict) else names
+    return {id(tensor): name for name, tensor in pairs}
+
+
+def source_label(tensor, labels):
+    """Where an input came from: the node that made it ('#3'), its name, 'leaf' (needs grad) or 'const'."""
+    if tensor.grad_fn is not None and hasattr(tensor.grad_fn, "sequence"):
+        return f"#{tensor.grad_fn.sequence}"
+    if id(tensor) in labels:
+        return labels[id(tensor)]
+    return "leaf" if tensor.requires_grad else "const"
+
+
+def shape_text(shape):
+    return str(tuple(int(size) for size in shape))
+
+
+def norm(array):
+    """The 2-norm, summed in float64."""
+    values = np.asarray(array, dtype=np.float64)
+    return float(np.sqrt(np.vdot(values, values)))
+
+
+def format_bytes(count):
+    if count < 1024:
+        return f"{count} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        count /= 1024
+        if count < 1024 or unit == "GiB":
+            return f"{count:.1f} {unit}"
+
+
+def gradient_text(gradient):
+    return f"{shape_text(np.shape(gradient))} |g|={norm(gradient):.4g}"
+
+
+# --- one line per node ------------------------------------------------------------------------------
+
+def saved_items(node):
+    """(label, shape, dtype, bytes, id) of what the node keeps for backward, or kept until it was freed."""
+    if node.released:
+        return getattr(node, "freed", [])
+    return [(label, array.shape, array.dtype, array.nbytes, id(array)) for label, array in node.saved_arrays()]
+
+
+def saved_text(node):
+    items = saved_items(node)
+    if not items:
+        return "-"
+    parts = []
+    for label, shape, dtype, nbytes, _ in items:
+        # An input's or the output's shape is in its own column; a buffer of its own says what it is.
+        described = label if label.startswith(("input", "output")) else f"{label} {shape_text(shape)} {dtype}"
+        parts.append(f"{described} {format_bytes(nbytes)}")
+    return ("freed: " if node.released else "") + ", ".join(parts)
+
+
+def _row(node, labels):
+    inputs = ", ".join(f"{source_label(tensor, labels)} {shape_text(tensor.shape)}" for tensor in node.inputs)
+    gradient_in = gradient_text(node.output_gradient) if hasattr(node, "output_gradient") else "-"
+    gradients_out = "-"
+    if hasattr(node, "input_gradients"):
+        gradients_out = ", ".join(
+            gradient_text(gradient) if needed and gradient is not None else "-"
+            for gradient, needed in zip(node.input_gradients, node.needs_input_grad)
+        )
+    return [str(node.sequence), node.name, inputs, shape_text(node.output_shape), saved_text(node),
+            gradient_in, gradients_out]
+
+
+def _aligned(rows):
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def _saved_total(nodes):
+    """Bytes kept for backward, each buffer counted once (a tensor saved by two nodes is one buffer)."""
+    sizes = {identity: nbytes for node in nodes for label, shape, dtype, nbytes, identity in saved_items(node)}
+    freed = all(node.released for node in nodes)
+    return format_bytes(sum(sizes.values())) + (" (freed after backward; retain_graph=True keeps it)" if freed else "")
