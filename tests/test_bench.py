@@ -13,7 +13,7 @@ def bench(*arguments):
 
 def test_help_lists_every_subcommand():
     output = bench("--help")
-    for name in ("matmul", "step", "startup", "conv"):
+    for name in ("matmul", "step", "startup", "conv", "compile", "anomaly"):
         assert name in output
 
 
@@ -34,3 +34,9 @@ def test_help_lists_the_training_benchmarks():
     output = bench("--help")
     for name in ("adam", "cnn"):
         assert name in output
+
+
+def test_anomaly_prints_the_off_mode_test_and_each_workload_off_and_on():
+    output = bench("anomaly", "--repeats", "1", "--skip-cnn")
+    assert "the off-mode test" in output and "on/off" in output
+    assert "51 small ops + backward" in output and "softmax-regression step" in output
