@@ -4,6 +4,7 @@ The MNIST examples read the real data set through MINIGRAD_DATA and skip when it
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py"]
+SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py", "inside_autodiff.py"]
 
 needs_mnist = pytest.mark.skipif(
     not os.path.isdir(os.environ.get("MINIGRAD_DATA", "")),
@@ -44,6 +45,24 @@ def test_linear_regression_default_recipe_prints_every_ten_steps(optimizer):
     assert len(re.findall(r"^step ", output, re.MULTILINE)) == 10
     losses = [float(value) for value in re.findall(r"loss (\S+)", output)]
     assert losses[-1] < losses[0]
+
+
+def test_inside_autodiff_tour_prints_each_view_of_the_step(tmp_path):
+    output = run_example("inside_autodiff.py", "--draw", str(tmp_path / "graph.svg"))
+    titles = re.findall(r"^\d\. (.+)$", output, re.MULTILINE)
+    assert titles == [
+        "Forward records a tape", "Backward walks the tape from the last node to the first",
+        "The same step on a GradientTape (TensorFlow's way)", "The graph as a picture",
+        "Anomaly mode: the first NaN or infinity, and where it was made", "What the first step compiled",
+    ]
+    assert "0    Linear               const (5, 4), 0.weight (3, 4), 0.bias (3,)  (5, 3)  input 0 80 B" in output
+    assert "gradient in" in output and "digraph minigrad {" in output
+    assert "the forward of Log (sequence" in output and "the backward of Sqrt (sequence" in output
+    assert "inside_autodiff.py\", line" in output  # the anomaly errors point into the script
+    assert re.search(r"total: \d+ compiles", output) or "already loaded" in output
+    if shutil.which("dot"):
+        assert (tmp_path / "graph.svg").read_text().lstrip().startswith("<?xml")
+    assert final_value(output, "loss") > 0
 
 
 def test_binary_mlp_learns_its_rule():
