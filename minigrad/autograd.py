@@ -146,9 +146,8 @@ class Function:
         self.sequence = next(_sequence_numbers)
         self.saved_versions = _versions_of_saved(self.saved, inputs, output)
         self.released = False
-        # What explain() shows: the output's shape and which saved array is the output itself.
-        self.output_shape, self.output_dtype = output_data.shape, output_data.dtype
-        self.output_id = id(output_data)
+        # For explain(): the output's shape, and which saved array (if any) is the output itself.
+        self.output_shape, self.output_id = output_data.shape, id(output_data)
         if _anomaly_mode is not None:
             from . import anomaly
 
@@ -162,24 +161,24 @@ class Function:
     def name(self):
         return type(self).__name__
 
-    def saved_arrays(self):
-        """(label, array) for everything kept for backward: the saved arrays, then array attributes.
+    def saved_label(self, index, identity):
+        """What saved array ``index`` is: "input 0" or "output" when it is that tensor's own buffer
+        (it then costs no memory of its own), else its name from ``saved_names``."""
+        if identity == getattr(self, "output_id", None):
+            return "output"
+        inputs = getattr(self, "inputs", ())
+        # Ops save their inputs in input order, so prefer the same position: x * x saves its one
+        # buffer twice, as input 0 and as input 1.
+        if index < len(inputs) and id(inputs[index].data) == identity:
+            return f"input {index}"
+        for position, tensor in enumerate(inputs):
+            if id(tensor.data) == identity:
+                return f"input {position}"
+        return self.saved_names[index] if index < len(self.saved_names) else f"saved {index}"
 
-        A saved array that is an input's or the output's own buffer is labelled so ("input 0",
-        "output"): it costs no extra memory of its own, the tensor holds it anyway.
-        """
-        labelled, matched = [], set()
-        for index, array in enumerate(self.saved):
-            label = self.saved_names[index] if index < len(self.saved_names) else f"saved {index}"
-            if id(array) == getattr(self, "output_id", None):
-                label = "output"
-            else:
-                for position, tensor in enumerate(getattr(self, "inputs", ())):
-                    if tensor.data is array and position not in matched:  # x * x saves input 0 and input 1
-                        label = f"input {position}"
-                        matched.add(position)
-                        break
-            labelled.append((label, array))
+    def saved_arrays(self):
+        """(label, array) for everything kept for backward: the saved arrays, then array attributes."""
+        labelled = [(self.saved_label(index, id(array)), array) for index, array in enumerate(self.saved)]
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray) and name != "output_gradient":
                 labelled.append((name, value))
@@ -188,15 +187,14 @@ class Function:
     def release(self):
         """Drop the saved buffers; the node can no longer run backward.
 
-        What was saved is remembered as (label, shape, dtype, bytes), so explain() can still say it.
+        What was saved is remembered as (index, id, shape, dtype, bytes), so explain() can still
+        say it; id() tells two nodes' records of one buffer apart from two buffers (every array
+        saved in one forward pass is alive at the same time, so no two of them share an id).
         """
-        # id() tells two nodes' records of one buffer apart from two buffers: every array saved in
-        # one forward pass is alive at the same time, so no two of them share an id.
-        self.freed = [(label, array.shape, array.dtype, array.nbytes, id(array)) for label, array in self.saved_arrays()]
-        for name, value in list(vars(self).items()):
-            if isinstance(value, np.ndarray) and name != "output_gradient":
-                setattr(self, name, None)  # argmax indices, masks: backward-only arrays kept as attributes
-        self.saved = ()
+        if self.saved:
+            self.freed = [(index, id(array), array.shape, array.dtype, array.nbytes)
+                          for index, array in enumerate(self.saved)]
+            self.saved = ()
         self.saved_versions = ()
         self.released = True
 
@@ -294,21 +292,19 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
             from . import anomaly
 
             input_gradients = anomaly.run_node_backward(node, grad_output)
-        input_gradients = tuple(
-            gradient.astype(tensor.dtype) if gradient is not None and gradient.dtype != tensor.dtype else gradient
-            for tensor, gradient in zip(node.inputs, input_gradients)
-        )
-        # Kept (not copied) for explain(): the gradient that reached the node and those it sent on.
-        node.output_gradient, node.input_gradients = grad_output, input_gradients
-        if _anomaly_mode is not None:
-            anomaly.check_backward(node, grad_output, input_gradients, _anomaly_mode)
         for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
             if gradient is None or not needed:
                 continue
+            if gradient.dtype != tensor.dtype:
+                gradient = gradient.astype(tensor.dtype)
             if tensor.grad_fn is not None and (allowed is None or tensor.grad_fn in allowed):
                 _accumulate(node_gradients, tensor.grad_fn, gradient)
             else:
                 _deliver_to_leaf(tensor, gradient, leaf_gradients, capture)
+        # Kept (not copied) for explain(): the gradient that reached the node and those it sent on.
+        node.output_gradient, node.input_gradients = grad_output, input_gradients
+        if _anomaly_mode is not None:
+            anomaly.check_backward(node, grad_output, input_gradients, _anomaly_mode)
         if not retain_graph:
             node.release()
     return leaf_gradients

@@ -93,10 +93,12 @@ def gradient_text(gradient):
 # --- one line per node ------------------------------------------------------------------------------
 
 def saved_items(node):
-    """(label, shape, dtype, bytes, id) of what the node keeps for backward, or kept until it was freed."""
-    if node.released:
-        return getattr(node, "freed", [])
-    return [(label, array.shape, array.dtype, array.nbytes, id(array)) for label, array in node.saved_arrays()]
+    """(label, shape, dtype, bytes, id) of what the node keeps for backward (or kept, once freed)."""
+    items = [(label, array.shape, array.dtype, array.nbytes, id(array)) for label, array in node.saved_arrays()]
+    if node.released:  # the saved arrays are gone, their records stay; array attributes are still held
+        items = [(node.saved_label(index, identity), shape, dtype, nbytes, identity)
+                 for index, identity, shape, dtype, nbytes in getattr(node, "freed", [])] + items
+    return items
 
 
 def saved_text(node):
@@ -108,7 +110,12 @@ def saved_text(node):
         # An input's or the output's shape is in its own column; a buffer of its own says what it is.
         described = label if label.startswith(("input", "output")) else f"{label} {shape_text(shape)} {dtype}"
         parts.append(f"{described} {format_bytes(nbytes)}")
-    return ("freed: " if node.released else "") + ", ".join(parts)
+    if not node.released:
+        return ", ".join(parts)
+    # After backward: the saved buffers were freed; arrays an op keeps as attributes stay with the graph.
+    freed = len(getattr(node, "freed", []))
+    groups = [(prefix, parts[start:stop]) for prefix, start, stop in (("freed", 0, freed), ("held", freed, len(parts)))]
+    return "; ".join(f"{prefix}: {', '.join(group)}" for prefix, group in groups if group)
 
 
 def _row(node, labels):

@@ -536,13 +536,17 @@ class MaxPool2d(Function):
     def __init__(self, geometry, output_size):
         self.geometry, self.output_size = geometry, output_size
 
+    saved_names = ("indices",)
+
     def forward(self, x):
-        out, self.indices = backend.max_pool2d_forward(x, self.geometry, self.output_size)
+        out, indices = backend.max_pool2d_forward(x, self.geometry, self.output_size)
+        self.save_for_backward(indices)  # freed after backward, like any saved buffer
         self.input_shape = x.shape
         return out
 
     def backward(self, g):
-        return (backend.max_pool2d_backward(g, self.indices, self.input_shape),)
+        (indices,) = self.saved
+        return (backend.max_pool2d_backward(g, indices, self.input_shape),)
 
 
 class AvgPool2d(Function):

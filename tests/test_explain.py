@@ -92,8 +92,15 @@ def test_buffers_of_their_own_are_named_with_shape_and_dtype_and_freed_by_backwa
     node = pooled.grad_fn
     assert lines(mg.autograd.explain(pooled))[2].endswith("indices (1, 1, 2, 2) int64 32 B")
     pooled.sum().backward()
-    assert node.indices is None  # released with the rest, not kept alive by the graph
+    assert node.saved == ()  # released with the rest, not kept alive by the graph
     assert "freed: indices (1, 1, 2, 2) int64 32 B" in lines(mg.autograd.explain(pooled))[2]
+
+
+def test_arrays_an_op_keeps_as_attributes_are_shown_as_held_after_backward():
+    x = mg.tensor([[0.0, 1.0], [2.0, 3.0]], requires_grad=True)
+    loss = mg.nn.functional.nll_loss(x, mg.tensor([1, 0]))
+    loss.backward()
+    assert "  held: targets (2,) int64 16 B, valid (2,) bool 2 B, rows (2,) int64 16 B" in lines(mg.autograd.explain(loss))[2]
 
 
 def test_explain_of_a_tensor_with_no_graph_says_nothing_was_recorded():
