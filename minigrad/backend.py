@@ -102,17 +102,23 @@ def conv2d_forward(x, weight, bias, geometry, output_size):
     out = np.empty((x.shape[0], weight.shape[0]) + output_size, dtype=x.dtype)
     if bias is None:
         bias = np.zeros(weight.shape[0], dtype=x.dtype)  # the kernel always adds one: O values are free
+    if x.shape[0] == 0:
+        return out  # an empty batch (the kernels split the batch into tasks; there are none)
     kernels("conv2d").conv2d_forward(x, weight, bias, *geometry, out)
     return out
 
 
 def conv2d_backward_input(grad_out, weight, geometry, input_shape):
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
+    if grad_out.shape[0] == 0:
+        return grad_x
     kernels("conv2d").conv2d_backward_input(grad_out, weight, *geometry, grad_x)
     return grad_x
 
 
 def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
+    if x.shape[0] == 0:
+        return np.zeros(weight_shape, dtype=grad_out.dtype)  # a sum over no images
     grad_weight = np.empty(weight_shape, dtype=grad_out.dtype)
     kernels("conv2d").conv2d_backward_weight(x, grad_out, *geometry, grad_weight)
     return grad_weight
@@ -120,6 +126,8 @@ def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
 
 def conv2d_backward_bias(grad_out):
     """The sum of grad_out over images and positions, one value per output channel."""
+    if grad_out.size == 0:
+        return np.zeros(grad_out.shape[1], dtype=grad_out.dtype)
     grad_planes = np.ascontiguousarray(grad_out).reshape(grad_out.shape[0], grad_out.shape[1], -1)
     grad_bias = np.empty(grad_out.shape[1], dtype=grad_out.dtype)
     kernels("conv2d").conv2d_backward_bias(grad_planes, grad_bias)

@@ -146,3 +146,16 @@ def test_pools_match_pytorch(kernel, stride, padding, pool):
 def test_bad_arguments_are_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("in_channels, out_channels, size", [(1, 32, 28), (32, 64, 14), (3, 4, 6)])
+def test_an_empty_batch_gives_empty_outputs_and_zero_parameter_gradients(in_channels, out_channels, size):
+    x = mg.zeros(0, in_channels, size, size, requires_grad=True)
+    weight = mg.randn(out_channels, in_channels, 5, 5, requires_grad=True)
+    bias = mg.randn(out_channels, requires_grad=True)
+    out = F.conv2d(x, weight, bias, padding="same")
+    assert out.shape == (0, out_channels, size, size)
+    (F.max_pool2d(out, 2).sum() + F.avg_pool2d(out, 2).sum()).backward()
+    assert x.grad.shape == x.shape
+    np.testing.assert_array_equal(weight.grad.numpy(), np.zeros(weight.shape))
+    np.testing.assert_array_equal(bias.grad.numpy(), np.zeros(out_channels))

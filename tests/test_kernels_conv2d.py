@@ -54,6 +54,10 @@ GEOMETRIES = [
     # float64), ragged position strips, batch 3 split unevenly between threads; strided too.
     (3, 33, 7, 5, 33, 3, 2, 1, (1, 1, 0, 1), 1),
     (1, 33, 9, 11, 33, 3, 3, 2, (2, 2, 1, 1), 1),
+    # Padding past the kernel's reach with the matrix products: the input gradient's image is
+    # cropped at the top and left (negative padding); the forward's 36 positions end in a half
+    # strip of 4, the weight gradient's 153 taps in one of 1.
+    (2, 17, 2, 3, 20, 3, 3, 1, (3, 3, 3, 2), 1),
 ]
 REFERENCE_LAYERS = [(100, 1, 28, 28, 32, 5, 5, 1, (2, 2, 2, 2), 1),
                     (100, 32, 14, 14, 64, 5, 5, 1, (2, 2, 2, 2), 1)]
@@ -196,8 +200,9 @@ def test_conv2d_kernels_match_torch(geometry):
 CHECKED_HELPERS = {
     conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
     conv_direct_module: ["direct_correlate", "direct_weight_gradient"],
-    im2col_module: ["store_row", "gather_micro_kernel", "gather_strip", "pad_image",
-                    "transpose_into", "gather_correlate", "gather_correlate_gradients"],
+    im2col_module: ["store_row", "gather_micro_kernel", "gather_half_kernel", "gather_strip",
+                    "pad_image", "transpose_into", "prefetch_share", "pack_transposed",
+                    "gather_correlate", "gather_correlate_gradients"],
 }
 
 
@@ -219,7 +224,7 @@ def checked_module():
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES[index] for index in (0, 4, 6, 7, 9, 10, 11, 12,
                                                                      13, 14, 15, 16, 17, 18,
-                                                                     19, 20, 21)])
+                                                                     19, 20, 21, 22)])
 def test_checked_twins_stay_in_bounds(checked_module, geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float64)
     results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)

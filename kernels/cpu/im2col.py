@@ -29,11 +29,33 @@ gradients).
   in registers and its partial sums, one per thread, added in order at the end.
 
 Rows past the last output position or tap repeat the last one (their products are not
-stored); columns past the last channel are zero in B and masked off when stored. Positions as
-rows (rather than channels as rows, with the patches packed as B) needs no im2col copy at all,
-and 32 or 64 channels fill whole column strips. Measured single-threaded on the reference CNN's
-second layer, in-situ the gathered tile runs at about 195 GFLOP/s (the isolated micro-kernel at
-225, the matmul's contiguous-A tile at 245): the eight broadcasts come from eight lines.
+stored); a last strip of at most four rows takes a 4-row tile (``gather_half_kernel``: 196
+positions are 24 1/2 strips). Columns past the last channel are zero in B and masked off when
+stored. Positions as rows (rather than channels as rows, with the patches packed as B) needs no
+im2col copy at all, and 32 or 64 channels fill whole column strips.
+
+Measured single-threaded on the reference CNN's second layer (batch 100, float32; peak is about
+250 GFLOP/s, two 16-lane FMAs a cycle): with its image hot, the gathered tile runs at 240-245
+GFLOP/s, as fast as the matmul's contiguous-A tile, whether B (102 KiB a column strip) streams
+from L2 or not (a one-row B measured the same), so blocking the taps into L1-sized slabs gains
+nothing, and costs a tile's set-up and partial-sum store per slab (slabs of 400, 128 and 32
+taps: forward 10.3, 11.7 and 17.0 ms against 9.7 unblocked). What the kernels lost was around
+the tile:
+
+- the vector width: ``VECTOR_BYTES // itemsize`` is a run-time value in Numba, and the inner
+  loop spent a register and indexed addresses on it, and spilled (``vector_lanes`` is a
+  constant): 5-14% per kernel;
+- the padding copy, a view and an atomic reference count per row: 1.1 ms of the forward's
+  10 (``pad_image`` now 0.1-0.2, flat indices, a masked vector per row);
+- the weight gradient's element-by-element transposing pack of B, 0.6 ms (now blocks
+  transposed in registers, ``pack_transposed``);
+- the wait for each image (or weight-gradient chunk) from memory before its padding copy:
+  each task prefetches its share of the next one while its tiles compute (``prefetch_share``).
+
+Forward, input gradient and weight gradient went from about 10.5-11.5 / 11-12 / 10.3-10.6 ms
+to 9.2 / 9.5 / 9.1 (oneDNN 8.4-8.7 / 8.9-9.2 / 9.1-9.4 in the same runs). What is left is the
+transpose of the output into NCHW (about 0.3 ms, mostly writing the 5 MB output) and the
+padding copies.
 """
 import numpy as np
 from numba import prange
@@ -42,10 +64,14 @@ from .matmul import OUTER_TILE_ROWS, store_row
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
     VECTOR_BYTES,
+    prefetch,
     thread_count,
     transpose_block,
     vector_fma,
+    vector_lanes,
     vector_load,
+    vector_load_first,
+    vector_store_first,
     vector_zero,
 )
 
@@ -62,7 +88,7 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
     """An 8 x 2-vector tile of ``a @ b`` into out (as ``outer_micro_kernel``), a's element (i, step) gathered from the image:
     ``a[i, step] = image[base_i + index[step]]``; ``b_strip[step * width + j]`` packed as in the
     matmul. ``index`` is unsigned (no negative-index wraparound in the loop)."""
-    lanes = VECTOR_BYTES // b_strip.itemsize
+    lanes = vector_lanes(b_strip)
     width = 2 * lanes
     line0 = image[base0:]
     line1 = image[base1:]
@@ -122,6 +148,46 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
 
 
 @serial_kernel
+def gather_half_kernel(image, base0, base1, base2, base3, index, depth, b_strip, out, first_row,
+                       first_column, accumulate):
+    """``gather_micro_kernel`` on four rows, for a last strip of at most four: eight
+    accumulators still cover the FMA latency, and the strip costs half the work of a padded
+    eight-row one (196 positions are 24 1/2 strips)."""
+    lanes = vector_lanes(b_strip)
+    width = 2 * lanes
+    line0 = image[base0:]
+    line1 = image[base1:]
+    line2 = image[base2:]
+    line3 = image[base3:]
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vector_zero(b_strip)
+    for step in range(depth):
+        k = index[step]
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a = line0[k]
+        c00 = vector_fma(c00, a, b0)
+        c01 = vector_fma(c01, a, b1)
+        a = line1[k]
+        c10 = vector_fma(c10, a, b0)
+        c11 = vector_fma(c11, a, b1)
+        a = line2[k]
+        c20 = vector_fma(c20, a, b0)
+        c21 = vector_fma(c21, a, b1)
+        a = line3[k]
+        c30 = vector_fma(c30, a, b0)
+        c31 = vector_fma(c31, a, b1)
+    row_count = min(OUTER_TILE_ROWS // 2, out.shape[0] - first_row)
+    column_count = min(width, out.shape[1] - first_column)
+    store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
+    if row_count > 1:
+        store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)
+    if row_count > 2:
+        store_row(out[first_row + 2], first_column, c20, c21, column_count, accumulate)
+    if row_count > 3:
+        store_row(out[first_row + 3], first_column, c30, c31, column_count, accumulate)
+
+
+@serial_kernel
 def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_row, accumulate):
     """Every column strip of the 8-row strip whose rows gather from ``bases[first:first + 8]``
     (the last base repeated past ``count``)."""
@@ -134,8 +200,13 @@ def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_
     base5 = bases[min(first + 5, last)]
     base6 = bases[min(first + 6, last)]
     base7 = bases[min(first + 7, last)]
-    width = 2 * (VECTOR_BYTES // b_packed.itemsize)
+    width = 2 * vector_lanes(b_packed)
     for column_strip in range(b_packed.shape[0]):
+        if count <= OUTER_TILE_ROWS // 2:
+            gather_half_kernel(image, base0, base1, base2, base3, index, depth,
+                               b_packed[column_strip], out, first_row, column_strip * width,
+                               accumulate)
+            continue
         gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
                             depth, b_packed[column_strip], out, first_row, column_strip * width,
                             accumulate)
@@ -144,23 +215,45 @@ def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_
 @serial_kernel
 def pad_image(source, top, left, row_step, column_step, target):
     """``target[c, top + i * row_step, left + j * column_step] = source[c, i, j]``, zero
-    elsewhere; source positions that land outside ``target`` are dropped."""
+    elsewhere; source positions that land outside ``target`` are dropped. ``source`` is
+    C-contiguous.
+
+    Flat indices throughout, no view per row: a view (or a slice assignment, with its overlap
+    check) costs Numba an atomic reference count per row, which made this copy 1.1 of the
+    forward's 10 ms, single-threaded (now 0.1).
+    """
     channels, height, width = source.shape
     padded_height, padded_width = target.shape[1], target.shape[2]
-    target[:, :, :] = 0
+    plane = padded_height * padded_width
+    flat = target.reshape(channels * plane)
+    flat_source = source.reshape(channels * height * width)
+    zero = target.dtype.type(0)
+    lanes = vector_lanes(target)
+    for index in range(channels * plane):
+        flat[index] = zero
+    # The source columns that land inside a target row: j_first <= j < j_last.
+    j_first = 0
+    while j_first < width and left + j_first * column_step < 0:
+        j_first += 1
+    j_last = width
+    while j_last > j_first and left + (j_last - 1) * column_step >= padded_width:
+        j_last -= 1
     for c in range(channels):
         for i in range(height):
             row = top + i * row_step
             if 0 <= row < padded_height:
-                source_row = source[c, i]
-                target_row = target[c, row]
-                if column_step == 1 and left >= 0 and left + width <= padded_width:
-                    target_row[left:left + width] = source_row
+                start = c * plane + row * padded_width + left
+                source_start = (c * height + i) * width
+                if column_step == 1:
+                    # Unit steps: whole vectors, the last one masked (a row of 14 is one).
+                    for j in range(j_first, j_last, lanes):
+                        count = j_last - j
+                        vector_store_first(flat, start + j,
+                                           vector_load_first(flat_source, source_start + j,
+                                                             count), count)
                 else:
-                    for j in range(width):
-                        column = left + j * column_step
-                        if 0 <= column < padded_width:
-                            target_row[column] = source_row[j]
+                    for j in range(j_first, j_last):
+                        flat[start + j * column_step] = flat_source[source_start + j]
 
 
 @serial_kernel
@@ -186,6 +279,15 @@ def transpose_into(buffer, bias, out, first_position):
             out_row[s] += row_bias
 
 
+@serial_kernel
+def prefetch_share(flat, start, stop, part, parts):
+    """Prefetch share ``part`` of ``parts`` of ``flat[start:stop]``, a line at a time."""
+    first = start + (stop - start) * part // parts
+    last = start + (stop - start) * (part + 1) // parts
+    for index in range(first, last, vector_lanes(flat)):
+        prefetch(flat, index)
+
+
 @cpu_kernel
 def gather_correlate(source, top, left, row_step, column_step, padded_height, padded_width,
                      packed_weights, bias, tap_offsets, position_offsets, out):
@@ -203,6 +305,8 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
     # Blocks of at most STRIPS_PER_TASK strips, and enough tasks for every thread.
     blocks = max((strips + STRIPS_PER_TASK - 1) // STRIPS_PER_TASK,
                  min(strips, (thread_count() + batch - 1) // max(batch, 1)))
+    image_size = channels * source.shape[2] * source.shape[3]
+    flat_source = source.reshape(batch * image_size)
     for task in prange(batch * blocks):
         n = task // blocks
         block = task % blocks
@@ -214,12 +318,40 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
         pad_image(source[n], top, left, row_step, column_step, padded)
         image = padded.reshape(channels * padded_height * padded_width)
         buffer = np.empty((last_position - first_position, rows), out.dtype)
+        # This block's share of the next image (most likely this thread's next task), fetched
+        # while the tiles compute, so that its padding copy does not wait on memory.
+        next_first = min(n + 1, batch) * image_size + block * image_size // blocks
+        next_last = min(n + 1, batch) * image_size + (block + 1) * image_size // blocks
+        next_last = min(next_last, batch * image_size)
         for strip in range(first_strip, last_strip):
+            prefetch_share(flat_source, next_first, max(next_first, next_last),
+                           strip - first_strip, last_strip - first_strip)
             first = strip * OUTER_TILE_ROWS
             gather_strip(image, position_offsets, first, min(OUTER_TILE_ROWS, positions - first),
                          tap_offsets, depth, packed_weights, buffer, first - first_position,
                          False)
         transpose_into(buffer, bias, out[n], first_position)
+
+
+@serial_kernel
+def pack_transposed(lines, packed, first_step):
+    """``packed[r // width, (first_step + s) * width + r % width] = lines[r, s]``: (R, steps)
+    lines as the B operand of the tile, by blocks transposed in registers (one element at a time,
+    strided, it took 0.6 of the weight gradient's 10 ms), the edges element by element."""
+    rows, steps = lines.shape
+    lanes = vector_lanes(packed)
+    width = 2 * lanes
+    whole_rows = rows - rows % lanes
+    whole_steps = steps - steps % lanes
+    for r in range(0, whole_rows, lanes):
+        strip = packed[r // width]
+        for s in range(0, whole_steps, lanes):
+            transpose_block(lines, r, s, strip, (first_step + s) * width + r % width, width)
+    for r in range(rows):
+        strip = packed[r // width]
+        first_scalar = whole_steps if r < whole_rows else 0
+        for s in range(first_scalar, steps):
+            strip[(first_step + s) * width + r % width] = lines[r, s]
 
 
 @cpu_kernel
@@ -249,6 +381,10 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
             chunk_offsets[m * positions + s] = position_offsets[s] + m * plane_size
     parts = max(1, min(thread_count(), batch))
     partial = np.zeros((parts, taps, rows), grad_out.dtype)
+    image_size = channels * source.shape[2] * source.shape[3]
+    flat_source = source.reshape(batch * image_size)
+    gradient_size = rows * positions
+    flat_gradient = grad_out.reshape(batch * gradient_size)
     for part in prange(parts):
         first_image = part * batch // parts
         last_image = (part + 1) * batch // parts
@@ -262,17 +398,20 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
                 n = chunk_start + m
                 pad_image(source[n], top, left, 1, 1, padded[m])
                 # B: the image's output gradient transposed, (positions, R) by strips of R.
-                for r in range(rows):
-                    strip = packed[r // width, m * positions * width:]
-                    column = r % width
-                    gradient_row = grad_out[n, r]
-                    for s in range(positions):
-                        strip[s * width + column] = gradient_row[s]
+                pack_transposed(grad_out[n], packed, m * positions)
             depth = count * positions
+            # The next chunk's images and output gradients, fetched while the tiles compute.
+            next_start = chunk_start + count
+            next_stop = min(next_start + chunk, last_image)
             for tap_strip in range(tap_strips):
+                prefetch_share(flat_source, next_start * image_size, next_stop * image_size,
+                               tap_strip, tap_strips)
+                prefetch_share(flat_gradient, next_start * gradient_size,
+                               next_stop * gradient_size, tap_strip, tap_strips)
                 first = tap_strip * OUTER_TILE_ROWS
                 gather_strip(images, tap_offsets, first, min(OUTER_TILE_ROWS, taps - first),
-                             chunk_offsets, depth, packed, sums, first, chunk_start > first_image)
+                             chunk_offsets, depth, packed, sums, first,
+                             chunk_start > first_image)
     for tap in prange(taps):
         for r in range(rows):
             total = partial[0, tap, r]

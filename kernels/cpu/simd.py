@@ -4,7 +4,8 @@ Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vecto
 build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
 outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
 ``vector_fma``, ``vector_add``, their masked ``_first`` forms for edges, ``transpose_block`` (a
-16 x 16 float32 or 8 x 8 float64 block transposed in registers) and ``thread_count``. A
+16 x 16 float32 or 8 x 8 float64 block transposed in registers), ``thread_count``,
+``vector_lanes`` (the lanes of a vector as a compile-time constant) and ``prefetch``. A
 ``SimdVector`` is the contents of one 64-byte zmm register; in jitted code it is an ordinary
 immutable local, which LLVM keeps in a register. The kernels calling them stay plain code, and the
 intrinsics check bounds in the bounds-checked test twins as indexing does.
@@ -312,3 +313,45 @@ def thread_count(typingctx):
                                        context.get_value_type(types.intp), [])
         return builder.call(function, [])
     return types.intp(), codegen
+
+
+@intrinsic
+def vector_lanes(typingctx, like):
+    """The lanes of one vector of array ``like``'s dtype (16 float32, 8 float64), as a constant
+    LLVM folds: ``VECTOR_BYTES // like.itemsize`` is a run-time value in Numba, and a run-time
+    stride costs the micro-kernels a register and an indexed address in their inner loops."""
+    _require(isinstance(like, types.Array) and isinstance(like.dtype, types.Float),
+             "vector_lanes: a float array")
+    lanes = VECTOR_BYTES * 8 // like.dtype.bitwidth
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, lanes)
+    return types.intp(like), codegen
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask the caches for the line holding ``array[index]`` of a 1-D array (into L2 and up, for
+    reading), without waiting for it: data wanted a while later, whose copy in from memory would
+    otherwise stall the core. A prefetch never faults; the bounds-checked twins check the index
+    all the same."""
+    _require(isinstance(array, types.Array) and array.ndim == 1, "prefetch: a 1-D array")
+
+    def codegen(context, builder, signature, args):
+        source = context.make_array(array)(context, builder, args[0])
+        (length,) = cgutils.unpack_tuple(builder, source.shape, 1)
+        (stride,) = cgutils.unpack_tuple(builder, source.strides, 1)
+        position = _index(context, builder, index, args[1])
+        if context.enable_boundscheck:
+            cgutils.do_boundscheck(context, builder, position, length)
+        pointer = cgutils.get_item_pointer2(context, builder, source.data, [length], [stride],
+                                            array.layout, [position])
+        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+        name = "llvm.prefetch.p0" if OPAQUE_POINTERS else "llvm.prefetch.p0i8"
+        int32 = ir.IntType(32)
+        function = _intrinsic_function(builder, name, ir.VoidType(),
+                                       [byte_pointer.type, int32, int32, int32])
+        # read (0), moderate locality (2: prefetcht1, into L2), data cache (1)
+        builder.call(function, [byte_pointer, int32(0), int32(2), int32(1)])
+        return context.get_dummy_value()
+    return types.none(array, index), codegen
