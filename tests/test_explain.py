@@ -1,33 +1,18 @@
 """explain() and print(tape): the recorded nodes as a table, compared line by line with expected text."""
-import itertools
-
 import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import autograd
 
-
-@pytest.fixture(autouse=True)
-def sequence_numbers_from_zero(monkeypatch):
-    """Sequence numbers come from one global counter; start it at 0 so the expected text is fixed."""
-    monkeypatch.setattr(autograd, "_sequence_numbers", itertools.count())
-
-
-def small_graph():
-    """relu(x @ w + b).sum() with x = [[1, -1]]: x @ w + b = [2.5, -1.5], so only the first unit passes."""
-    x = mg.tensor([[1.0, -1.0]], dtype=mg.float64)
-    w = mg.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=mg.float64, requires_grad=True)
-    b = mg.tensor([0.5, -0.5], dtype=mg.float64, requires_grad=True)
-    return x, w, b, (x @ w + b).relu().sum()
+pytestmark = pytest.mark.usefixtures("fresh_sequence_numbers")
 
 
 def lines(text):
     return str(text).splitlines()
 
 
-def test_explain_before_backward_lists_nodes_inputs_outputs_and_saved_bytes():
-    _, w, b, loss = small_graph()
+def test_explain_before_backward_lists_nodes_inputs_outputs_and_saved_bytes(small_graph):
+    _, w, b, loss = small_graph
     assert lines(mg.autograd.explain(loss, names={"w": w, "b": b})) == [
         "4 nodes in sequence order (backward runs them bottom to top)",
         "seq  op      inputs                  output  saved for backward",
@@ -39,10 +24,10 @@ def test_explain_before_backward_lists_nodes_inputs_outputs_and_saved_bytes():
     ]
 
 
-def test_explain_after_backward_adds_gradient_shapes_and_norms():
+def test_explain_after_backward_adds_gradient_shapes_and_norms(small_graph):
     # By hand: d sum = [1, 1] (norm sqrt 2); relu passes [1, 0] (norm 1) to the sum x @ w + b, which
     # sends it unchanged to both of its inputs; dw = x.T @ [[1, 0]] = [[1, 0], [-1, 0]] (norm sqrt 2).
-    _, w, b, loss = small_graph()
+    _, w, b, loss = small_graph
     loss.backward()
     assert lines(mg.autograd.explain(loss, names={"w": w, "b": b})) == [
         "4 nodes in sequence order (backward ran them bottom to top)",
@@ -56,8 +41,8 @@ def test_explain_after_backward_adds_gradient_shapes_and_norms():
     np.testing.assert_array_equal(w.grad.data, [[1.0, 0.0], [-1.0, 0.0]])
 
 
-def test_retain_graph_keeps_the_saved_buffers_and_says_so():
-    *_, loss = small_graph()
+def test_retain_graph_keeps_the_saved_buffers_and_says_so(small_graph):
+    *_, loss = small_graph
     loss.backward(retain_graph=True)
     text = lines(mg.autograd.explain(loss))
     assert text[2].split("  (1, 2)  ")[1].startswith("input 0 16 B, input 1 32 B")
@@ -107,7 +92,7 @@ def test_explain_of_a_tensor_with_no_graph_says_nothing_was_recorded():
     assert "nothing recorded" in str(mg.autograd.explain(mg.tensor([1.0])))
 
 
-def test_explanation_shows_itself_as_is_at_a_prompt():
-    *_, loss = small_graph()
+def test_explanation_shows_itself_as_is_at_a_prompt(small_graph):
+    *_, loss = small_graph
     explanation = mg.autograd.explain(loss)
     assert repr(explanation) == str(explanation) and "\n" in repr(explanation)

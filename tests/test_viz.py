@@ -1,23 +1,11 @@
 """mg.viz: the DOT text of a fixed small graph, line by line, and rendering with or without Graphviz."""
-import itertools
 import shutil
 
 import pytest
 
 import minigrad as mg
-from minigrad import autograd
 
-
-@pytest.fixture(autouse=True)
-def sequence_numbers_from_zero(monkeypatch):
-    monkeypatch.setattr(autograd, "_sequence_numbers", itertools.count())
-
-
-def small_graph():
-    x = mg.tensor([[1.0, -1.0]], dtype=mg.float64)
-    w = mg.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=mg.float64, requires_grad=True)
-    b = mg.tensor([0.5, -0.5], dtype=mg.float64, requires_grad=True)
-    return x, w, b, (x @ w + b).relu().sum()
+pytestmark = pytest.mark.usefixtures("fresh_sequence_numbers")
 
 
 HEADER = [
@@ -28,8 +16,8 @@ HEADER = [
 ]
 
 
-def test_to_dot_of_a_small_graph_before_backward():
-    _, w, b, loss = small_graph()
+def test_to_dot_of_a_small_graph_before_backward(small_graph):
+    _, w, b, loss = small_graph
     assert mg.viz.to_dot(loss, names={"w": w, "b": b}).splitlines() == HEADER + [
         '  tensor0 [label="const\\n(1, 2)", shape=ellipse, style=dashed];',
         "  tensor0 -> op0;",
@@ -50,8 +38,8 @@ def test_to_dot_of_a_small_graph_before_backward():
     ]
 
 
-def test_to_dot_after_backward_labels_each_edge_with_the_gradient_sent_back_along_it():
-    *_, loss = small_graph()
+def test_to_dot_after_backward_labels_each_edge_with_the_gradient_sent_back_along_it(small_graph):
+    *_, loss = small_graph
     loss.backward()
     text = mg.viz.to_dot(loss).splitlines()
     assert "  tensor0 -> op0;" in text  # the constant gets no gradient
@@ -71,8 +59,8 @@ def test_to_dot_of_a_gradient_tape_and_of_a_shared_input():
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_draw_renders_a_png_and_an_svg(tmp_path):
-    *_, loss = small_graph()
+def test_draw_renders_a_png_and_an_svg(tmp_path, small_graph):
+    *_, loss = small_graph
     png = mg.viz.draw(loss, tmp_path / "graph.png")
     assert (tmp_path / "graph.png").read_bytes().startswith(b"\x89PNG") and png == tmp_path / "graph.png"
     mg.viz.draw(loss, tmp_path / "graph.svg")
@@ -80,8 +68,8 @@ def test_draw_renders_a_png_and_an_svg(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["graph.png", "graph.svg"]  # no temporaries left
 
 
-def test_draw_without_graphviz_says_how_to_install_it_and_writes_nothing(tmp_path, monkeypatch):
-    *_, loss = small_graph()
+def test_draw_without_graphviz_says_how_to_install_it_and_writes_nothing(tmp_path, monkeypatch, small_graph):
+    *_, loss = small_graph
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt install graphviz") as error:
         mg.viz.draw(loss, tmp_path / "graph.png")
@@ -90,8 +78,8 @@ def test_draw_without_graphviz_says_how_to_install_it_and_writes_nothing(tmp_pat
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_draw_with_an_unknown_format_reports_dots_error(tmp_path):
-    *_, loss = small_graph()
+def test_draw_with_an_unknown_format_reports_dots_error(tmp_path, small_graph):
+    *_, loss = small_graph
     with pytest.raises(RuntimeError, match="dot -Tnotaformat failed"):
         mg.viz.draw(loss, tmp_path / "graph.notaformat")
     assert list(tmp_path.iterdir()) == []
