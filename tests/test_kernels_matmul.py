@@ -188,7 +188,7 @@ def test_batched_matmul_with_broadcast_batches(dtype):
 
 CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile", "narrow_matmul",
                    "transposed_narrow_matmul", "outer_micro_kernel", "store_row", "pack_row_strip",
-                   "pack_column_panel", "blocked_matmul", "matmul"]
+                   "pack_column_panel", "blocked_matmul"]
 
 
 def strided_view(shape, kind, generator):
@@ -224,25 +224,36 @@ TWIN_LAYOUTS = [("rows", "rows"), ("columns", "columns"), ("rows", "columns"),
 
 @pytest.fixture(scope="module")
 def checked():
-    """The serial bounds-checked twin of matmul, calling checked helpers.
+    """matmul running on the serial bounds-checked twins of its kernels and helpers.
 
-    A kernel binds the helpers it calls when it compiles, so the module's helpers are swapped for
-    their twins while the twins compile for the one signature the tests use (float64 arrays of
-    layout 'A'), then put back.
+    A kernel binds the helpers it calls when it compiles, so the module's kernels and helpers are
+    swapped for their twins during each call (the twins compile, bound to each other, at their
+    first call), then put back; matmul itself is Python and finds them in the module.
     """
-    patch = pytest.MonkeyPatch()
-    for name in CHECKED_HELPERS:
-        patch.setattr(matmul_module, name, checked_twin(getattr(matmul_module, name)))
-    twin_matmul = matmul_module.matmul
-    generator = np.random.default_rng(2)
-    try:
-        # One call types, and so compiles, every path for the signature.
-        a = strided_view((5, 3), "columns", generator)
-        b = strided_view((3, 3), "rows", generator)
-        twin_matmul(a, b, np.empty((5, 3)))
-    finally:
-        patch.undo()
+    twins = {name: checked_twin(getattr(matmul_module, name)) for name in CHECKED_HELPERS}
+
+    def twin_matmul(a, b, out):
+        with pytest.MonkeyPatch.context() as patch:
+            for name, twin in twins.items():
+                patch.setattr(matmul_module, name, twin)
+            matmul_module.matmul(a, b, out)
+
+    twin_matmul.twins = twins
     return twin_matmul
+
+
+def test_the_checked_matmul_runs_the_twins_of_every_path(checked):
+    """The blocked path, the narrow one and the transposed narrow one (a's columns contiguous)."""
+    generator = np.random.default_rng(3)
+    for shape_a, shape_b, kind in [((40, 30), (30, 70), "rows"), ((5, 30), (30, 7), "rows"),
+                                   ((40, 30), (30, 7), "padded_columns")]:
+        a = strided_view(shape_a, kind, generator)
+        b = strided_view(shape_b, "rows", generator)
+        out = np.empty((shape_a[0], shape_b[1]))
+        checked(a, b, out)
+        np.testing.assert_allclose(out, a @ b, rtol=1e-12)
+    for path in ("blocked_matmul", "narrow_matmul", "transposed_narrow_matmul", "micro_kernel"):
+        assert checked.twins[path].signatures, f"{path}'s twin never ran"
 
 
 @pytest.mark.parametrize("rows, depth, columns", [(2, 3, 2), (5, 7, 3), (6, 6, 9), (9, 65, 70),

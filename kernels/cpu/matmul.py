@@ -432,12 +432,14 @@ def transposed_narrow_matmul(a, b, out):
                 out[first_row + row, column] = transposed[column, row]
 
 
-@cpu_kernel
 def matmul(a, b, out):
     """``out = a @ b`` for a (M, K), b (K, N) of any layout, out (M, N) C-contiguous, one dtype.
 
     A narrow path for few columns, the blocked outer-product path otherwise (see the module
-    docstring).
+    docstring). The choice is made here in Python, not in a Numba function: Numba compiles a
+    function once per combination of array layouts, with everything it calls, so a compiled
+    chooser compiled all three paths for each of the three layouts a linear layer uses (about
+    9 s each, cold); chosen here, each path compiles only for the layouts that reach it.
     """
     depth = a.shape[1]
     columns = b.shape[1]

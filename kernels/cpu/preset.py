@@ -22,4 +22,7 @@ def checked_twin(kernel):
     ``range`` and ``boundscheck=True`` turns an out-of-range access into an IndexError. Not cached:
     the cache would not tell the two variants apart.
     """
+    # simd.thread_count calls the threading layer, which only a parallel kernel launches: a twin
+    # called before any parallel kernel ran would call into nothing. get_num_threads launches it.
+    numba.get_num_threads()
     return numba.njit(boundscheck=True, fastmath=FASTMATH_FLAGS, cache=False)(kernel.py_func)
