@@ -200,9 +200,10 @@ def test_conv2d_kernels_match_torch(geometry):
 CHECKED_HELPERS = {
     conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
     conv_direct_module: ["direct_correlate", "direct_weight_gradient"],
-    im2col_module: ["store_row", "gather_micro_kernel", "gather_half_kernel", "gather_strip",
-                    "pad_image", "transpose_into", "prefetch_share", "pack_transposed",
-                    "gather_correlate", "gather_correlate_gradients"],
+    im2col_module: ["store_row", "gather_tile", "gather_half_tile", "gather_micro_kernel",
+                    "gather_half_kernel", "gather_strip", "gather_strip_planes",
+                    "gather_row_planes", "spread_into", "pad_image", "prefetch_share", "pack_transposed", "gather_correlate",
+                    "gather_correlate_gradients"],
 }
 
 
@@ -229,6 +230,39 @@ def test_checked_twins_stay_in_bounds(checked_module, geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float64)
     results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)
     assert_close(results, reference(geometry, x, weight, bias, grad_out), np.float64,
+                 reduction_terms(x, weight, grad_out))
+
+
+# The forward's row tiles (im2col.gather_row_planes: 14 positions of one output row, for unit
+# column stride and rows of at least 14), also the input gradient's (a stride-1 correlation):
+# rows of exactly one tile (3 images over the threads, 20 output channels: a ragged column
+# strip), of 15 and 29 (the last tile overlapping the one before), a batch of one split into
+# blocks of rows, a strided forward (strips) whose input gradient spreads onto rows of 30, and a
+# dilated kernel.
+ROW_TILE_GEOMETRIES = [
+    (3, 16, 14, 14, 20, 5, 5, 1, (2, 2, 2, 2), 1),
+    (1, 17, 6, 15, 33, 3, 3, 1, (1, 1, 1, 1), 1),
+    (2, 16, 5, 29, 16, 3, 4, 1, (1, 1, 1, 2), 1),
+    (2, 16, 9, 30, 17, 3, 3, 2, (1, 1, 1, 1), 1),
+    (1, 16, 8, 18, 18, 3, 3, 1, (2, 2, 2, 2), 2),
+]
+
+
+@pytest.mark.parametrize("geometry", ROW_TILE_GEOMETRIES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_tiles_match_reference(geometry, dtype):
+    x, weight, bias, grad_out = make_case(geometry, dtype)
+    assert_close(run_kernels(geometry, x, weight, bias, grad_out),
+                 reference(geometry, x, weight, bias, grad_out), dtype,
+                 reduction_terms(x, weight, grad_out))
+
+
+@pytest.mark.parametrize("geometry", ROW_TILE_GEOMETRIES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_tile_checked_twins_stay_in_bounds(checked_module, geometry, dtype):
+    x, weight, bias, grad_out = make_case(geometry, dtype)
+    results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)
+    assert_close(results, reference(geometry, x, weight, bias, grad_out), dtype,
                  reduction_terms(x, weight, grad_out))
 
 

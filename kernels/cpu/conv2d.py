@@ -27,7 +27,8 @@ gradient of a strided convolution runs over the output gradient spread out with 
   direct loops that accumulate ``weight[o, k] * run_k`` into an L1-resident wide row, four taps
   per pass as in the matmul's outer-product path. Otherwise ``im2col.gather_correlate``, an
   implicit matrix product on the matmul's outer-product register tile, its A operand gathered
-  straight from each image (padded per task, exact positions: none of the wide grid's waste).
+  straight from each image (padded per image into a per-thread buffer, exact positions: none of
+  the wide grid's waste), 14 positions of an output row per tile at unit column stride.
 - input gradient: a transposed convolution, run as a forward correlation of the output gradient
   (spread onto the stride-1 grid, padded by ``dilation * (kernel - 1) - pad``, which may be
   negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
@@ -300,9 +301,11 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
                            dilation_h, dilation_w).astype(np.uint64)
         positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w,
                                      np.int64)
-        im2col.gather_correlate(np.ascontiguousarray(source), top, left, spread_h, spread_w, padded_height,
-                                padded_width, packed_columns(weight), bias, taps, positions,
-                                out.reshape(batch, rows, -1))
+        # Unit column stride: an output row's positions sit one element apart (the row tiles).
+        row_width = out_width if stride_w == 1 and out_width >= im2col.ROW_TILE else 0
+        im2col.gather_correlate(np.ascontiguousarray(source), top, left, spread_h, spread_w,
+                                padded_height, padded_width, packed_columns(weight), bias, taps,
+                                positions, row_width, out.reshape(batch, rows, -1))
     else:
         padded = padded_planes(source, top, left, spread_h, spread_w, padded_height, padded_width)
         offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,

@@ -4,7 +4,7 @@ Both kernels run ``outer_micro_kernel``'s scheme (an 8 x 2-vector tile of the pr
 registers for a whole run of the shared dimension, one rank-1 update per step: two vector loads
 of a packed B, eight broadcasts of A, sixteen fused multiply-adds) with A never packed: its eight
 values of a step are read straight from the zero-bordered image, ``image[base_i + index[step]]``
-(``gather_micro_kernel``), so the im2col matrix exists only as two short tables of offsets:
+(``gather_tile``), so the im2col matrix exists only as two short tables of offsets:
 
 - ``tap_offsets[k]``: where tap k = (c, p, q) sits in a channels-first padded image,
   ``c * plane + p * dilation_h * padded_width + q * dilation_w``;
@@ -19,9 +19,14 @@ gradients).
 - ``gather_correlate`` (forward, and the transposed convolution of the input gradient):
   ``out^T (positions, R) = patches (positions, K) @ weight^T (K, R)``: rows are output
   positions (their bases the position offsets, stepping through the tap offsets), columns the
-  output channels (the packed weight, in L2), each task one image's block of positions, padded
-  into a local buffer (no padded copy of the batch through memory) and transposed into NCHW
-  through registers at the end.
+  output channels (the packed weight, in L2), the tiles stored straight into NCHW planes
+  (``simd.store_columns``: each tile's columns, a run of positions per channel) with the bias
+  as the accumulators' start. Each thread takes a contiguous run of images, spreads each into
+  one padded buffer of its own, zeroed once (the border stays zero: ``spread_into`` copies only
+  the interior), and prefetches the next image and its output planes while the tiles compute.
+  At unit column stride and rows of at least 14 the tile is ``gather_row_planes``: 14
+  positions of one output row x 2 vectors (28 accumulators), one base pointer for all its rows
+  (the positions sit one element apart), no ragged strip on rows of 14; otherwise 8-row strips.
 - ``gather_correlate_gradients`` (weight gradient): ``grad_weight^T (K, R) = patches^T (K,
   positions) @ grad_out^T (positions, R)``: rows are taps (their bases the tap offsets, stepping
   through the position offsets of a chunk of images padded end to end), columns the output
@@ -29,7 +34,7 @@ gradients).
   in registers and its partial sums, one per thread, added in order at the end.
 
 Rows past the last output position or tap repeat the last one (their products are not
-stored); a last strip of at most four rows takes a 4-row tile (``gather_half_kernel``: 196
+stored); a last strip of at most four rows takes a 4-row tile (``gather_half_tile``: 196
 positions are 24 1/2 strips). Columns past the last channel are zero in B and masked off when
 stored. Positions as rows (rather than channels as rows, with the patches packed as B) needs no
 im2col copy at all, and 32 or 64 channels fill whole column strips.
@@ -46,16 +51,39 @@ the tile:
   loop spent a register and indexed addresses on it, and spilled (``vector_lanes`` is a
   constant): 5-14% per kernel;
 - the padding copy, a view and an atomic reference count per row: 1.1 ms of the forward's
-  10 (``pad_image`` now 0.1-0.2, flat indices, a masked vector per row);
+  10 (now flat indices, a masked vector per row);
 - the weight gradient's element-by-element transposing pack of B, 0.6 ms (now blocks
   transposed in registers, ``pack_transposed``);
 - the wait for each image (or weight-gradient chunk) from memory before its padding copy:
   each task prefetches its share of the next one while its tiles compute (``prefetch_share``).
 
-Forward, input gradient and weight gradient went from about 10.5-11.5 / 11-12 / 10.3-10.6 ms
-to 9.2 / 9.5 / 9.1 (oneDNN 8.4-8.7 / 8.9-9.2 / 9.1-9.4 in the same runs). What is left is the
-transpose of the output into NCHW (about 0.3 ms, mostly writing the 5 MB output) and the
-padding copies.
+That took forward, input gradient and weight gradient from about 10.5-11.5 / 11-12 /
+10.3-10.6 ms to 9.2 / 9.5 / 9.1. The forward then spent 0.3 ms transposing a (positions,
+channels) buffer into NCHW and 0.3 padding. Second round (same layer, interleaved in one
+process, medians; the machine's noise is 2-3% between runs):
+
+- the 14-row tile: on a hot image, 8.40 ms for the tiles against 9.10 for the 8-row strips
+  (239 against 221 GFLOP/s): one base pointer instead of eight, a B vector pair loaded per 28
+  FMAs instead of 16, no half strip. A 7-row tile with one base measured 8.57; 12 rows do not
+  divide 14;
+- stores straight into NCHW instead of the buffer and its transpose: slower at first (9.73 ms
+  against 8.79 + 0.29 for the transpose, tiles only): its partial lines, 64 streams a plane
+  apart, missed to memory on every store. Prefetching the next image's output planes while
+  the tiles compute fixed that (forward 9.24 against 9.46 for the buffered one);
+- zeroing the padded buffer once per thread instead of per image: the copy of the interior
+  alone is 0.07 ms per batch with the source in cache; in the kernel the spreading still costs
+  about 0.3 ms (skipping it measured 8.48 against 8.77), the wait for the source from memory;
+- negative: a second padded buffer per thread, the next image spread into it a share of
+  channels per tile (to overlap its loads with the arithmetic), measured 3-4% slower for both
+  kernels (9.51 against 9.28 forward, 9.70 against 9.33 input gradient), most likely the two
+  images fighting over L1; prefetching two images ahead instead of one, no change (9.11 against
+  9.12; 2 threads 4.68 against 4.61); the tile's results as returned tuples (``gather_tile``)
+  compile to the same inner loop as the old in-place tile.
+
+Now forward 8.8, input gradient 8.9, weight gradient 9.2 ms single-threaded (e35bb08's 9.2, 9.2,
+9.1; oneDNN 8.5, 8.5, 9.3 in the same run), and with two threads 4.6 and 4.9 for the forward
+and input gradient (oneDNN 4.8 and 4.8). The input gradient's image (64 channels, 83 KiB
+padded) does not fit L1.
 """
 import numpy as np
 from numba import prange
@@ -65,6 +93,7 @@ from .preset import cpu_kernel, serial_kernel
 from .simd import (
     VECTOR_BYTES,
     prefetch,
+    store_columns,
     thread_count,
     transpose_block,
     vector_fma,
@@ -75,19 +104,20 @@ from .simd import (
     vector_zero,
 )
 
-# Output positions per parallel task of the forward, in strips of OUTER_TILE_ROWS: a 14 x 14
-# image (25 strips) is one task, its buffer of (positions, channels) sums 50 KiB.
-STRIPS_PER_TASK = 32
+# Output positions per tile of the forward's row path (gather_row_planes).
+ROW_TILE = 14
 # Positions (of whole images) per micro-kernel call of the weight gradient.
 CHUNK_POSITIONS = 1024
 
 
 @serial_kernel
-def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                        depth, b_strip, out, first_row, first_column, accumulate):
-    """An 8 x 2-vector tile of ``a @ b`` into out (as ``outer_micro_kernel``), a's element (i, step) gathered from the image:
-    ``a[i, step] = image[base_i + index[step]]``; ``b_strip[step * width + j]`` packed as in the
-    matmul. ``index`` is unsigned (no negative-index wraparound in the loop)."""
+def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth,
+                b_strip, start_low, start_high):
+    """The outer-product register tile on a gathered A: the sixteen accumulators (row i's pair
+    ``c{i}0, c{i}1``) of an 8 x 2-vector tile of ``start + a @ b``, each row's pair starting from
+    ``(start_low, start_high)``, where ``a[i, step] = image[base_i + index[step]]`` and
+    ``b_strip[step * width + j]`` is packed as in the matmul. ``index`` is unsigned (no
+    negative-index wraparound in the loop)."""
     lanes = vector_lanes(b_strip)
     width = 2 * lanes
     line0 = image[base0:]
@@ -98,8 +128,8 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
     line5 = image[base5:]
     line6 = image[base6:]
     line7 = image[base7:]
-    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vector_zero(b_strip)
-    c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = vector_zero(b_strip)
+    c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = start_low
+    c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = start_high
     for step in range(depth):
         k = index[step]
         b0 = vector_load(b_strip, step * width)
@@ -128,8 +158,54 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
         a = line7[k]
         c70 = vector_fma(c70, a, b0)
         c71 = vector_fma(c71, a, b1)
+    return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71)
+
+
+@serial_kernel
+def gather_half_tile(image, base0, base1, base2, base3, index, depth, b_strip, start_low,
+                     start_high):
+    """``gather_tile`` on four rows, for a last strip of at most four: eight accumulators still
+    cover the FMA latency, and the strip costs half the work of a padded eight-row one (196
+    positions are 24 1/2 strips)."""
+    lanes = vector_lanes(b_strip)
+    width = 2 * lanes
+    line0 = image[base0:]
+    line1 = image[base1:]
+    line2 = image[base2:]
+    line3 = image[base3:]
+    c00 = c10 = c20 = c30 = start_low
+    c01 = c11 = c21 = c31 = start_high
+    for step in range(depth):
+        k = index[step]
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a = line0[k]
+        c00 = vector_fma(c00, a, b0)
+        c01 = vector_fma(c01, a, b1)
+        a = line1[k]
+        c10 = vector_fma(c10, a, b0)
+        c11 = vector_fma(c11, a, b1)
+        a = line2[k]
+        c20 = vector_fma(c20, a, b0)
+        c21 = vector_fma(c21, a, b1)
+        a = line3[k]
+        c30 = vector_fma(c30, a, b0)
+        c31 = vector_fma(c31, a, b1)
+    return (c00, c01, c10, c11, c20, c21, c30, c31)
+
+
+@serial_kernel
+def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
+                        depth, b_strip, out, first_row, first_column, accumulate):
+    """``gather_tile`` from zero into rows ``first_row`` on, columns ``first_column`` on, of out
+    (``+=`` when accumulating): rows past out's end and columns past its width are dropped."""
+    zero = vector_zero(b_strip)
+    (c00, c01, c10, c11, c20, c21, c30, c31,
+     c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
+                                                           base4, base5, base6, base7, index,
+                                                           depth, b_strip, zero, zero)
     row_count = min(OUTER_TILE_ROWS, out.shape[0] - first_row)
-    column_count = min(width, out.shape[1] - first_column)
+    column_count = min(2 * vector_lanes(b_strip), out.shape[1] - first_column)
     store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
     if row_count > 1:
         store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)
@@ -150,34 +226,12 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
 @serial_kernel
 def gather_half_kernel(image, base0, base1, base2, base3, index, depth, b_strip, out, first_row,
                        first_column, accumulate):
-    """``gather_micro_kernel`` on four rows, for a last strip of at most four: eight
-    accumulators still cover the FMA latency, and the strip costs half the work of a padded
-    eight-row one (196 positions are 24 1/2 strips)."""
-    lanes = vector_lanes(b_strip)
-    width = 2 * lanes
-    line0 = image[base0:]
-    line1 = image[base1:]
-    line2 = image[base2:]
-    line3 = image[base3:]
-    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vector_zero(b_strip)
-    for step in range(depth):
-        k = index[step]
-        b0 = vector_load(b_strip, step * width)
-        b1 = vector_load(b_strip, step * width + lanes)
-        a = line0[k]
-        c00 = vector_fma(c00, a, b0)
-        c01 = vector_fma(c01, a, b1)
-        a = line1[k]
-        c10 = vector_fma(c10, a, b0)
-        c11 = vector_fma(c11, a, b1)
-        a = line2[k]
-        c20 = vector_fma(c20, a, b0)
-        c21 = vector_fma(c21, a, b1)
-        a = line3[k]
-        c30 = vector_fma(c30, a, b0)
-        c31 = vector_fma(c31, a, b1)
+    """``gather_micro_kernel`` on four rows (``gather_half_tile``)."""
+    zero = vector_zero(b_strip)
+    c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(image, base0, base1, base2, base3,
+                                                              index, depth, b_strip, zero, zero)
     row_count = min(OUTER_TILE_ROWS // 2, out.shape[0] - first_row)
-    column_count = min(width, out.shape[1] - first_column)
+    column_count = min(2 * vector_lanes(b_strip), out.shape[1] - first_column)
     store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
     if row_count > 1:
         store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)
@@ -213,24 +267,25 @@ def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_
 
 
 @serial_kernel
-def pad_image(source, top, left, row_step, column_step, target):
-    """``target[c, top + i * row_step, left + j * column_step] = source[c, i, j]``, zero
-    elsewhere; source positions that land outside ``target`` are dropped. ``source`` is
-    C-contiguous.
+def spread_into(source, top, left, row_step, column_step, target):
+    """``target[c, top + i * row_step, left + j * column_step] = source[c, i, j]``, the rest of
+    ``target`` untouched; source positions that land outside ``target`` are dropped. ``source``
+    is C-contiguous.
+
+    Every image of a batch writes the same elements of ``target``, so a buffer zeroed once keeps
+    its zero border (and the zeros between spread elements) from one image to the next: each
+    thread zeroes its buffer once and spreads only the interior per image.
 
     Flat indices throughout, no view per row: a view (or a slice assignment, with its overlap
-    check) costs Numba an atomic reference count per row, which made this copy 1.1 of the
-    forward's 10 ms, single-threaded (now 0.1).
+    check) costs Numba an atomic reference count per row, which made the padding copy 1.1 of the
+    forward's 10 ms, single-threaded.
     """
     channels, height, width = source.shape
     padded_height, padded_width = target.shape[1], target.shape[2]
     plane = padded_height * padded_width
     flat = target.reshape(channels * plane)
     flat_source = source.reshape(channels * height * width)
-    zero = target.dtype.type(0)
     lanes = vector_lanes(target)
-    for index in range(channels * plane):
-        flat[index] = zero
     # The source columns that land inside a target row: j_first <= j < j_last.
     j_first = 0
     while j_first < width and left + j_first * column_step < 0:
@@ -257,26 +312,14 @@ def pad_image(source, top, left, row_step, column_step, target):
 
 
 @serial_kernel
-def transpose_into(buffer, bias, out, first_position):
-    """``out[r, first_position + s] = buffer[s, r] + bias[r]``: whole blocks through registers,
-    the edges element by element. ``out`` is (R, positions), C-contiguous."""
-    count, rows = buffer.shape
-    positions = out.shape[1]
-    lanes = VECTOR_BYTES // buffer.itemsize
-    flat = out.reshape(rows * positions)
-    whole_rows = rows - rows % lanes
-    whole_count = count - count % lanes
-    for r in range(0, whole_rows, lanes):
-        for s in range(0, whole_count, lanes):
-            transpose_block(buffer, s, r, flat, r * positions + first_position + s, positions)
-    for r in range(rows):
-        out_row = out[r, first_position:first_position + count]
-        first_scalar = whole_count if r < whole_rows else 0
-        for s in range(first_scalar, count):
-            out_row[s] = buffer[s, r]
-        row_bias = bias[r]
-        for s in range(count):
-            out_row[s] += row_bias
+def pad_image(source, top, left, row_step, column_step, target):
+    """``target[c, top + i * row_step, left + j * column_step] = source[c, i, j]``, zero
+    elsewhere (``spread_into`` on a zeroed target)."""
+    flat = target.reshape(target.size)
+    zero = target.dtype.type(0)
+    for index in range(target.size):
+        flat[index] = zero
+    spread_into(source, top, left, row_step, column_step, target)
 
 
 @serial_kernel
@@ -288,49 +331,211 @@ def prefetch_share(flat, start, stop, part, parts):
         prefetch(flat, index)
 
 
+@serial_kernel
+def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias, out, offset,
+                        pitch):
+    """``gather_strip`` (rows: the ``count`` output positions from ``first`` on) plus ``bias``,
+    stored straight into channels-first planes: column r of row i goes to ``out[offset + r *
+    pitch + first + i]``, a tile's columns by ``store_columns`` (no (positions, channels) buffer
+    to transpose afterwards). The accumulators start from the bias."""
+    last = first + count - 1
+    base0 = bases[first]
+    base1 = bases[min(first + 1, last)]
+    base2 = bases[min(first + 2, last)]
+    base3 = bases[min(first + 3, last)]
+    base4 = bases[min(first + 4, last)]
+    base5 = bases[min(first + 5, last)]
+    base6 = bases[min(first + 6, last)]
+    base7 = bases[min(first + 7, last)]
+    lanes = vector_lanes(b_packed)
+    width = 2 * lanes
+    channels = bias.shape[0]
+    for column_strip in range(b_packed.shape[0]):
+        b_strip = b_packed[column_strip]
+        low_column = column_strip * width
+        high_column = low_column + lanes
+        start_low = vector_load_first(bias, low_column, channels - low_column)
+        start_high = vector_load_first(bias, high_column, channels - high_column)
+        low_offset = offset + low_column * pitch + first
+        high_offset = offset + high_column * pitch + first
+        if count <= OUTER_TILE_ROWS // 2:
+            c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
+                image, base0, base1, base2, base3, index, depth, b_strip, start_low, start_high)
+            # Rows past count are masked off: the last four vectors only fill the eight.
+            store_columns(out, low_offset, pitch, count, channels - low_column,
+                          c00, c10, c20, c30, c00, c10, c20, c30)
+            store_columns(out, high_offset, pitch, count, channels - high_column,
+                          c01, c11, c21, c31, c01, c11, c21, c31)
+            continue
+        (c00, c01, c10, c11, c20, c21, c30, c31,
+         c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
+                                                               base4, base5, base6, base7, index,
+                                                               depth, b_strip, start_low,
+                                                               start_high)
+        store_columns(out, low_offset, pitch, count, channels - low_column,
+                      c00, c10, c20, c30, c40, c50, c60, c70)
+        store_columns(out, high_offset, pitch, count, channels - high_column,
+                      c01, c11, c21, c31, c41, c51, c61, c71)
+
+
+@serial_kernel
+def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, out, offset,
+                      pitch):
+    """A 14 x 2-vector tile (``ROW_TILE`` output positions of one output row, by two vectors of
+    output channels from ``first_column`` on) of ``bias + a @ b``, ``a[i, step] = image[base + i +
+    index[step]]``: the positions of an output row at unit column stride sit one element apart in
+    the padded image, so one base pointer serves all fourteen rows (the 8-row tile spends a
+    register on each), and 14 divides the reference CNN's rows of 14 (no ragged strip).
+    Stored straight into channels-first planes, as ``gather_strip_planes``: column r of row i to
+    ``out[offset + r * pitch + i]``. 28 accumulators, two B vectors and a broadcast fill the 32
+    zmm registers. ``index`` is unsigned, and so are the row numbers added to it (no
+    negative-index wraparound in the loop)."""
+    lanes = vector_lanes(b_strip)
+    width = 2 * lanes
+    channels = bias.shape[0]
+    low = vector_load_first(bias, first_column, channels - first_column)
+    high = vector_load_first(bias, first_column + lanes, channels - first_column - lanes)
+    line = image[base:]
+    c000 = c010 = c020 = c030 = c040 = c050 = c060 = c070 = c080 = c090 = c100 = c110 = c120 = \
+        c130 = low
+    c001 = c011 = c021 = c031 = c041 = c051 = c061 = c071 = c081 = c091 = c101 = c111 = c121 = \
+        c131 = high
+    for step in range(depth):
+        k = index[step]
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a = line[k]
+        c000 = vector_fma(c000, a, b0)
+        c001 = vector_fma(c001, a, b1)
+        a = line[k + np.uint64(1)]
+        c010 = vector_fma(c010, a, b0)
+        c011 = vector_fma(c011, a, b1)
+        a = line[k + np.uint64(2)]
+        c020 = vector_fma(c020, a, b0)
+        c021 = vector_fma(c021, a, b1)
+        a = line[k + np.uint64(3)]
+        c030 = vector_fma(c030, a, b0)
+        c031 = vector_fma(c031, a, b1)
+        a = line[k + np.uint64(4)]
+        c040 = vector_fma(c040, a, b0)
+        c041 = vector_fma(c041, a, b1)
+        a = line[k + np.uint64(5)]
+        c050 = vector_fma(c050, a, b0)
+        c051 = vector_fma(c051, a, b1)
+        a = line[k + np.uint64(6)]
+        c060 = vector_fma(c060, a, b0)
+        c061 = vector_fma(c061, a, b1)
+        a = line[k + np.uint64(7)]
+        c070 = vector_fma(c070, a, b0)
+        c071 = vector_fma(c071, a, b1)
+        a = line[k + np.uint64(8)]
+        c080 = vector_fma(c080, a, b0)
+        c081 = vector_fma(c081, a, b1)
+        a = line[k + np.uint64(9)]
+        c090 = vector_fma(c090, a, b0)
+        c091 = vector_fma(c091, a, b1)
+        a = line[k + np.uint64(10)]
+        c100 = vector_fma(c100, a, b0)
+        c101 = vector_fma(c101, a, b1)
+        a = line[k + np.uint64(11)]
+        c110 = vector_fma(c110, a, b0)
+        c111 = vector_fma(c111, a, b1)
+        a = line[k + np.uint64(12)]
+        c120 = vector_fma(c120, a, b0)
+        c121 = vector_fma(c121, a, b1)
+        a = line[k + np.uint64(13)]
+        c130 = vector_fma(c130, a, b0)
+        c131 = vector_fma(c131, a, b1)
+    low_offset = offset + first_column * pitch
+    high_offset = low_offset + lanes * pitch
+    low_count = channels - first_column
+    high_count = low_count - lanes
+    store_columns(out, low_offset, pitch, 8, low_count,
+                  c000, c010, c020, c030, c040, c050, c060, c070)
+    store_columns(out, low_offset + 8, pitch, ROW_TILE - 8, low_count,
+                  c080, c090, c100, c110, c120, c130, c130, c130)
+    store_columns(out, high_offset, pitch, 8, high_count,
+                  c001, c011, c021, c031, c041, c051, c061, c071)
+    store_columns(out, high_offset + 8, pitch, ROW_TILE - 8, high_count,
+                  c081, c091, c101, c111, c121, c131, c131, c131)
+
+
 @cpu_kernel
 def gather_correlate(source, top, left, row_step, column_step, padded_height, padded_width,
-                     packed_weights, bias, tap_offsets, position_offsets, out):
+                     packed_weights, bias, tap_offsets, position_offsets, row_width, out):
     """``out[n, r, s] = bias[r] + sum_k weight[r, k] * padded[n, position_offsets[s] +
-    tap_offsets[k]]``, ``padded`` the source spread and zero-bordered (``pad_image``).
+    tap_offsets[k]]``, ``padded`` the source spread and zero-bordered (``spread_into``).
 
     ``packed_weights`` is (R strips, taps * width): the weight's transpose in the matmul's B
-    layout. Each task pads its image into a local buffer, computes a block of output positions
-    as (positions, R) tiles into another, then transposes that into out.
+    layout. ``row_width``: the output width where the positions of an output row sit one
+    element apart (unit column stride) and there are at least ``ROW_TILE`` of them, else 0.
+
+    Its items: with a row width, tiles of ``ROW_TILE`` positions of one output row
+    (``gather_row_planes``; the last tile of a row ends at the row's end and may overlap the one
+    before, storing the same sums again); otherwise strips of ``OUTER_TILE_ROWS`` positions
+    (``gather_strip_planes``). One part of the work per thread, a contiguous run of units (an
+    image's block of items: the whole image unless the batch is smaller than the thread count);
+    each part zeroes one padded buffer, spreads each of its images into it and stores its
+    (positions, R) tiles straight into out's planes.
     """
     batch, channels = source.shape[0], source.shape[1]
     rows, positions = out.shape[1], out.shape[2]
     depth = tap_offsets.shape[0]
-    strips = (positions + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
-    # Blocks of at most STRIPS_PER_TASK strips, and enough tasks for every thread.
-    blocks = max((strips + STRIPS_PER_TASK - 1) // STRIPS_PER_TASK,
-                 min(strips, (thread_count() + batch - 1) // max(batch, 1)))
+    if row_width > 0:
+        row_tiles = (row_width + ROW_TILE - 1) // ROW_TILE
+        items = positions // row_width * row_tiles
+    else:
+        row_tiles = 0
+        items = (positions + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
+    width = 2 * vector_lanes(packed_weights)
+    threads = thread_count()
+    blocks = max(1, min(items, (threads + batch - 1) // max(batch, 1)))
+    units = batch * blocks
+    parts = max(1, min(threads, units))
     image_size = channels * source.shape[2] * source.shape[3]
     flat_source = source.reshape(batch * image_size)
-    for task in prange(batch * blocks):
-        n = task // blocks
-        block = task % blocks
-        first_strip = block * strips // blocks
-        last_strip = (block + 1) * strips // blocks
-        first_position = first_strip * OUTER_TILE_ROWS
-        last_position = min(last_strip * OUTER_TILE_ROWS, positions)
-        padded = np.empty((channels, padded_height, padded_width), out.dtype)
-        pad_image(source[n], top, left, row_step, column_step, padded)
+    flat_out = out.reshape(batch * rows * positions)
+    for part in prange(parts):
+        first_unit = part * units // parts
+        last_unit = (part + 1) * units // parts
+        padded = np.zeros((channels, padded_height, padded_width), out.dtype)
         image = padded.reshape(channels * padded_height * padded_width)
-        buffer = np.empty((last_position - first_position, rows), out.dtype)
-        # This block's share of the next image (most likely this thread's next task), fetched
-        # while the tiles compute, so that its padding copy does not wait on memory.
-        next_first = min(n + 1, batch) * image_size + block * image_size // blocks
-        next_last = min(n + 1, batch) * image_size + (block + 1) * image_size // blocks
-        next_last = min(next_last, batch * image_size)
-        for strip in range(first_strip, last_strip):
-            prefetch_share(flat_source, next_first, max(next_first, next_last),
-                           strip - first_strip, last_strip - first_strip)
-            first = strip * OUTER_TILE_ROWS
-            gather_strip(image, position_offsets, first, min(OUTER_TILE_ROWS, positions - first),
-                         tap_offsets, depth, packed_weights, buffer, first - first_position,
-                         False)
-        transpose_into(buffer, bias, out[n], first_position)
+        spread_image = -1
+        for unit in range(first_unit, last_unit):
+            n = unit // blocks
+            block = unit % blocks
+            first_item = block * items // blocks
+            last_item = (block + 1) * items // blocks
+            if n != spread_image:
+                spread_into(source[n], top, left, row_step, column_step, padded)
+                spread_image = n
+            # The next image (most likely this part's next) and the lines of its output planes,
+            # fetched while the tiles compute: its spreading then does not wait on memory, nor
+            # do the tiles' stores (partial lines, one stream per channel, a plane apart, which
+            # the hardware prefetchers do not follow: 0.5 ms of the forward's 9.5 without).
+            next_first = min(n + 1, batch) * image_size
+            next_last = min(n + 2, batch) * image_size
+            output_first = min(n + 1, batch) * rows * positions
+            output_last = min(n + 2, batch) * rows * positions
+            for item in range(first_item, last_item):
+                prefetch_share(flat_source, next_first, next_last, item - first_item,
+                               last_item - first_item)
+                prefetch_share(flat_out, output_first, output_last, item - first_item,
+                               last_item - first_item)
+                if row_tiles > 0:
+                    position = (item // row_tiles * row_width
+                                + min((item % row_tiles) * ROW_TILE, row_width - ROW_TILE))
+                    for column_strip in range(packed_weights.shape[0]):
+                        gather_row_planes(image, position_offsets[position], tap_offsets, depth,
+                                          packed_weights[column_strip], bias,
+                                          column_strip * width, flat_out,
+                                          n * rows * positions + position, positions)
+                    continue
+                first = item * OUTER_TILE_ROWS
+                gather_strip_planes(image, position_offsets, first,
+                                    min(OUTER_TILE_ROWS, positions - first), tap_offsets, depth,
+                                    packed_weights, bias, flat_out, n * rows * positions,
+                                    positions)
 
 
 @serial_kernel

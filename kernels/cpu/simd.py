@@ -355,3 +355,55 @@ def prefetch(typingctx, array, index):
         builder.call(function, [byte_pointer, int32(0), int32(2), int32(1)])
         return context.get_dummy_value()
     return types.none(array, index), codegen
+
+
+@intrinsic
+def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v3, v4, v5, v6,
+                  v7):
+    """``target[offset + j * pitch + i] = v_i[j]`` for i < rows (at most 8) and j < columns (at
+    most a vector's lanes): eight vectors, the rows of a register tile, stored as its columns,
+    each a run of ``rows`` elements ``pitch`` apart from the next (a tile of (positions,
+    channels) sums written straight into channels-first planes).
+
+    Three rounds of perfect shuffles (as ``transpose_block``) leave column j in lanes
+    ``(j % g) * 8`` to ``(j % g) * 8 + 7`` of vector ``j // g``, ``g = lanes // 8`` (two columns
+    a vector for float32, one for float64); each is stored by one masked 8-lane store.
+    """
+    vectors = (v0, v1, v2, v3, v4, v5, v6, v7)
+    _require(_is_line(target, v0) and all(vector == v0 for vector in vectors)
+             and all(isinstance(n, types.Integer) for n in (offset, pitch, rows, columns)),
+             "store_columns: a 1-D float array, four integers and eight vectors of its dtype")
+    lanes = v0.lanes
+    group = lanes // 8
+
+    def codegen(context, builder, signature, args):
+        start = _index(context, builder, offset, args[1])
+        step = _index(context, builder, pitch, args[2])
+        row_count = _index(context, builder, rows, args[3])
+        column_count = _index(context, builder, columns, args[4])
+        # Perfect shuffles of eight rows: three rounds carry row bit r into the lane index.
+        half_mask_type = ir.VectorType(LANE_INDEX, lanes)
+        low = ir.Constant(half_mask_type, [x for k in range(lanes // 2) for x in (k, lanes + k)])
+        high = ir.Constant(half_mask_type,
+                           [x for k in range(lanes // 2, lanes) for x in (k, lanes + k)])
+        shuffled = list(args[5:13])
+        for _ in range(3):
+            interleaved = []
+            for row in range(4):
+                interleaved.append(builder.shuffle_vector(shuffled[row], shuffled[row + 4], low))
+                interleaved.append(builder.shuffle_vector(shuffled[row], shuffled[row + 4], high))
+            shuffled = interleaved
+        part_mask_type = ir.VectorType(LANE_INDEX, 8)
+        for column in range(lanes):
+            vector, part = divmod(column, group)
+            value = shuffled[vector]
+            if group > 1:
+                value = builder.shuffle_vector(value, value,
+                                               ir.Constant(part_mask_type,
+                                                           list(range(part * 8, part * 8 + 8))))
+            with builder.if_then(builder.icmp_signed(">", column_count,
+                                                     column_count.type(column))):
+                position = builder.add(start, builder.mul(step, step.type(column)))
+                _vector_access(context, builder, target, args[0], position, 8, row_count, value)
+        return context.get_dummy_value()
+    return types.none(target, offset, pitch, rows, columns, *vectors), codegen
