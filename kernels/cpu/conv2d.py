@@ -52,6 +52,9 @@ from . import conv_direct, im2col
 from .matmul import TILE_COLUMNS, TILE_ROWS, VECTOR_BYTES
 from .preset import cpu_kernel, serial_kernel
 
+# The entry points the backend calls; kernels/cuda/conv2d.py has the same names and arguments.
+__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_bias"]
+
 # Output rows (channels) per parallel task of the direct kernel: enough work per task to amortise
 # the scheduling, few enough tasks to split a batch of one over both cores.
 ROW_BLOCK = 8

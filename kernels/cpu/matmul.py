@@ -58,6 +58,9 @@ from .simd import (
     vector_zero,
 )
 
+# The entry points the backend calls; kernels/cuda/matmul.py has the same names and arguments.
+__all__ = ["matmul", "batched_matmul"]
+
 # Dot-product micro-kernel tile (narrow paths and conv2d.py's general fallback).
 TILE_ROWS = 4
 TILE_COLUMNS = 4

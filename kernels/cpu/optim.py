@@ -18,6 +18,9 @@ from numba import prange
 
 from .preset import cpu_kernel
 
+# The entry points the backend calls; kernels/cuda/optim.py has the same names and arguments.
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update"]
+
 SERIAL_BELOW = 4096
 
 # The element helpers are inlined as Numba IR into the kernel that calls them (not called as

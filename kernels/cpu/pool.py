@@ -18,6 +18,9 @@ from numba import prange
 
 from .preset import cpu_kernel, serial_kernel
 
+# The entry points the backend calls; kernels/cuda/pool.py has the same names and arguments.
+__all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward"]
+
 
 @serial_kernel
 def window_bounds(output_position, stride, padding, kernel_size, input_size):

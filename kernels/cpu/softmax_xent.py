@@ -9,6 +9,9 @@ from numba import prange
 
 from .preset import cpu_kernel
 
+# The entry points the backend calls; kernels/cuda/softmax_xent.py has the same names and arguments.
+__all__ = ["softmax_cross_entropy", "count_valid_targets"]
+
 
 @cpu_kernel
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits):
