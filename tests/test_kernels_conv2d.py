@@ -15,6 +15,7 @@ import pytest
 import minigrad.kernels.cpu.conv2d as conv2d_module
 import minigrad.kernels.cpu.conv_direct as conv_direct_module
 import minigrad.kernels.cpu.im2col as im2col_module
+import minigrad.kernels.cpu.matmul as matmul_module
 from minigrad.kernels.cpu.preset import checked_twin
 
 DTYPES = [np.float32, np.float64]
@@ -195,12 +196,13 @@ def test_conv2d_kernels_match_torch(geometry):
         np.testing.assert_allclose(result, torch_result, rtol=1e-4, atol=1e-4)
 
 
-# Every kernel the two modules call, by the names they call them (the matmul helpers that im2col
-# imports included: swapped there, the matmul module itself is untouched).
+# Every kernel the modules call, by the names they call them (the matmul tile store that im2col
+# imports included: swapped there, and the row store it calls swapped in the matmul module).
 CHECKED_HELPERS = {
+    matmul_module: ["store_row"],
     conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
     conv_direct_module: ["direct_correlate", "direct_weight_gradient"],
-    im2col_module: ["store_row", "gather_tile", "gather_half_tile", "gather_micro_kernel",
+    im2col_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
                     "gather_half_kernel", "gather_strip", "gather_strip_planes",
                     "gather_row_planes", "spread_into", "pad_image", "prefetch_share", "pack_transposed", "gather_correlate",
                     "gather_correlate_gradients"],

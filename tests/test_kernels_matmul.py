@@ -187,7 +187,7 @@ def test_batched_matmul_with_broadcast_batches(dtype):
 
 
 CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile", "narrow_matmul",
-                   "transposed_narrow_matmul", "outer_micro_kernel", "store_row", "pack_row_strip",
+                   "transposed_narrow_matmul", "outer_micro_kernel", "store_vector_tile", "store_row", "pack_row_strip",
                    "pack_column_panel", "blocked_matmul"]
 
 

@@ -88,7 +88,7 @@ padded) does not fit L1.
 import numpy as np
 from numba import prange
 
-from .matmul import OUTER_TILE_ROWS, store_row
+from .matmul import OUTER_TILE_ROWS, store_vector_tile
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
     VECTOR_BYTES,
@@ -204,23 +204,9 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
      c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
                                                            base4, base5, base6, base7, index,
                                                            depth, b_strip, zero, zero)
-    row_count = min(OUTER_TILE_ROWS, out.shape[0] - first_row)
-    column_count = min(2 * vector_lanes(b_strip), out.shape[1] - first_column)
-    store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
-    if row_count > 1:
-        store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)
-    if row_count > 2:
-        store_row(out[first_row + 2], first_column, c20, c21, column_count, accumulate)
-    if row_count > 3:
-        store_row(out[first_row + 3], first_column, c30, c31, column_count, accumulate)
-    if row_count > 4:
-        store_row(out[first_row + 4], first_column, c40, c41, column_count, accumulate)
-    if row_count > 5:
-        store_row(out[first_row + 5], first_column, c50, c51, column_count, accumulate)
-    if row_count > 6:
-        store_row(out[first_row + 6], first_column, c60, c61, column_count, accumulate)
-    if row_count > 7:
-        store_row(out[first_row + 7], first_column, c70, c71, column_count, accumulate)
+    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
+                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                      c40, c41, c50, c51, c60, c61, c70, c71)
 
 
 @serial_kernel
@@ -230,15 +216,10 @@ def gather_half_kernel(image, base0, base1, base2, base3, index, depth, b_strip,
     zero = vector_zero(b_strip)
     c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(image, base0, base1, base2, base3,
                                                               index, depth, b_strip, zero, zero)
-    row_count = min(OUTER_TILE_ROWS // 2, out.shape[0] - first_row)
-    column_count = min(2 * vector_lanes(b_strip), out.shape[1] - first_column)
-    store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
-    if row_count > 1:
-        store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)
-    if row_count > 2:
-        store_row(out[first_row + 2], first_column, c20, c21, column_count, accumulate)
-    if row_count > 3:
-        store_row(out[first_row + 3], first_column, c30, c31, column_count, accumulate)
+    # Rows 4 to 7 do not exist: the row count keeps them from being stored.
+    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS // 2, out.shape[0] - first_row),
+                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                      zero, zero, zero, zero, zero, zero, zero, zero)
 
 
 @serial_kernel

@@ -44,13 +44,14 @@ fallback shares it):
 import numpy as np
 from numba import prange
 
-from .preset import cpu_kernel, serial_kernel
+from .preset import cpu_kernel, inlined_kernel, serial_kernel
 from .simd import (
     VECTOR_BYTES,
     thread_count,
     transpose_block,
     vector_add,
     vector_fma,
+    vector_lanes,
     vector_load,
     vector_load_first,
     vector_store,
@@ -95,7 +96,7 @@ def outer_micro_kernel(a_strip, b_strip, depth, out, first_row, first_column, ac
     ``b[step, first_column + j]`` (``width`` = 2 vectors). The 8 x 2 vector tile ``cij`` (row i,
     vector j) stays in registers for all ``depth`` steps; only its in-bounds part is written.
     """
-    lanes = VECTOR_BYTES // b_strip.itemsize
+    lanes = vector_lanes(b_strip)  # a compile-time constant (a run-time width costs a register)
     width = 2 * lanes
     c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vector_zero(b_strip)
     c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = vector_zero(b_strip)
@@ -119,9 +120,18 @@ def outer_micro_kernel(a_strip, b_strip, depth, out, first_row, first_column, ac
         c61 = vector_fma(c61, a_step[6], b1)
         c70 = vector_fma(c70, a_step[7], b0)
         c71 = vector_fma(c71, a_step[7], b1)
-    # Rows past out's last are skipped, columns past it masked off.
-    row_count = min(OUTER_TILE_ROWS, out.shape[0] - first_row)
-    column_count = min(width, out.shape[1] - first_column)
+    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
+                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                      c40, c41, c50, c51, c60, c61, c70, c71)
+
+
+@inlined_kernel
+def store_vector_tile(out, first_row, first_column, row_count, accumulate, c00, c01, c10, c11,
+                      c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71):
+    """Write (or add) the first ``row_count`` rows of an 8 x 2-vector register tile ``cij`` (row
+    i, vector j) into out at (first_row, first_column); columns past out's width are masked off.
+    Shared by every register tile of the outer-product scheme (matmul's, im2col's gathered ones)."""
+    column_count = min(2 * vector_lanes(out), out.shape[1] - first_column)
     store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
     if row_count > 1:
         store_row(out[first_row + 1], first_column, c10, c11, column_count, accumulate)

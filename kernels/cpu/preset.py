@@ -14,6 +14,11 @@ cpu_kernel = numba.njit(parallel=True, fastmath=FASTMATH_FLAGS, cache=True, nogi
 # contract, compiled serially, so Numba does not warn that it found nothing to parallelise.
 serial_kernel = numba.njit(fastmath=FASTMATH_FLAGS, cache=True, nogil=True)
 
+# A serial helper that takes a register tile as arguments (sixteen SIMD vectors): inlined into its
+# caller in Numba's IR, so the vectors stay in registers instead of going through a call
+# (measured: as a call, the matmul was 2-4% slower).
+inlined_kernel = numba.njit(fastmath=FASTMATH_FLAGS, cache=True, nogil=True, inline="always")
+
 
 def checked_twin(kernel):
     """The same kernel compiled serially with bounds checks, for tests.
