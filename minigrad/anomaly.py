@@ -12,7 +12,7 @@ import traceback
 
 import numpy as np
 
-from . import autograd
+from . import autograd, backend
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 FRAMES_KEPT = 6  # the user's innermost frames shown in an error; enough to find the line
@@ -110,6 +110,7 @@ def _non_finite(array):
     """'2 NaN and 1 inf (the first at index (0, 3))', or None when every value is finite."""
     if array.dtype.kind not in "fc" or np.isfinite(array).all():
         return None
+    array = backend.to_host(array) if backend.device_of(array) == "cuda" else array  # the details: on the host
     nan_count, inf_count = int(np.isnan(array).sum()), int(np.isinf(array).sum())
     counts = " and ".join(text for count, text in ((nan_count, f"{nan_count} NaN"), (inf_count, f"{inf_count} inf"))
                           if count)
@@ -165,10 +166,10 @@ def check_backward(node, grad_output, input_gradients, settings):
     for position, (gradient, needed) in enumerate(zip(input_gradients, node.needs_input_grad)):
         if gradient is None or not needed:
             continue
-        problem = _non_finite(np.asarray(gradient))
+        problem = _non_finite(gradient if hasattr(gradient, 'dtype') else np.asarray(gradient))
         if problem is None:
             continue
-        received = _non_finite(np.asarray(grad_output))
+        received = _non_finite(grad_output if hasattr(grad_output, 'dtype') else np.asarray(grad_output))
         received = f"already held {received}" if received else "was finite"
         raise AnomalyError(
             f"detect_anomaly: the backward of {_op_name(node)} produced {problem} in the gradient for its "

@@ -20,6 +20,9 @@ import itertools
 
 import numpy as np
 
+from . import backend
+from .device_array import CudaArray
+
 _grad_enabled = True
 _active_tapes = []  # GradientTapes whose `with` block is running, innermost last
 _sequence_numbers = itertools.count()
@@ -96,6 +99,7 @@ class Function:
     """
 
     is_view = False  # the output may share the first input's buffer (reshape, transpose, indexing)
+    output_device = None  # None: the output lives on the inputs' device
     saved = ()
     saved_names = ()  # what explain() calls saved arrays that are neither an input nor the output
 
@@ -114,8 +118,10 @@ class Function:
                     f"{function.name}: expected all tensors on one device, got {device} and {tensor.device}"
                 )
         output_data = function.forward(*[tensor.data for tensor in inputs])
-        if type(output_data) is not np.ndarray:
+        if type(output_data) is not np.ndarray and type(output_data) is not CudaArray:
             output_data = np.asarray(output_data)  # NumPy gives scalars, not 0-d arrays, for 0-d math
+        if function.output_device is not None:
+            device = function.output_device  # ToDevice: the one op whose output lives elsewhere
         # A view shares its base's version counter, so an in-place update through either is seen.
         # (Reshape of a non-contiguous array and advanced indexing copy: those are not views.)
         shares_buffer = cls.is_view and np.may_share_memory(output_data, first.data)
@@ -318,7 +324,7 @@ def _deliver_to_leaf(tensor, gradient, leaf_gradients, capture):
         return  # a constant, or a non-leaf: PyTorch keeps .grad on leaves only
     if tensor.grad is None:
         # Own the buffer: backward may hand the same array (or a view of it) to several inputs.
-        tensor.grad = tensor._wrap(np.array(gradient, dtype=tensor.dtype, copy=True), tensor.device)
+        tensor.grad = tensor._wrap(backend.copied(gradient, tensor.dtype), tensor.device)
     else:
         tensor.grad.data += gradient
 
@@ -386,11 +392,11 @@ class GradientTape:
             if not isinstance(source, Tensor):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors, got {type(source).__name__}")
         if output_gradients is None:
-            root_gradients = [np.ones(t.shape, dtype=t.dtype) for t in targets]
+            root_gradients = [backend.full(t.shape, 1, t.dtype, t.device) for t in targets]
         else:
             root_gradients = []
             for t, weight in zip(targets, _as_list(output_gradients)):
-                weight = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype=t.dtype)
+                weight = backend.as_array(weight.data if isinstance(weight, Tensor) else weight, t.dtype, t.data)
                 if weight.shape != t.shape:
                     raise ValueError(
                         f"GradientTape.gradient: output_gradients shape {weight.shape} does not match "
@@ -406,7 +412,7 @@ class GradientTape:
                 node.release()  # the nodes stay listed, so print(tape) can still show them
         results = [
             None if id(source) not in gradients else source._wrap(
-                np.asarray(gradients[id(source)], dtype=source.dtype), source.device
+                backend.as_array(gradients[id(source)], source.dtype, source.data), source.device
             )
             for source in source_list
         ]

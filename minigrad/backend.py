@@ -1,13 +1,20 @@
 """Device dispatch: the one place the engine reaches the Numba kernels.
 
-On the CPU, elementwise math is NumPy's (in ops.py) and the heavy ops run the kernels of
-``minigrad.kernels.cpu``. Here the backend allocates the output arrays, the kernels fill them.
-Kernel modules are imported on first use: ``import minigrad`` loads no Numba and compiles nothing.
-There is no CUDA backend in this version; asking for ``"cuda"`` says so.
+A tensor's array is a NumPy ndarray on the CPU and a CudaArray (device_array.py) on the GPU.
+Elementwise math is NumPy's interface on both (in ops.py): on a CudaArray, NumPy hands the call
+to device_math.py, which runs it on GPU kernels. The heavy ops are here: on the CPU the backend
+allocates the output arrays and the kernels of ``minigrad.kernels.cpu`` fill them; when the first
+array is a CudaArray, the function of the same name in cuda_backend.py does the same with
+``minigrad.kernels.cuda``. Kernel modules are imported on first use: ``import minigrad`` loads no
+Numba and compiles nothing, and asking for ``"cuda"`` on a machine without a GPU says so.
 """
+import functools
 import importlib
 
 import numpy as np
+
+from . import cuda_backend
+from .device_array import CudaArray
 
 _kernel_modules = {}
 
@@ -20,26 +27,122 @@ def kernels(name):
     return module
 
 
+def on_either_device(cpu_function):
+    """Route a call whose first argument is a CudaArray to cuda_backend's function of the same name."""
+    cuda_function = getattr(cuda_backend, cpu_function.__name__)
+
+    @functools.wraps(cpu_function)
+    def function(first, *arguments, **options):
+        if type(first) is CudaArray:
+            return cuda_function(first, *arguments, **options)
+        return cpu_function(first, *arguments, **options)
+
+    return function
+
+
+# --- devices --------------------------------------------------------------------------------------
+
+_gpu_checked = False
+
+
 def check_device(device):
-    """The canonical device name, or a clear error for a device minigrad cannot use."""
+    """The canonical device name ("cpu" or "cuda"), or a clear error for a device minigrad cannot use."""
     name = str(device)
     if name == "cpu":
         return "cpu"
     if name == "cuda" or name.startswith("cuda:"):
-        raise RuntimeError(
-            f"device '{name}' is not available: this version of minigrad has only the CPU backend "
-            "(the CUDA backend is not written yet); use device='cpu'"
-        )
+        if name not in ("cuda", "cuda:0"):
+            raise ValueError(f"device '{name}': minigrad uses one GPU, 'cuda' (also written 'cuda:0')")
+        _require_gpu(name)
+        return "cuda"
     raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
 
 
+def _require_gpu(name):
+    """Raise unless Numba finds a CUDA GPU (or runs its CUDA simulator, for the tests)."""
+    global _gpu_checked
+    if _gpu_checked:
+        return
+    from numba import cuda
+
+    from .device_array import simulated
+
+    if not simulated() and not cuda.is_available():
+        try:
+            cuda.current_context()
+            reason = "Numba's CUDA driver reported no device"
+        except Exception as error:  # noqa: BLE001  the driver's own words say why
+            reason = str(error).strip().splitlines()[0].strip(" :") or type(error).__name__
+        raise RuntimeError(
+            f"device '{name}' is not available: no GPU was found ({reason}). minigrad's CUDA backend "
+            "needs an NVIDIA GPU with its driver; use device='cpu'"
+        )
+    _gpu_checked = True
+
+
+def device_of(array):
+    return "cuda" if type(array) is CudaArray else "cpu"
+
+
+def to_device(array, device):
+    """``array`` (NumPy or CudaArray) on ``device``: the same object if it is there already."""
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    from . import transfer
+
+    return transfer.upload(np.asarray(array))
+
+
+def to_host(array):
+    """A NumPy copy of the array, wherever it lives (what state_dict() returns)."""
+    return array.get() if type(array) is CudaArray else np.array(array, copy=True)
+
+
+def copied(array, dtype):
+    """A copy of ``array`` in ``dtype`` on its own device (the buffer is the caller's)."""
+    if type(array) is CudaArray:
+        return array.astype(dtype)
+    return np.array(array, dtype=dtype, copy=True)
+
+
+def contiguous(array):
+    """``array`` itself if it is row-major without gaps, else a row-major copy (on its device)."""
+    if type(array) is CudaArray:
+        return array if array.is_contiguous else array.copy()
+    return np.ascontiguousarray(array)
+
+
+def as_array(value, dtype, like):
+    """``value`` (a number or an array) as an array of ``dtype`` on the device of ``like``."""
+    if type(like) is CudaArray:
+        if type(value) is CudaArray:
+            return value.astype(dtype, copy=False)
+        return CudaArray.from_host(np.asarray(value, dtype=dtype))
+    if type(value) is CudaArray:
+        raise RuntimeError("expected an array on cpu, got one on cuda; move it with .cpu() first")
+    return np.asarray(value, dtype=dtype)
+
+
+def full(shape, value, dtype, device):
+    if device == "cuda":
+        return CudaArray.full(shape, value, dtype)
+    return np.full(shape, value, dtype=dtype)
+
+
+def full_like(array, value, dtype=None):
+    return full(array.shape, value, array.dtype if dtype is None else dtype, device_of(array))
+
+
 def move(tensor, device):
-    check_device(device)
-    return tensor  # only one device exists yet: check_device has already refused any other
+    """The tensor's array on ``device`` (already checked)."""
+    return to_device(tensor.data, device)
 
 
 # --- matmul ---------------------------------------------------------------------------------------
 
+@on_either_device
 def matmul(a, b, batch_shape):
     """a @ b for (..., M, K) and (..., K, N) arrays whose batch axes broadcast to ``batch_shape``."""
     if a.dtype != b.dtype or a.dtype.kind != "f":
@@ -68,6 +171,7 @@ def matmul(a, b, batch_shape):
 PARALLEL_ELEMENTWISE_SIZE = 1 << 16
 
 
+@on_either_device
 def relu_forward(x):
     if x.size < PARALLEL_ELEMENTWISE_SIZE or x.dtype.kind != "f" or not x.flags.c_contiguous:
         return np.maximum(x, x.dtype.type(0))
@@ -76,6 +180,7 @@ def relu_forward(x):
     return out
 
 
+@on_either_device
 def relu_backward(x, grad_output):
     if x.size < PARALLEL_ELEMENTWISE_SIZE or not (x.flags.c_contiguous and grad_output.flags.c_contiguous):
         return grad_output * (x > 0)
@@ -84,8 +189,20 @@ def relu_backward(x, grad_output):
     return grad_input
 
 
+def dropout_mask(seed, keep_probability, shape, dtype, device):
+    """1 / keep_probability where an element is kept, else 0: a counter-based hash of (seed, element)
+    decides, the same on both devices, so a model trains to the same losses on the CPU and the GPU."""
+    if device == "cuda":
+        return cuda_backend.dropout_mask(seed, keep_probability, shape, dtype)
+    out = np.empty(shape, dtype=dtype)
+    if out.size:
+        kernels("dropout").dropout_mask(seed, keep_probability, out.reshape(-1))
+    return out
+
+
 # --- fused softmax cross-entropy ------------------------------------------------------------------
 
+@on_either_device
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
     """Per-row losses, their gradients with respect to the logits, and the number of counted rows."""
     loss_kernels = kernels("softmax_xent")
@@ -97,6 +214,7 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
 
 # --- convolution and pooling ----------------------------------------------------------------------
 
+@on_either_device
 def conv2d_forward(x, weight, bias, geometry, output_size):
     """Allocates (N, O, OH, OW); ``geometry`` = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w)."""
     out = np.empty((x.shape[0], weight.shape[0]) + output_size, dtype=x.dtype)
@@ -108,6 +226,7 @@ def conv2d_forward(x, weight, bias, geometry, output_size):
     return out
 
 
+@on_either_device
 def conv2d_backward_input(grad_out, weight, geometry, input_shape):
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
     if grad_out.shape[0] == 0:
@@ -116,6 +235,7 @@ def conv2d_backward_input(grad_out, weight, geometry, input_shape):
     return grad_x
 
 
+@on_either_device
 def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
     if x.shape[0] == 0:
         return np.zeros(weight_shape, dtype=grad_out.dtype)  # a sum over no images
@@ -124,6 +244,7 @@ def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
     return grad_weight
 
 
+@on_either_device
 def conv2d_backward_bias(grad_out):
     """The sum of grad_out over images and positions, one value per output channel."""
     if grad_out.size == 0:
@@ -134,6 +255,7 @@ def conv2d_backward_bias(grad_out):
     return grad_bias
 
 
+@on_either_device
 def max_pool2d_forward(x, geometry, output_size):
     """The pooled values and, for backward, the flat in-plane index each one came from.
 
@@ -146,18 +268,21 @@ def max_pool2d_forward(x, geometry, output_size):
     return out, indices
 
 
+@on_either_device
 def max_pool2d_backward(grad_out, indices, input_shape):
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
     kernels("pool").max_pool2d_backward(grad_out, indices, grad_x)
     return grad_x
 
 
+@on_either_device
 def avg_pool2d_forward(x, geometry, output_size, count_include_pad):
     out = np.empty(x.shape[:2] + output_size, dtype=x.dtype)
     kernels("pool").avg_pool2d_forward(x, *geometry, count_include_pad, out)
     return out
 
 
+@on_either_device
 def avg_pool2d_backward(grad_out, geometry, input_shape, count_include_pad):
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
     kernels("pool").avg_pool2d_backward(grad_out, *geometry, count_include_pad, grad_x)
@@ -182,12 +307,14 @@ def _buffer_or_placeholder(buffer, like):
     return placeholder
 
 
+@on_either_device
 def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
     kernels("optim").sgd_update(param, grad, _buffer_or_placeholder(momentum_buffer, param), float(lr),
                                 float(weight_decay), float(momentum), float(dampening), bool(nesterov),
                                 bool(first_step))
 
 
+@on_either_device
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
                 step_size, bias_correction2_sqrt):
     """``max_exp_avg_sq`` is None without amsgrad."""
@@ -196,6 +323,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, 
                                  float(step_size), float(bias_correction2_sqrt), max_exp_avg_sq is not None)
 
 
+@on_either_device
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum):
     """``grad_avg`` is None unless centered, ``momentum_buffer`` None without momentum."""
     kernels("optim").rmsprop_update(param, grad, square_avg, _buffer_or_placeholder(grad_avg, param),
@@ -203,5 +331,6 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
                                     float(eps), float(weight_decay), float(momentum), grad_avg is not None)
 
 
+@on_either_device
 def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
     kernels("optim").adagrad_update(param, grad, state_sum, float(lr), float(eps), float(weight_decay))

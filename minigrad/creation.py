@@ -33,7 +33,10 @@ def _shape(shape):
 
 
 def _make(array, device, requires_grad):
-    result = Tensor._wrap(array, backend.check_device(device))
+    """A tensor around ``array``, made on the host and moved once to ``device`` (random draws come
+    from minigrad's one generator, so a seed gives the same values on either device)."""
+    device = backend.check_device(device)
+    result = Tensor._wrap(backend.to_device(array, device), device)
     result.requires_grad = requires_grad
     return result
 

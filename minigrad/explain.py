@@ -8,7 +8,7 @@ shape and norm. ``print(tape)`` shows a GradientTape's nodes the same way.
 """
 import numpy as np
 
-from . import autograd
+from . import autograd, backend
 
 
 class Explanation(str):
@@ -73,7 +73,7 @@ def shape_text(shape):
 
 def norm(array):
     """The 2-norm, summed in float64."""
-    values = np.asarray(array, dtype=np.float64)
+    values = np.asarray(backend.to_host(array) if backend.device_of(array) == "cuda" else array, dtype=np.float64)
     return float(np.sqrt(np.vdot(values, values)))
 
 

@@ -233,12 +233,13 @@ class Clamp(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        inside = np.ones(x.shape, dtype=bool)
+        inside = None
         if self.low is not None:
-            inside &= x >= self.low
+            inside = x >= self.low
         if self.high is not None:
-            inside &= x <= self.high
-        return (g * inside,)
+            below = x <= self.high
+            inside = below if inside is None else inside & below
+        return (g if inside is None else g * inside,)
 
 
 class Clone(Function):
@@ -310,7 +311,9 @@ class Max(_Reduction):
         if x.size == 0:
             raise ValueError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
         self.input_shape = x.shape
-        out = np.asarray(self.reduce(x, axis=self.axis, keepdims=self.keepdims))  # saved: must be an array
+        out = self.reduce(x, axis=self.axis, keepdims=self.keepdims)
+        if isinstance(out, np.generic):
+            out = np.asarray(out)  # NumPy's full reduction gives a scalar; saved buffers must be arrays
         self.save_for_backward(x, out)
         return out
 
@@ -357,7 +360,7 @@ class Permute(Function):
         return x.transpose(self.axes)
 
     def backward(self, g):
-        return (g.transpose(np.argsort(self.axes)),)
+        return (g.transpose(tuple(int(axis) for axis in np.argsort(self.axes))),)
 
 
 class GetItem(Function):
@@ -377,7 +380,7 @@ class GetItem(Function):
         return out
 
     def backward(self, g):
-        dx = np.zeros(self.input_shape, dtype=self.input_dtype)
+        dx = backend.full(self.input_shape, 0, self.input_dtype, backend.device_of(g))
         if _is_basic_index(self.index):
             dx[self.index] = g  # a basic index selects each element at most once
         else:
@@ -388,6 +391,20 @@ class GetItem(Function):
 def _is_basic_index(index):
     items = index if isinstance(index, tuple) else (index,)
     return all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice)) for item in items)
+
+
+class ToDevice(Function):
+    """x.to(device):  dx = g.to(x's device)"""
+
+    def __init__(self, device):
+        self.output_device = device
+
+    def forward(self, x):
+        self.input_device = backend.device_of(x)
+        return backend.to_device(x, self.output_device)
+
+    def backward(self, g):
+        return (backend.to_device(g, self.input_device),)
 
 
 # --- linear algebra -------------------------------------------------------------------------------
@@ -492,7 +509,7 @@ class SoftmaxCrossEntropy(Function):
         if self.reduction == "sum":
             return total
         self.count = count
-        return total / count if count else np.array(np.nan, dtype=losses.dtype)
+        return total / count if count else total * float("nan")  # no target counted: NaN, as PyTorch
 
     def backward(self, g):
         (grad_logits,) = self.saved
@@ -604,10 +621,11 @@ class Dropout(Function):
     saved_names = ("scaled_mask",)
 
     def forward(self, x):
-        keep = 1.0 - self.probability
-        # The mask is stored already scaled, so forward and backward are one multiplication each.
-        scaled_mask = self.generator.random(x.shape, dtype=x.dtype) < keep
-        scaled_mask = scaled_mask.astype(x.dtype) * x.dtype.type(1.0 / keep)
+        # The generator gives a seed; a counter-based hash of (seed, element) then decides each
+        # element on either device, identically. The mask is stored already scaled, so forward and
+        # backward are one multiplication each.
+        seed = int(self.generator.integers(0, 2**63 - 1))
+        scaled_mask = backend.dropout_mask(seed, 1.0 - self.probability, x.shape, x.dtype, backend.device_of(x))
         self.save_for_backward(scaled_mask)
         return x * scaled_mask
 
@@ -663,12 +681,12 @@ class NllLoss(Function):
         self.input_shape, self.dtype = x.shape, x.dtype
         if self.reduction == "mean":
             self.count = int(self.valid.sum())
-            return losses.sum() / self.count if self.count else np.array(np.nan, dtype=x.dtype)
+            return losses.sum() / self.count if self.count else losses.sum() * float("nan")
         return reduce_losses(losses, self.reduction)
 
     def backward(self, g):
         row_gradient = np.broadcast_to(g / self.count if self.reduction == "mean" else g, self.targets.shape)
-        dx = np.zeros(self.input_shape, dtype=self.dtype)
+        dx = backend.full(self.input_shape, 0, self.dtype, backend.device_of(g))
         dx[self.rows, self.safe_targets] = np.where(self.valid, -row_gradient, 0)
         return (dx,)
 

@@ -19,12 +19,16 @@ class Tensor:
         device = backend.check_device(device)
         if isinstance(data, Tensor):
             data = data.data
+        if backend.device_of(data) == "cuda":
+            data = data.get()  # built on the host, then moved once below
         array = np.asarray(data)
         if dtype is None:
             dtype = dtypes.inferred_dtype(array, from_python=not isinstance(data, (np.ndarray, np.generic)))
         else:
             dtype = dtypes.as_dtype(dtype)
         self.data = np.array(array, dtype=dtype, copy=True)
+        if device != "cpu":
+            self.data = backend.to_device(self.data, device)
         self.device = device
         self.grad_fn = None
         self._grad = None
@@ -87,10 +91,19 @@ class Tensor:
 
     def numpy(self):
         """The underlying array (shared, not copied), as ``torch.Tensor.numpy`` does."""
+        self._require_host("numpy")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        self._require_host("np.asarray")
         return self.data if dtype is None else self.data.astype(dtype)
+
+    def _require_host(self, name):
+        if self.device != "cpu":
+            raise TypeError(
+                f"{name}: can't convert a {self.device} tensor to a NumPy array; copy it to the host "
+                "first with .cpu()"
+            )
 
     def item(self):
         if self.data.size != 1:
@@ -118,10 +131,10 @@ class Tensor:
         self._grad = None
 
     def to(self, target):
-        """This tensor on another device (``"cpu"``, ``"cuda"``) or as another dtype (a differentiable cast)."""
+        """This tensor on another device (``"cpu"``, ``"cuda"``) or as another dtype; both differentiable."""
         if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
             device = backend.check_device(target)
-            return self if device == self.device else backend.move(self, device)
+            return self if device == self.device else ops.ToDevice.apply(self, device=device)
         dtype = dtypes.as_dtype(target)
         return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
 
@@ -141,7 +154,7 @@ class Tensor:
         return self.to(dtypes.int64)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(backend.to_host(self.data), separator=", ", prefix="tensor(")
         extras = []
         if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
             extras.append(f"dtype={self.dtype}")
@@ -183,9 +196,9 @@ class Tensor:
                     f"backward: a gradient can be implicitly created only for a scalar output, this "
                     f"tensor has shape {self.shape}; pass gradient= of that shape"
                 )
-            seed = np.ones(self.shape, dtype=self.dtype)
+            seed = backend.full(self.shape, 1, self.dtype, self.device)
         else:
-            seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            seed = backend.as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype, self.data)
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient of shape {seed.shape} given for a tensor of shape {self.shape}")
         autograd.run_backward([self], [seed], retain_graph)
@@ -263,7 +276,7 @@ class Tensor:
             raise ValueError(f"argmax: takes one axis, got {options['axis']}")
         axis = None if options["axis"] is None else options["axis"][0]
         result = np.argmax(self.data, axis=axis, keepdims=options["keepdims"])
-        return Tensor._wrap(np.asarray(result, dtype=dtypes.int64), self.device)
+        return Tensor._wrap(backend.as_array(result, dtypes.int64, self.data), self.device)
 
     def exp(self):
         return ops.Exp.apply(self)
@@ -396,7 +409,8 @@ class Tensor:
     # Comparisons record nothing: their results are not differentiable.
     def _compare(self, ufunc, other):
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(ufunc(self.data, other)), self.device)
+        result = ufunc(self.data, other)
+        return Tensor._wrap(result if backend.device_of(result) == "cuda" else np.asarray(result), self.device)
 
     def __eq__(self, other):
         return self._compare(np.equal, other)

@@ -1,9 +1,11 @@
 """backend.py: lazy kernels, device names, and the matmul dispatch around the kernel."""
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from numba import cuda
 
 import minigrad as mg
 from minigrad import backend
@@ -19,10 +21,31 @@ def test_kernel_modules_are_imported_once():
     assert backend.kernels("matmul") is backend.kernels("matmul")
 
 
+needs_no_gpu = pytest.mark.skipif(
+    cuda.is_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1",
+    reason="this machine has a GPU (or runs the simulator): 'cuda' is available",
+)
+
+
+@needs_no_gpu
 @pytest.mark.parametrize("device", ["cuda", "cuda:0"])
-def test_cuda_is_refused_clearly_until_the_backend_exists(device):
-    with pytest.raises(RuntimeError, match="CUDA backend is not written yet"):
+def test_cuda_without_a_gpu_says_no_gpu_was_found(device):
+    with pytest.raises(RuntimeError, match=rf"device '{device}' is not available: no GPU was found"):
         backend.check_device(device)
+
+
+@needs_no_gpu
+def test_every_way_to_ask_for_cuda_gives_the_same_error():
+    for attempt in (lambda: mg.ones(2, device="cuda"), lambda: mg.tensor([1.0]).cuda(),
+                    lambda: mg.tensor([1.0]).to("cuda"), lambda: mg.nn.Linear(2, 2).to("cuda"),
+                    lambda: mg.tensor([1.0], device="cuda")):
+        with pytest.raises(RuntimeError, match="no GPU was found"):
+            attempt()
+
+
+def test_only_one_gpu_is_addressed():
+    with pytest.raises(ValueError, match="minigrad uses one GPU"):
+        backend.check_device("cuda:1")
 
 
 def test_unknown_device_is_a_value_error():

@@ -87,3 +87,21 @@ def test_cuda_kernels_match_the_cpu_ones_under_the_simulator():
     )
     assert completed.returncode == 0, completed.stdout[-6000:] + completed.stderr[-3000:]
     assert " passed" in completed.stdout and " skipped" not in completed.stdout
+
+
+def test_importing_minigrad_and_every_cuda_kernel_module_compiles_nothing():
+    """@cuda.jit without signatures: importing needs no GPU and compiles no kernel."""
+    program = (
+        "import importlib, pkgutil, minigrad, minigrad.kernels.cuda as package\n"
+        "compiled = []\n"
+        "for info in pkgutil.iter_modules(package.__path__):\n"
+        "    module = importlib.import_module(f'minigrad.kernels.cuda.{info.name}')\n"
+        "    compiled += [name for name, value in vars(module).items()\n"
+        "                 if type(value).__name__ == 'CUDADispatcher' and value.overloads]\n"
+        "print(compiled)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "NUMBA_ENABLE_CUDASIM"}
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=environment,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -2,7 +2,7 @@
 applies an op from minigrad/ops.py."""
 import numpy as np
 
-from .. import ops, random_state
+from .. import backend, ops, random_state
 from ..tensor import Tensor
 from . import geometry
 
@@ -40,7 +40,7 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
         raise TypeError(f"{name}: logits must be float32 or float64, got {logits.dtype}")
     if logits.ndim != 2:
         raise ValueError(f"{name}: logits must have shape (batch, classes), got {logits.shape}")
-    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+    targets = _on_device_of(name, "targets", logits, target.data if isinstance(target, Tensor) else np.asarray(target))
     if targets.dtype.kind not in "iu":
         raise TypeError(
             f"{name}: targets must be integer class indices (int64), got {targets.dtype}; "
@@ -57,7 +57,7 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
     if targets.size and (targets.min() < 0 or targets.max() >= classes):
         _check_targets(name, targets, classes, ignore_index)
     return ops.SoftmaxCrossEntropy.apply(
-        logits, targets=np.ascontiguousarray(targets), reduction=reduction,
+        logits, targets=backend.contiguous(targets), reduction=reduction,
         label_smoothing=float(label_smoothing), ignore_index=int(ignore_index),
     )
 
@@ -176,7 +176,7 @@ def nll_loss(log_probabilities, target, reduction="mean", ignore_index=-100):
     if log_probabilities.ndim != 2:
         raise ValueError(f"{name}: input must have shape (batch, classes), got {log_probabilities.shape}")
     _check_reduction(name, reduction)
-    targets = _class_targets(name, target, log_probabilities.shape)
+    targets = _class_targets(name, target, log_probabilities)
     _check_targets(name, targets, log_probabilities.shape[1], ignore_index)
     return ops.NllLoss.apply(log_probabilities, targets=targets, reduction=reduction, ignore_index=int(ignore_index))
 
@@ -229,8 +229,18 @@ def _check_reduction(name, reduction):
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _class_targets(name, target, input_shape):
-    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+def _on_device_of(name, label, x, array):
+    """``array`` after checking it lives where the tensor ``x`` does: an op never mixes devices."""
+    device = backend.device_of(array)
+    if device != x.device:
+        raise RuntimeError(f"{name}: expected all tensors on one device, got {x.device} (input) and {device} "
+                           f"({label}); move the {label} with .to('{x.device}')")
+    return array
+
+
+def _class_targets(name, target, x):
+    input_shape = x.shape
+    targets = _on_device_of(name, "targets", x, target.data if isinstance(target, Tensor) else np.asarray(target))
     if targets.dtype.kind not in "iu":
         raise TypeError(f"{name}: targets must be integer class indices (int64), got {targets.dtype}")
     if targets.shape != input_shape[:1]:
@@ -243,7 +253,7 @@ def _same_shape_target(name, x, target):
     _check_tensors(name, ("input", x))
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype}")
-    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    array = _on_device_of(name, "target", x, target.data if isinstance(target, Tensor) else np.asarray(target))
     if array.shape != x.shape:
         raise ValueError(
             f"{name}: target of shape {array.shape} must have the input's shape {x.shape} "
@@ -256,6 +266,8 @@ def _same_shape_target(name, x, target):
 
 def _constant_array(name, label, value, x):
     array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if array.ndim:
+        _on_device_of(name, label, x, array)
     try:
         np.broadcast_shapes(array.shape, x.shape)
     except ValueError:

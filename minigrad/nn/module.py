@@ -101,18 +101,23 @@ class Module:
             parameter.grad = None
 
     def to(self, device):
-        """Move every parameter to ``device`` in place (only "cpu" exists in this version)."""
+        """Move every parameter (and its gradient) to ``device`` ("cpu" or "cuda") in place.
+
+        In place, as in PyTorch: the Parameter objects stay the same, so an optimizer built before
+        the move keeps working (its state buffers follow the parameters on their next step).
+        """
         device = backend.check_device(device)
         for parameter in self.parameters():
-            moved = parameter.to(device)
-            parameter.data, parameter.device = moved.data, moved.device
+            parameter.data, parameter.device = backend.to_device(parameter.data, device), device
+            if parameter.grad is not None:
+                parameter._grad = parameter.grad.detach().to(device)
         return self
 
     # --- state ----------------------------------------------------------------------------------------
 
     def state_dict(self):
         """An ordered {dotted name: NumPy array copy} of every parameter (host arrays, always)."""
-        return OrderedDict((name, np.array(parameter.data, copy=True)) for name, parameter in self.named_parameters())
+        return OrderedDict((name, backend.to_host(parameter.data)) for name, parameter in self.named_parameters())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters of the same names; clear errors for missing, unexpected or
@@ -127,7 +132,8 @@ class Module:
             problems.append(f"unexpected keys: {', '.join(unexpected)}")
         for name, parameter in own.items():
             if name in state_dict:
-                shape = np.shape(state_dict[name])
+                value = state_dict[name]
+                shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
                 if shape != parameter.shape:
                     problems.append(f"{name}: saved shape {shape} does not match the parameter's {parameter.shape}")
         if problems:
@@ -136,7 +142,10 @@ class Module:
             for name, parameter in own.items():
                 if name in state_dict:
                     value = state_dict[name]
-                    np.copyto(parameter.data, value.data if isinstance(value, Tensor) else value)
+                    value = value.data if isinstance(value, Tensor) else value
+                    # onto the parameter's own device, whichever device the saved value is on
+                    parameter.data[...] = backend.to_device(value, parameter.device) if hasattr(
+                        value, "dtype") else value
                     parameter._version_counter.value += 1
 
     # --- printing -----------------------------------------------------------------------------------

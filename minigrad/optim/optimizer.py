@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 from .lr_scheduler import LearningRateSchedule
@@ -65,7 +66,9 @@ class Optimizer:
         """The flat view of state array ``name``, allocated (shaped like ``param``) on first use."""
         array = state.get(name)
         if array is None:
-            array = state[name] = np.full(param.shape, fill, dtype=param.dtype)
+            array = state[name] = backend.full(param.shape, fill, param.dtype, param.device)
+        elif backend.device_of(array) != param.device:
+            array = state[name] = backend.to_device(array, param.device)  # the model moved since the last step
         return array.reshape(-1)
 
     # --- groups ----------------------------------------------------------------------------------
@@ -174,15 +177,18 @@ class Optimizer:
             raise ValueError(f"{self.name}: a parameter of shape {param.shape} is read-only and cannot be updated")
         if grad.shape != data.shape:
             raise ValueError(f"{self.name}: gradient of shape {grad.shape} for a parameter of shape {data.shape}")
+        if backend.device_of(grad) != param.device:
+            raise RuntimeError(f"{self.name}: a gradient on {backend.device_of(grad)} for a parameter of shape "
+                               f"{param.shape} on {param.device}; expected both on one device")
         if grad.dtype != data.dtype:
             grad = grad.astype(data.dtype)
         # A contiguous parameter is updated through a flat view; any other through a copy written back.
         contiguous = data.flags.c_contiguous
-        flat_param = data.reshape(-1) if contiguous else np.ascontiguousarray(data).reshape(-1)
+        flat_param = data.reshape(-1) if contiguous else backend.contiguous(data).reshape(-1)
         state = self.state.get(param)
         if state is None:
             state = self.state[param] = {}
-        self.update(param, flat_param, np.ascontiguousarray(grad).reshape(-1), state, group)
+        self.update(param, flat_param, backend.contiguous(grad).reshape(-1), state, group)
         if not contiguous:
             data[...] = flat_param.reshape(data.shape)
         param._version_counter.value += 1
@@ -220,7 +226,7 @@ class Optimizer:
                 packed["params"].append(index_of[id(param)])
             groups.append(packed)
         state = {
-            index_of[id(param)]: {key: value.copy() if isinstance(value, np.ndarray) else value
+            index_of[id(param)]: {key: backend.to_host(value) if hasattr(value, "dtype") else value
                                   for key, value in entry.items()}
             for param, entry in self.state.items()
         }
@@ -270,12 +276,13 @@ class Optimizer:
             return int(np.asarray(value).item())
         if name not in self.state_buffers:
             return value
-        array = np.asarray(value)
+        array = backend.to_host(value) if hasattr(value, "dtype") else np.asarray(value)
         if array.size != param.size:
             raise ValueError(f"{self.name}.load_state_dict: state '{name}' of parameter {index} has shape "
                              f"{array.shape}, the parameter has shape {param.shape}")
         # A fresh contiguous copy in the parameter's dtype: the kernels update it in place.
-        return np.array(array, dtype=param.dtype, order="C").reshape(param.shape)
+        array = np.array(array, dtype=param.dtype, order="C").reshape(param.shape)
+        return backend.to_device(array, param.device)
 
     def __repr__(self):
         lines = [f"{self.name} ("]

@@ -1,0 +1,192 @@
+"""The heavy ops on the GPU: the same functions as backend.py's CPU ones, on CudaArrays.
+
+Each function allocates its outputs as CudaArrays and launches the twin in
+``minigrad.kernels.cuda`` (same file, function and argument names as ``kernels.cpu``), handing it
+Numba views of the arrays. backend.py sends a call here when its first array is a CudaArray.
+Nothing here waits for the GPU: every launch is queued, and the host goes on to the next op.
+"""
+import math
+
+import numpy as np
+
+from .device_array import CudaArray, cuda_kernels
+
+
+def _numba(array):
+    return array.numba_array()
+
+
+# --- matmul ---------------------------------------------------------------------------------------
+
+def matmul(a, b, batch_shape):
+    if a.dtype != b.dtype or a.dtype.kind != "f":
+        dtype = np.result_type(a.dtype, b.dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"matmul: integer products are not supported on cuda, got {a.dtype} and {b.dtype}")
+        a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    rows, inner, columns = a.shape[-2], a.shape[-1], b.shape[-1]
+    kernels = cuda_kernels("matmul")
+    if not batch_shape:
+        out = CudaArray.empty((rows, columns), a.dtype)
+        kernels.matmul(_numba(a), _numba(b), _numba(out))
+        return out
+    batch = math.prod(batch_shape)
+    # A single batch axis keeps its stride-0 broadcast; several are merged, which copies a shared operand.
+    a3 = a.broadcast_to(batch_shape + (rows, inner))
+    b3 = b.broadcast_to(batch_shape + (inner, columns))
+    if len(batch_shape) != 1:
+        a3, b3 = a3.reshape(batch, rows, inner), b3.reshape(batch, inner, columns)
+    out = CudaArray.empty((batch, rows, columns), a.dtype)
+    kernels.batched_matmul(_numba(a3), _numba(b3), _numba(out))
+    return out.reshape(batch_shape + (rows, columns))
+
+
+# --- elementwise ----------------------------------------------------------------------------------
+
+def _flat(array):
+    return _numba(array if array.is_contiguous else array.copy()).reshape(-1)
+
+
+def relu_forward(x):
+    out = CudaArray.empty(x.shape, x.dtype)
+    cuda_kernels("elementwise").relu_forward(_flat(x), _numba(out).reshape(-1))
+    return out
+
+
+def relu_backward(x, grad_output):
+    grad_input = CudaArray.empty(grad_output.shape, grad_output.dtype)
+    cuda_kernels("elementwise").relu_backward(_flat(x), _flat(grad_output), _numba(grad_input).reshape(-1))
+    return grad_input
+
+
+def dropout_mask(seed, keep_probability, shape, dtype):
+    out = CudaArray.empty(shape, dtype)
+    if out.size:
+        cuda_kernels("dropout").dropout_mask(seed, keep_probability, _numba(out).reshape(-1))
+    return out
+
+
+# --- fused softmax cross-entropy ------------------------------------------------------------------
+
+def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
+    kernels = cuda_kernels("softmax_xent")
+    losses = CudaArray.empty((logits.shape[0],), logits.dtype)
+    grad_logits = CudaArray.empty(logits.shape, logits.dtype)
+    targets = targets.astype(np.int64, copy=False)
+    logits_view = logits if logits.is_contiguous else logits.copy()
+    kernels.softmax_cross_entropy(_numba(logits_view), _flat(targets), label_smoothing, ignore_index,
+                                  _numba(losses), _numba(grad_logits))
+    return losses, grad_logits, kernels.count_valid_targets(_flat(targets), ignore_index)
+
+
+# --- convolution and pooling ----------------------------------------------------------------------
+
+def _contiguous(array):
+    return _numba(array if array.is_contiguous else array.copy())
+
+
+def conv2d_forward(x, weight, bias, geometry, output_size):
+    out = CudaArray.empty((x.shape[0], weight.shape[0]) + output_size, x.dtype)
+    if bias is None:
+        bias = CudaArray.full((weight.shape[0],), 0, x.dtype)
+    if out.size:
+        cuda_kernels("conv2d").conv2d_forward(_contiguous(x), _contiguous(weight), _contiguous(bias), *geometry,
+                                              _numba(out))
+    return out
+
+
+def conv2d_backward_input(grad_out, weight, geometry, input_shape):
+    grad_x = CudaArray.empty(input_shape, grad_out.dtype)
+    if grad_x.size:
+        cuda_kernels("conv2d").conv2d_backward_input(_contiguous(grad_out), _contiguous(weight), *geometry,
+                                                     _numba(grad_x))
+    return grad_x
+
+
+def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
+    if x.shape[0] == 0:
+        return CudaArray.full(weight_shape, 0, grad_out.dtype)
+    grad_weight = CudaArray.empty(weight_shape, grad_out.dtype)
+    cuda_kernels("conv2d").conv2d_backward_weight(_contiguous(x), _contiguous(grad_out), *geometry,
+                                                  _numba(grad_weight))
+    return grad_weight
+
+
+def conv2d_backward_bias(grad_out):
+    if grad_out.size == 0:
+        return CudaArray.full((grad_out.shape[1],), 0, grad_out.dtype)
+    grad_planes = (grad_out if grad_out.is_contiguous else grad_out.copy()).reshape(
+        grad_out.shape[0], grad_out.shape[1], -1)
+    grad_bias = CudaArray.empty((grad_out.shape[1],), grad_out.dtype)
+    cuda_kernels("conv2d").conv2d_backward_bias(_numba(grad_planes), _numba(grad_bias))
+    return grad_bias
+
+
+def max_pool2d_forward(x, geometry, output_size):
+    shape = x.shape[:2] + output_size
+    out, indices = CudaArray.empty(shape, x.dtype), CudaArray.empty(shape, np.int64)
+    if out.size:
+        cuda_kernels("pool").max_pool2d_forward(_contiguous(x), *geometry, _numba(out), _numba(indices))
+    return out, indices
+
+
+def max_pool2d_backward(grad_out, indices, input_shape):
+    grad_x = CudaArray.empty(input_shape, grad_out.dtype)
+    if grad_x.size:
+        cuda_kernels("pool").max_pool2d_backward(_contiguous(grad_out), _contiguous(indices), _numba(grad_x))
+    return grad_x
+
+
+def avg_pool2d_forward(x, geometry, output_size, count_include_pad):
+    out = CudaArray.empty(x.shape[:2] + output_size, x.dtype)
+    if out.size:
+        cuda_kernels("pool").avg_pool2d_forward(_contiguous(x), *geometry, count_include_pad, _numba(out))
+    return out
+
+
+def avg_pool2d_backward(grad_out, geometry, input_shape, count_include_pad):
+    grad_x = CudaArray.empty(input_shape, grad_out.dtype)
+    if grad_x.size:
+        cuda_kernels("pool").avg_pool2d_backward(_contiguous(grad_out), *geometry, count_include_pad,
+                                                 _numba(grad_x))
+    return grad_x
+
+
+# --- optimizer updates (flat, contiguous arrays, updated in place) --------------------------------
+
+_unused_buffers = {}
+
+
+def _buffer_or_placeholder(buffer, like):
+    if buffer is not None:
+        return _numba(buffer)
+    placeholder = _unused_buffers.get(like.dtype)
+    if placeholder is None:
+        placeholder = _unused_buffers[like.dtype] = _numba(CudaArray.empty((0,), like.dtype))
+    return placeholder
+
+
+def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+    cuda_kernels("optim").sgd_update(_numba(param), _numba(grad), _buffer_or_placeholder(momentum_buffer, param),
+                                     float(lr), float(weight_decay), float(momentum), float(dampening),
+                                     bool(nesterov), bool(first_step))
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
+                step_size, bias_correction2_sqrt):
+    cuda_kernels("optim").adam_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_avg_sq),
+                                      _buffer_or_placeholder(max_exp_avg_sq, param), float(beta1), float(beta2),
+                                      float(eps), float(weight_decay), float(param_scale), float(step_size),
+                                      float(bias_correction2_sqrt), max_exp_avg_sq is not None)
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum):
+    cuda_kernels("optim").rmsprop_update(_numba(param), _numba(grad), _numba(square_avg),
+                                         _buffer_or_placeholder(grad_avg, param),
+                                         _buffer_or_placeholder(momentum_buffer, param), float(lr), float(alpha),
+                                         float(eps), float(weight_decay), float(momentum), grad_avg is not None)
+
+
+def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
+    cuda_kernels("optim").adagrad_update(_numba(param), _numba(grad), _numba(state_sum), float(lr), float(eps),
+                                         float(weight_decay))
