@@ -1,11 +1,13 @@
 """The benchmark commands run and print their figures (what they measure is never asserted here)."""
+import os
 import subprocess
 import sys
 
 
 def bench(*arguments):
     completed = subprocess.run(
-        [sys.executable, "-m", "minigrad.bench", *arguments], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "minigrad.bench", *arguments], capture_output=True, text=True, timeout=600,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     return completed.stdout
@@ -40,3 +42,20 @@ def test_anomaly_prints_the_off_mode_test_and_each_workload_off_and_on():
     output = bench("anomaly", "--repeats", "1", "--skip-cnn")
     assert "the off-mode test" in output and "on/off" in output
     assert "51 small ops + backward" in output and "softmax-regression step" in output
+
+
+def test_help_offers_the_gpu_suite():
+    assert "--device" in bench("--help")
+    assert "--quick" in bench("gpu", "--help")
+
+
+def test_device_cuda_without_a_gpu_says_so_and_exits_nonzero():
+    # No simulator, and no GPU visible even on a machine that has one.
+    environment = {name: value for name, value in os.environ.items() if name != "NUMBA_ENABLE_CUDASIM"}
+    environment["CUDA_VISIBLE_DEVICES"] = ""
+    for arguments in (["--device", "cuda"], ["matmul", "--device", "cuda", "--quick"]):
+        completed = subprocess.run([sys.executable, "-m", "minigrad.bench", *arguments], capture_output=True,
+                                   text=True, timeout=120, env=environment, check=False)
+        assert completed.returncode != 0
+        assert "no GPU was found" in completed.stderr and "Traceback" not in completed.stderr
+        assert completed.stdout == ""

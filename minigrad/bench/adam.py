@@ -16,20 +16,20 @@ SHAPES = [(32, 1, 5, 5), (32,), (64, 32, 5, 5), (64,), (1024, 3136), (1024,), (1
 LEARNING_RATE = {"adam": 1e-3, "sgd": 0.01}
 
 
-def parameter_arrays(seed=0):
+def parameter_arrays(seed=0, shapes=SHAPES):
     generator = np.random.default_rng(seed)
-    values = [generator.standard_normal(shape, dtype=np.float32) * 0.05 for shape in SHAPES]
-    grads = [generator.standard_normal(shape, dtype=np.float32) * 0.01 for shape in SHAPES]
+    values = [generator.standard_normal(shape, dtype=np.float32) * 0.05 for shape in shapes]
+    grads = [generator.standard_normal(shape, dtype=np.float32) * 0.01 for shape in shapes]
     return values, grads
 
 
-def minigrad_step(optimizer_name, values, grads):
+def minigrad_step(optimizer_name, values, grads, device="cpu"):
     import minigrad as mg
     import minigrad.optim
 
-    params = [mg.nn.Parameter(value) for value in values]
+    params = [mg.nn.Parameter(mg.tensor(value, device=device)) for value in values]
     for param, grad in zip(params, grads):
-        param.grad = mg.tensor(grad)
+        param.grad = mg.tensor(grad, device=device)
     if optimizer_name == "adam":
         optimizer = minigrad.optim.Adam(params, lr=LEARNING_RATE["adam"])
     else:
@@ -37,13 +37,13 @@ def minigrad_step(optimizer_name, values, grads):
     return optimizer.step
 
 
-def torch_step(optimizer_name, values, grads, implementation):
-    """``implementation`` is "fused" or "foreach"; None when this PyTorch cannot run it on the CPU."""
+def torch_step(optimizer_name, values, grads, implementation, device="cpu"):
+    """``implementation`` is "fused" or "foreach"; None when this PyTorch cannot run it on ``device``."""
     import torch
 
-    params = [torch.tensor(value, requires_grad=True) for value in values]
+    params = [torch.tensor(value, requires_grad=True, device=device) for value in values]
     for param, grad in zip(params, grads):
-        param.grad = torch.tensor(grad)
+        param.grad = torch.tensor(grad, device=device)
     options = {implementation: True}
     try:
         if optimizer_name == "adam":

@@ -18,23 +18,41 @@ BATCH = 100
 TARGET_ACCURACY = 0.992
 
 
-def build(library):
-    """The reference CNN and an Adam optimizer, written against ``library`` (minigrad or torch)."""
+def build(library, channels=(32, 64), hidden=1024, device="cpu", image_size=28):
+    """The reference CNN and an Adam optimizer, written against ``library`` (minigrad or torch).
+
+    ``channels`` (the two convs' outputs), ``hidden`` (the first linear layer's) and ``image_size``
+    are the reference's unless given (the GPU suite's --quick shrinks them); the model is on ``device``.
+    """
     nn = library.nn
+    first, second = channels
     model = nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, 10),
+        nn.Conv2d(1, first, 5, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(first, second, 5, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(second * (image_size // 4) ** 2, hidden), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(hidden, 10),
     )
+    if device != "cpu":
+        model.to(device)
     return model, library.optim.Adam(model.parameters(), lr=1e-3)
 
 
 def step_function(library, model, optimizer):
     """A training step on one batch of arrays: forward, loss, backward, update; returns the loss tensor."""
+    step_on_tensors = tensor_step_function(library, model, optimizer)
+
+    def step(images, labels):
+        return step_on_tensors(library.from_numpy(images), library.from_numpy(labels))
+
+    return step
+
+
+def tensor_step_function(library, model, optimizer):
+    """The same step on a batch of tensors already on the model's device (the GPU suite's)."""
     cross_entropy = library.nn.functional.cross_entropy
 
     def step(images, labels):
-        loss = cross_entropy(model(library.from_numpy(images)), library.from_numpy(labels))
+        loss = cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -12,22 +12,34 @@ import numpy as np
 from minigrad.bench._timing import time_interleaved
 
 BATCH = 100
-# (label, input shape, what runs on it, does the input need a gradient)
-LAYERS = [
-    ("conv1 5x5 1->32 same", (BATCH, 1, 28, 28), "conv", (32, 1, 5, 5), False),
-    ("pool1 max 2x2", (BATCH, 32, 28, 28), "max_pool2d", None, True),
-    ("conv2 5x5 32->64 same", (BATCH, 32, 14, 14), "conv", (64, 32, 5, 5), True),
-    ("pool2 max 2x2", (BATCH, 64, 14, 14), "max_pool2d", None, True),
-]
 
 
-def layer_functions(library, x_array, operation, weight_shape, input_needs_grad, generator):
-    """(forward, forward_and_backward): zero-argument callables for ``library`` (minigrad or torch)."""
+def reference_layers(batch=BATCH, channels=(32, 64), image_size=28):
+    """The conv and pool layers at ``batch``, as rows of LAYERS; ``channels`` (the two convs'
+    outputs) and ``image_size`` are the reference's unless given (the GPU suite's --quick shrinks them)."""
+    first, second = channels
+    half = image_size // 2
+    return [
+        (f"conv1 5x5 1->{first} same", (batch, 1, image_size, image_size), "conv", (first, 1, 5, 5), False),
+        ("pool1 max 2x2", (batch, first, image_size, image_size), "max_pool2d", None, True),
+        (f"conv2 5x5 {first}->{second} same", (batch, first, half, half), "conv", (second, first, 5, 5), True),
+        ("pool2 max 2x2", (batch, second, half, half), "max_pool2d", None, True),
+    ]
+
+
+# (label, input shape, what runs on it, weight shape, does the input need a gradient)
+LAYERS = reference_layers()
+
+
+def layer_functions(library, x_array, operation, weight_shape, input_needs_grad, generator, device="cpu"):
+    """(forward, forward_and_backward): zero-argument callables for ``library`` (minigrad or torch),
+    their tensors on ``device``."""
     functional = library.nn.functional
-    x = library.tensor(x_array, requires_grad=input_needs_grad)
+    x = library.tensor(x_array, requires_grad=input_needs_grad, device=device)
     if operation == "conv":
-        weight = library.tensor(generator.standard_normal(weight_shape).astype(np.float32) * 0.1, requires_grad=True)
-        bias = library.zeros(weight_shape[0], requires_grad=True)
+        weight = library.tensor(generator.standard_normal(weight_shape).astype(np.float32) * 0.1,
+                                requires_grad=True, device=device)
+        bias = library.zeros(weight_shape[0], requires_grad=True, device=device)
 
         def run():
             return functional.conv2d(x, weight, bias, padding=2)
@@ -36,7 +48,7 @@ def layer_functions(library, x_array, operation, weight_shape, input_needs_grad,
         def run():
             return getattr(functional, operation)(x, 2)
         parameters = []
-    upstream = library.tensor(generator.standard_normal(run().shape).astype(np.float32))
+    upstream = library.tensor(generator.standard_normal(run().shape).astype(np.float32), device=device)
 
     def forward():
         with library.no_grad():
