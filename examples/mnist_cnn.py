@@ -69,25 +69,26 @@ def parse_arguments(arguments=None):
     return arguments
 
 
-def evaluate(model, images, labels, batch_size=500):
+def evaluate(model, images, labels, batch_size=500, device="cpu"):
     """(mean loss, accuracy, predicted labels) over a whole split, in eval mode, recording nothing."""
     model.eval()
     total_loss, predicted = 0.0, []
     with mg.no_grad():
         for start in range(0, len(images), batch_size):
-            logits = model(mg.from_numpy(images[start:start + batch_size]))
-            batch_labels = labels[start:start + batch_size]
+            logits = model(mg.from_numpy(images[start:start + batch_size]).to(device))
+            batch_labels = mg.from_numpy(labels[start:start + batch_size]).to(device)
             total_loss += F.cross_entropy(logits, batch_labels, reduction="sum").item()
-            predicted.append(logits.argmax(axis=1).numpy())
+            predicted.append(logits.argmax(axis=1).cpu().numpy())
     model.train()
     predicted = np.concatenate(predicted)
     return total_loss / len(images), float((predicted == labels).mean()), predicted
 
 
-def train_epoch(model, loader, optimizer, schedule, description, history, step):
+def train_epoch(model, loader, optimizer, schedule, description, history, step, device="cpu"):
     """One pass over the loader; returns the step count after it and the progress bar's summary."""
     with mg.progress.ProgressBar(total=len(loader) * loader.batch_size, description=description) as bar:
         for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)  # through a pinned buffer on cuda
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
             optimizer.zero_grad()
@@ -98,7 +99,7 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step):
             step += 1
             loss_value = loss.item()
             accuracy = float((logits.data.argmax(axis=1) == labels.data).mean())
-            bar.update(images=len(labels.data), loss=loss_value, accuracy=accuracy)
+            bar.update(images=len(labels), loss=loss_value, accuracy=accuracy)
             history["train"]["step"].append(step)
             history["train"]["loss"].append(loss_value)
             history["train"]["accuracy"].append(accuracy)
@@ -139,9 +140,10 @@ def main(arguments=None):
     for epoch in range(first_epoch, args.epochs + 1):
         loader.set_epoch(epoch)  # the shuffle of epoch e depends only on (seed, e): resuming repeats it
         start = time.perf_counter()
-        step, summary = train_epoch(model, loader, optimizer, schedule, f"epoch {epoch}/{args.epochs}", history, step)
+        step, summary = train_epoch(model, loader, optimizer, schedule, f"epoch {epoch}/{args.epochs}", history, step,
+                                    device=args.device)
         training_seconds += time.perf_counter() - start
-        test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels)
+        test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels, device=args.device)
         history["test"]["step"].append(step)
         history["test"]["loss"].append(test_loss)
         history["test"]["accuracy"].append(test_accuracy)
@@ -157,7 +159,7 @@ def main(arguments=None):
                      "seconds": training_seconds}, args.save)
 
     if first_epoch > args.epochs:
-        test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels)
+        test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels, device=args.device)
     if reached is not None:
         print(f"reached {TARGET_ACCURACY:.1%} test accuracy after epoch {reached[0]}, {reached[1]:.1f} s of training")
     if args.plot:
