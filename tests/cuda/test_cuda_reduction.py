@@ -11,25 +11,19 @@ shared-memory tree waits for all of a block's threads; a short thread switch int
 waits shorter (and thread interleavings more varied).
 """
 import math
-import sys
 
 import numpy as np
 import pytest
 from minigrad.kernels.cuda import reduction
 from numba import cuda
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+              pytest.mark.usefixtures("short_thread_switch_interval")]
 
 FLOATS = [np.float32, np.float64]
 SENTINEL = -(2**63) + 12345
 
 
-@pytest.fixture(autouse=True, scope="module")
-def short_thread_switch_interval():
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(2e-4)
-    yield
-    sys.setswitchinterval(interval)
 
 
 def view_arguments(base, view):

@@ -4,7 +4,6 @@ transfers keep their values, devices do not mix, and models and optimizers move 
 Runs on a GPU or in Numba's CUDA simulator (tests/test_cuda_kernels.py starts it); each case
 runs the same function on CPU tensors and on CUDA tensors and compares values and gradients.
 """
-import sys
 
 import numpy as np
 import pytest
@@ -14,14 +13,11 @@ import minigrad.nn.functional as F
 from minigrad import transfer
 from minigrad.device_array import CudaArray
 
+# the simulator warns of the dropout hash's intended uint64 wrap-around
+pytestmark = [pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+              pytest.mark.usefixtures("short_thread_switch_interval")]
 
-@pytest.fixture(autouse=True, scope="module")
-def short_thread_switch_interval():
-    """The simulator's barriers busy-wait holding the GIL; switching threads more often speeds them up."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(2e-4)
-    yield
-    sys.setswitchinterval(interval)
+
 
 
 def run_on(device, function, arrays, dtype):
