@@ -9,22 +9,16 @@ array is a CudaArray, the function of the same name in cuda_backend.py does the 
 Numba and compiles nothing, and asking for ``"cuda"`` on a machine without a GPU says so.
 """
 import functools
-import importlib
 
 import numpy as np
 
 from . import cuda_backend
-from .device_array import CudaArray
-
-_kernel_modules = {}
+from .device_array import CudaArray, kernel_module
 
 
 def kernels(name):
     """The CPU kernel module ``minigrad.kernels.cpu.<name>``, imported once."""
-    module = _kernel_modules.get(name)
-    if module is None:
-        module = _kernel_modules[name] = importlib.import_module(f"minigrad.kernels.cpu.{name}")
-    return module
+    return kernel_module("cpu", name)
 
 
 def on_either_device(cpu_function):

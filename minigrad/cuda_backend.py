@@ -43,8 +43,13 @@ def matmul(a, b, batch_shape):
 
 # --- elementwise ----------------------------------------------------------------------------------
 
+def _contiguous(array):
+    """A Numba view of ``array``, copied first if it has gaps or another order (the kernels need row-major)."""
+    return _numba(array if array.is_contiguous else array.copy())
+
+
 def _flat(array):
-    return _numba(array if array.is_contiguous else array.copy()).reshape(-1)
+    return _contiguous(array).reshape(-1)
 
 
 def relu_forward(x):
@@ -73,17 +78,12 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
     losses = CudaArray.empty((logits.shape[0],), logits.dtype)
     grad_logits = CudaArray.empty(logits.shape, logits.dtype)
     targets = targets.astype(np.int64, copy=False)
-    logits_view = logits if logits.is_contiguous else logits.copy()
-    kernels.softmax_cross_entropy(_numba(logits_view), _flat(targets), label_smoothing, ignore_index,
+    kernels.softmax_cross_entropy(_contiguous(logits), _flat(targets), label_smoothing, ignore_index,
                                   _numba(losses), _numba(grad_logits))
     return losses, grad_logits, kernels.count_valid_targets(_flat(targets), ignore_index)
 
 
 # --- convolution and pooling ----------------------------------------------------------------------
-
-def _contiguous(array):
-    return _numba(array if array.is_contiguous else array.copy())
-
 
 def conv2d_forward(x, weight, bias, geometry, output_size):
     out = CudaArray.empty((x.shape[0], weight.shape[0]) + output_size, x.dtype)

@@ -35,12 +35,16 @@ def simulated():
 _kernel_modules = {}
 
 
-def cuda_kernels(name):
-    """The kernel module ``minigrad.kernels.cuda.<name>``, imported once."""
-    module = _kernel_modules.get(name)
+def kernel_module(target, name):
+    """The kernel module ``minigrad.kernels.<target>.<name>`` ("cpu" or "cuda"), imported once."""
+    module = _kernel_modules.get((target, name))
     if module is None:
-        module = _kernel_modules[name] = importlib.import_module(f"minigrad.kernels.cuda.{name}")
+        module = _kernel_modules[target, name] = importlib.import_module(f"minigrad.kernels.{target}.{name}")
     return module
+
+
+def cuda_kernels(name):
+    return kernel_module("cuda", name)
 
 
 def contiguous_strides(shape):
@@ -396,14 +400,21 @@ def _host_index(index):
     return index
 
 
+def _on_device(value, dtype):
+    """A CudaArray as it is; a host number as a cached device constant of ``dtype``; a host array uploaded."""
+    if isinstance(value, CudaArray):
+        return value
+    from . import device_math
+
+    host = np.asarray(value)
+    return device_math.constant(host.item(), dtype) if host.ndim == 0 else CudaArray.from_host(host)
+
+
 def copy_into(target, value):
     """target[...] = value, broadcasting value (a CudaArray or a host scalar/array) to target's shape."""
     from . import device_math
 
-    if not isinstance(value, CudaArray):
-        host = np.asarray(value)
-        value = device_math.constant(host.item(), target.dtype) if host.ndim == 0 else CudaArray.from_host(host)
-    device_math.elementwise_into("copy", [value], target)
+    device_math.elementwise_into("copy", [_on_device(value, target.dtype)], target)
 
 
 def scatter(target, index, values, accumulate):
@@ -414,12 +425,7 @@ def scatter(target, index, values, accumulate):
     """
     positions = target.positions()[index]
     flat_positions = positions.reshape(-1)
-    if not isinstance(values, CudaArray):
-        from . import device_math
-
-        host = np.asarray(values)
-        values = device_math.constant(host.item(), target.dtype) if host.ndim == 0 else CudaArray.from_host(host)
-    values = values.astype(target.dtype, copy=False).broadcast_to(positions.shape)
+    values = _on_device(values, target.dtype).astype(target.dtype, copy=False).broadcast_to(positions.shape)
     values = values if values.is_contiguous and values.offset == 0 else values.copy()
     if flat_positions.size == 0:
         return
