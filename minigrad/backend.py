@@ -61,6 +61,11 @@ def _require_gpu(name):
 
     from .device_array import simulated
 
+    if not simulated():
+        # Before Numba makes its CUDA context: the context takes its memory manager when created.
+        from . import device_memory
+
+        device_memory.install()
     if not simulated() and not cuda.is_available():
         try:
             cuda.current_context()

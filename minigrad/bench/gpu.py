@@ -210,6 +210,24 @@ def cnn_part(libraries, sizes):
               f"  {sizes.batch / milliseconds * 1e3:10.1f} img/s   last loss {loss:.4f}")
     if "pytorch" in results:
         print(f"  ratio minigrad/pytorch time: {ratio(results['minigrad'][1], results['pytorch'][1])}")
+    if "minigrad" in contenders:
+        print_allocations(contenders["minigrad"][0])
+
+
+def print_allocations(step, steps=3):
+    """How many device allocations reach the driver in a few more steps (the cache should serve them all)."""
+    from .. import cuda
+
+    before = cuda.memory_stats()
+    if not before:
+        print("  minigrad memory: the caching allocator is not in use (the simulator, or another manager)")
+        return
+    for _ in range(steps):
+        step()
+    after = cuda.memory_stats()
+    print(f"  minigrad memory over {steps} more steps: {after['device_allocations'] - before['device_allocations']}"
+          f" driver allocations, {after['reuses'] - before['reuses']} blocks reused from the cache; "
+          f"{after['bytes_in_use'] / 2**20:.1f} MiB in use, {after['bytes_cached'] / 2**20:.1f} MiB cached")
 
 
 def adam_part(libraries, sizes):

@@ -259,3 +259,12 @@ def test_an_optimizer_follows_its_model_to_the_gpu():
     model(x.cuda()).sum().backward()
     optimizer.step()
     assert all(type(value) is CudaArray for value in optimizer.state[model.weight].values() if hasattr(value, "dtype"))
+
+
+def test_mg_cuda_under_the_simulator():
+    assert mg.cuda.is_available()
+    x = mg.ones(3, device="cuda") * 2
+    mg.cuda.synchronize()
+    assert x.sum().item() == 6.0
+    # the simulator allocates NumPy arrays, not through a memory manager: no cache to report
+    assert mg.cuda.memory_stats() == {} and mg.cuda.memory_allocated() == 0 and mg.cuda.empty_cache() == 0
