@@ -202,13 +202,18 @@ def dropout_mask(seed, keep_probability, shape, dtype, device):
 # --- fused softmax cross-entropy ------------------------------------------------------------------
 
 @on_either_device
+def count_targets(targets, class_count, ignore_index):
+    """(valid, out_of_range) as ints: rows with a class index, rows with neither one nor ``ignore_index``."""
+    return kernels("softmax_xent").count_targets(targets, class_count, ignore_index)
+
+
+@on_either_device
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
-    """Per-row losses, their gradients with respect to the logits, and the number of counted rows."""
-    loss_kernels = kernels("softmax_xent")
+    """Per-row losses and their gradients with respect to the logits (targets already checked)."""
     losses = np.empty(logits.shape[0], dtype=logits.dtype)
     grad_logits = np.empty(logits.shape, dtype=logits.dtype)
-    loss_kernels.softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits)
-    return losses, grad_logits, loss_kernels.count_valid_targets(targets, ignore_index)
+    kernels("softmax_xent").softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits)
+    return losses, grad_logits
 
 
 # --- convolution and pooling ----------------------------------------------------------------------

@@ -73,14 +73,18 @@ def dropout_mask(seed, keep_probability, shape, dtype):
 
 # --- fused softmax cross-entropy ------------------------------------------------------------------
 
+def count_targets(targets, class_count, ignore_index):
+    return cuda_kernels("softmax_xent").count_targets(_flat(targets.astype(np.int64, copy=False)), class_count,
+                                                      ignore_index)
+
+
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
-    kernels = cuda_kernels("softmax_xent")
     losses = CudaArray.empty((logits.shape[0],), logits.dtype)
     grad_logits = CudaArray.empty(logits.shape, logits.dtype)
     targets = targets.astype(np.int64, copy=False)
-    kernels.softmax_cross_entropy(_contiguous(logits), _flat(targets), label_smoothing, ignore_index,
-                                  _numba(losses), _numba(grad_logits))
-    return losses, grad_logits, kernels.count_valid_targets(_flat(targets), ignore_index)
+    cuda_kernels("softmax_xent").softmax_cross_entropy(_contiguous(logits), _flat(targets), label_smoothing,
+                                                       ignore_index, _numba(losses), _numba(grad_logits))
+    return losses, grad_logits
 
 
 # --- convolution and pooling ----------------------------------------------------------------------

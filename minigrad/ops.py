@@ -492,24 +492,22 @@ class SoftmaxCrossEntropy(Function):
     backward is only a scaling. Reduction "mean" divides by the number of non-ignored targets.
     """
 
-    def __init__(self, targets, reduction, label_smoothing, ignore_index):
+    def __init__(self, targets, reduction, label_smoothing, ignore_index, count):
         self.targets, self.reduction = targets, reduction
         self.label_smoothing, self.ignore_index = label_smoothing, ignore_index
+        self.count = count  # the non-ignored targets (the caller counted them when it checked them)
 
     saved_names = ("grad_logits",)
 
     def forward(self, logits):
-        losses, grad_logits, count = backend.softmax_cross_entropy(
-            logits, self.targets, self.label_smoothing, self.ignore_index
-        )
+        losses, grad_logits = backend.softmax_cross_entropy(logits, self.targets, self.label_smoothing, self.ignore_index)
         self.save_for_backward(grad_logits)
         if self.reduction == "none":
             return losses
         total = losses.sum(dtype=losses.dtype)
         if self.reduction == "sum":
             return total
-        self.count = count
-        return total / count if count else total * float("nan")  # no target counted: NaN, as PyTorch
+        return total / self.count if self.count else total * float("nan")  # no target counted: NaN, as PyTorch
 
     def backward(self, g):
         (grad_logits,) = self.saved

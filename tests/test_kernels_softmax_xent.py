@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigrad.kernels.cpu.preset import checked_twin
-from minigrad.kernels.cpu.softmax_xent import count_valid_targets, softmax_cross_entropy
+from minigrad.kernels.cpu.softmax_xent import count_targets, softmax_cross_entropy
 
 IGNORE_INDEX = -100
 TOLERANCES = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
@@ -162,9 +162,12 @@ def test_checked_twin_agrees(dtype, class_count):
     np.testing.assert_allclose(checked_grad, grad_logits, **TOLERANCES[dtype])
 
 
-def test_count_valid_targets():
+def test_count_targets():
     targets = np.array([0, -100, 3, -100, 7, 2])
-    assert count_valid_targets(targets, -100) == 4
-    assert count_valid_targets(targets, 3) == 5
-    assert count_valid_targets(np.full(5, -100), -100) == 0
-    assert checked_twin(count_valid_targets)(targets, -100) == 4
+    assert count_targets(targets, 10, -100) == (4, 0)
+    assert count_targets(targets, 10, 3) == (3, 2)  # -100 is out of range when 3 is the ignored index
+    assert count_targets(targets, 5, -100) == (3, 1)  # 7 is not a class of 5
+    assert count_targets(np.array([-1, 5, 0]), 5, -100) == (1, 2)  # below 0 and at the class count
+    assert count_targets(np.full(5, -100), 10, -100) == (0, 0)
+    assert count_targets(np.empty(0, np.int64), 10, -100) == (0, 0)
+    assert checked_twin(count_targets)(targets, 5, -100) == (3, 1)

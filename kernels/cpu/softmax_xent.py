@@ -10,7 +10,7 @@ from numba import prange
 from .preset import cpu_kernel
 
 # The entry points the backend calls; kernels/cuda/softmax_xent.py has the same names and arguments.
-__all__ = ["softmax_cross_entropy", "count_valid_targets"]
+__all__ = ["softmax_cross_entropy", "count_targets"]
 
 
 @cpu_kernel
@@ -57,10 +57,16 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses
 
 
 @cpu_kernel
-def count_valid_targets(targets, ignore_index):
-    """The number of rows whose target is not ``ignore_index``: the divisor of the mean loss."""
-    count = 0
+def count_targets(targets, class_count, ignore_index):
+    """(valid, out_of_range): rows whose target is a class index, and rows whose target is neither a
+    class index nor ``ignore_index``. The first is the divisor of the mean loss; the second must be 0."""
+    valid = 0
+    out_of_range = 0
     for n in prange(targets.shape[0]):
-        if targets[n] != ignore_index:
-            count += 1
-    return count
+        target = targets[n]
+        if target != ignore_index:
+            if 0 <= target < class_count:
+                valid += 1
+            else:
+                out_of_range += 1
+    return valid, out_of_range

@@ -22,10 +22,11 @@ either way, so a second, per-thread kernel would add code and no measurable spee
 The block size is the power of two that covers the row (``threads_per_row``), at least a warp
 and at most ``MAX_THREADS_PER_ROW``, whose value also sizes the shared arrays.
 
-``count_valid_targets`` counts the rows whose target is not ``ignore_index`` in two launches
-without atomics: each block counts a grid-stride share of the targets and sums its threads'
-counts in a shared-memory tree into one partial count; a single block then sums the partial
-counts the same way, and the one number is copied to the host.
+``count_targets`` counts the rows whose target is a class index and those whose target is
+neither a class index nor ``ignore_index`` (an error the caller reports), in two launches without
+atomics: each block counts a grid-stride share of the targets and sums its threads' counts in
+shared-memory trees into one pair of partial counts; a single block then sums the pairs the same
+way, and the two numbers come to the host in one copy: the only wait for the GPU in a step.
 
 Performance: the loss reads each logit once and writes each gradient element once (the
 exponentials' round trip through the gradient row stays in L2 for rows of a few thousand
@@ -38,7 +39,7 @@ import math
 from numba import cuda, float32, float64, int64
 
 # The entry points the backend calls: the same names and arguments as kernels/cpu/softmax_xent.py.
-__all__ = ["softmax_cross_entropy", "count_valid_targets"]  # noqa: RUF022 (the CPU order)
+__all__ = ["softmax_cross_entropy", "count_targets"]  # noqa: RUF022 (the CPU order)
 
 WARP_SIZE = 32
 MAX_THREADS_PER_ROW = 256  # also the length of the shared arrays: a compile-time constant
@@ -133,41 +134,55 @@ def softmax_cross_entropy_kernel(logits, targets, label_smoothing, ignore_index,
 
 
 @cuda.jit
-def count_valid_targets_per_block(targets, ignore_index, block_counts):
-    """block_counts[block] = the number of valid targets among the block's grid-stride share."""
+def count_targets_per_block(targets, class_count, ignore_index, block_counts):
+    """block_counts[block] = (valid, out of range) among the block's grid-stride share of the targets."""
     thread = cuda.threadIdx.x
-    count = 0
+    valid = 0
+    out_of_range = 0
     for n in range(cuda.grid(1), targets.shape[0], cuda.gridsize(1)):
-        if targets[n] != ignore_index:
-            count += 1
-    counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
-    counts[thread] = count
+        target = targets[n]
+        if target != ignore_index:
+            if 0 <= target < class_count:
+                valid += 1
+            else:
+                out_of_range += 1
+    valid_counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
+    out_of_range_counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
+    valid_counts[thread] = valid
+    out_of_range_counts[thread] = out_of_range
     cuda.syncthreads()
     stride = cuda.blockDim.x // 2
     while stride > 0:
         if thread < stride:
-            counts[thread] += counts[thread + stride]
+            valid_counts[thread] += valid_counts[thread + stride]
+            out_of_range_counts[thread] += out_of_range_counts[thread + stride]
         cuda.syncthreads()
         stride //= 2
     if thread == 0:
-        block_counts[cuda.blockIdx.x] = counts[0]
+        block_counts[cuda.blockIdx.x, 0] = valid_counts[0]
+        block_counts[cuda.blockIdx.x, 1] = out_of_range_counts[0]
 
 
 @cuda.jit
-def sum_block_counts(block_counts, total):
-    """total[0] = sum(block_counts), by one block: at most one partial count per thread, then a tree."""
+def sum_block_counts(block_counts, totals):
+    """totals[k] = sum(block_counts[:, k]) for both counts, by one block: a pair per thread, then trees."""
     thread = cuda.threadIdx.x
-    counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
-    counts[thread] = block_counts[thread] if thread < block_counts.shape[0] else 0
+    valid_counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
+    out_of_range_counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
+    inside = thread < block_counts.shape[0]
+    valid_counts[thread] = block_counts[thread, 0] if inside else 0
+    out_of_range_counts[thread] = block_counts[thread, 1] if inside else 0
     cuda.syncthreads()
     stride = cuda.blockDim.x // 2
     while stride > 0:
         if thread < stride:
-            counts[thread] += counts[thread + stride]
+            valid_counts[thread] += valid_counts[thread + stride]
+            out_of_range_counts[thread] += out_of_range_counts[thread + stride]
         cuda.syncthreads()
         stride //= 2
     if thread == 0:
-        total[0] = counts[0]
+        totals[0] = valid_counts[0]
+        totals[1] = out_of_range_counts[0]
 
 
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits):
@@ -183,17 +198,20 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses
         logits, targets, float(label_smoothing), int(ignore_index), losses, grad_logits)
 
 
-def count_valid_targets(targets, ignore_index):
-    """The number of rows whose target is not ``ignore_index`` (a Python int): the divisor of the mean loss."""
+def count_targets(targets, class_count, ignore_index):
+    """(valid, out_of_range) as Python ints: rows whose target is a class index, and rows whose
+    target is neither a class index nor ``ignore_index``. Copying them back waits for the GPU."""
     size = targets.shape[0]
     if size == 0:
-        return 0
+        return 0, 0
     blocks = min(math.ceil(size / COUNT_THREADS_PER_BLOCK), COUNT_MAX_BLOCKS)
-    block_counts = cuda.device_array(blocks, dtype="int64")
-    total = cuda.device_array(1, dtype="int64")
-    count_valid_targets_per_block[blocks, COUNT_THREADS_PER_BLOCK](targets, int(ignore_index), block_counts)
-    sum_block_counts[1, COUNT_THREADS_PER_BLOCK](block_counts, total)
-    return int(total.copy_to_host()[0])
+    block_counts = cuda.device_array((blocks, 2), dtype="int64")
+    totals = cuda.device_array(2, dtype="int64")
+    count_targets_per_block[blocks, COUNT_THREADS_PER_BLOCK](targets, int(class_count), int(ignore_index),
+                                                             block_counts)
+    sum_block_counts[1, COUNT_THREADS_PER_BLOCK](block_counts, totals)
+    valid, out_of_range = totals.copy_to_host()
+    return int(valid), int(out_of_range)
 
 
 # The argument types tests/test_cuda_kernels.py compiles every kernel for (nothing compiles at import).
@@ -201,6 +219,6 @@ PTX_SIGNATURES = {
     "softmax_cross_entropy_kernel": [
         (dtype[:, :], int64[:], float64, int64, dtype[:], dtype[:, :]) for dtype in (float32, float64)
     ],
-    "count_valid_targets_per_block": [(int64[:], int64, int64[:])],
-    "sum_block_counts": [(int64[:], int64[:])],
+    "count_targets_per_block": [(int64[:], int64, int64, int64[:, :])],
+    "sum_block_counts": [(int64[:, :], int64[:])],
 }

@@ -52,13 +52,15 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, ignore_
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     classes = logits.shape[1]
-    targets = targets.astype(np.int64, copy=False)
-    # min and max first: two cheap reductions; the elementwise mask only when something is outside.
-    if targets.size and (targets.min() < 0 or targets.max() >= classes):
+    targets = backend.contiguous(targets.astype(np.int64, copy=False))
+    # One pass counts the targets for the mean and finds bad ones (a kernel must not read outside a
+    # row); only then does the slower check run, to name the first bad target.
+    count, out_of_range = backend.count_targets(targets, classes, int(ignore_index))
+    if out_of_range:
         _check_targets(name, targets, classes, ignore_index)
     return ops.SoftmaxCrossEntropy.apply(
-        logits, targets=backend.contiguous(targets), reduction=reduction,
-        label_smoothing=float(label_smoothing), ignore_index=int(ignore_index),
+        logits, targets=targets, reduction=reduction, label_smoothing=float(label_smoothing),
+        ignore_index=int(ignore_index), count=count,
     )
 
 

@@ -112,21 +112,38 @@ def test_an_empty_batch_launches_nothing():
     targets = np.empty(0, np.int64)
     (losses, grad), _ = run_both(logits, targets, 0.0)
     assert losses.shape == (0,) and grad.shape == (0, 10)
-    assert gpu.count_valid_targets(cuda.to_device(targets), IGNORE_INDEX) == 0
+    assert gpu.count_targets(cuda.to_device(targets), 10, IGNORE_INDEX) == (0, 0)
 
 
-# All ignored, none ignored, some ignored; one block, and two blocks of 256 threads, the last partial.
-@pytest.mark.parametrize("size, ignored_every", [(1, 1), (1, 10_000), (37, 3), (300, 1), (300, 10_000), (300, 3)])
-def test_count_valid_targets_matches_the_cpu_kernel(size, ignored_every):
+def with_bad_targets(targets, every):
+    """Every ``every``-th target made out of range, alternately below 0 and at or past the class count."""
+    targets = targets.copy()
+    targets[1::every] = np.where(np.arange(len(targets[1::every])) % 2, -3, 10 + np.arange(len(targets[1::every])))
+    return targets
+
+
+# All ignored, none ignored, some ignored, some out of range; one block, and two blocks of 256
+# threads, the last partial.
+@pytest.mark.parametrize("size, ignored_every, bad_every", [
+    (1, 1, 10_000), (1, 10_000, 10_000), (2, 10_000, 1), (37, 3, 10_000), (37, 3, 4), (300, 1, 10_000),
+    (300, 10_000, 10_000), (300, 3, 10_000), (300, 3, 7),
+])
+def test_count_targets_matches_the_cpu_kernel(size, ignored_every, bad_every):
     _, targets = random_problem(size, 10, np.float32, seed=size, ignored_every=ignored_every)
-    count = gpu.count_valid_targets(cuda.to_device(targets), IGNORE_INDEX)
-    assert type(count) is int
-    assert count == cpu.count_valid_targets(targets, IGNORE_INDEX)
+    targets = with_bad_targets(targets, bad_every)
+    counts = gpu.count_targets(cuda.to_device(targets), 10, IGNORE_INDEX)
+    assert all(type(count) is int for count in counts)
+    expected_bad = int(np.sum((targets != IGNORE_INDEX) & ((targets < 0) | (targets >= 10))))
+    assert counts == cpu.count_targets(targets, 10, IGNORE_INDEX)
+    assert counts == (int(np.sum((targets >= 0) & (targets < 10))), expected_bad)
 
 
-def test_count_valid_targets_strides_past_the_largest_grid(monkeypatch):
+def test_count_targets_strides_past_the_largest_grid(monkeypatch):
     # One block of 256 threads for 600 targets: each thread counts two or three.
     monkeypatch.setattr(gpu, "COUNT_MAX_BLOCKS", 1)
     _, targets = random_problem(600, 10, np.float32, seed=3, ignored_every=7)
-    count = gpu.count_valid_targets(cuda.to_device(targets), IGNORE_INDEX)
-    assert count == cpu.count_valid_targets(targets, IGNORE_INDEX) == 600 - len(range(0, 600, 7))
+    targets = with_bad_targets(targets, 11)
+    counts = gpu.count_targets(cuda.to_device(targets), 10, IGNORE_INDEX)
+    bad = len(range(1, 600, 11))
+    ignored = len(set(range(0, 600, 7)) - set(range(1, 600, 11)))  # a bad target replaced some ignored ones
+    assert counts == cpu.count_targets(targets, 10, IGNORE_INDEX) == (600 - ignored - bad, bad)
