@@ -131,10 +131,6 @@ class CachingMemoryManager(numba_driver.NumbaCUDAMemoryManager):
         self.lent.clear()
         super().reset()
 
-    @property
-    def interface_version(self):
-        return 1
-
 
 def install():
     """Make Numba allocate through the cache, unless the user chose another memory manager.

@@ -1,5 +1,6 @@
 """The benchmark commands run and print their figures (what they measure is never asserted here)."""
 import os
+import re
 import subprocess
 import sys
 
@@ -59,3 +60,10 @@ def test_device_cuda_without_a_gpu_says_so_and_exits_nonzero():
         assert completed.returncode != 0
         assert "no GPU was found" in completed.stderr and "Traceback" not in completed.stderr
         assert completed.stdout == ""
+
+
+def test_host_counts_the_launches_and_times_a_gpu_step_without_a_gpu():
+    output = bench("host", "--quick", "--steps", "2", "--repeats", "1")
+    launches = re.search(r"kernel launches per step: (\d+) \((\d+) array arguments, (\d+) scalar arguments\)", output)
+    assert launches and int(launches.group(1)) > 0 and int(launches.group(2)) >= int(launches.group(1))
+    assert re.search(r"minigrad host time per step: [\d.]+ ms \(median of 1 rounds of 2 steps", output)
