@@ -49,25 +49,26 @@ def _contiguous(array):
 
 
 def _flat(array):
-    return _contiguous(array).reshape(-1)
+    """A one-dimensional Numba view of ``array``'s elements in row-major order (copied if it has gaps)."""
+    return (array if array.is_contiguous else array.copy()).reshape(-1).numba_array()
 
 
 def relu_forward(x):
     out = CudaArray.empty(x.shape, x.dtype)
-    cuda_kernels("elementwise").relu_forward(_flat(x), _numba(out).reshape(-1))
+    cuda_kernels("elementwise").relu_forward(_flat(x), _flat(out))
     return out
 
 
 def relu_backward(x, grad_output):
     grad_input = CudaArray.empty(grad_output.shape, grad_output.dtype)
-    cuda_kernels("elementwise").relu_backward(_flat(x), _flat(grad_output), _numba(grad_input).reshape(-1))
+    cuda_kernels("elementwise").relu_backward(_flat(x), _flat(grad_output), _flat(grad_input))
     return grad_input
 
 
 def dropout_mask(seed, keep_probability, shape, dtype):
     out = CudaArray.empty(shape, dtype)
     if out.size:
-        cuda_kernels("dropout").dropout_mask(seed, keep_probability, _numba(out).reshape(-1))
+        cuda_kernels("dropout").dropout_mask(seed, keep_probability, _flat(out))
     return out
 
 

@@ -66,4 +66,6 @@ def test_host_counts_the_launches_and_times_a_gpu_step_without_a_gpu():
     output = bench("host", "--quick", "--steps", "2", "--repeats", "1")
     launches = re.search(r"kernel launches per step: (\d+) \((\d+) array arguments, (\d+) scalar arguments\)", output)
     assert launches and int(launches.group(1)) > 0 and int(launches.group(2)) >= int(launches.group(1))
+    assert re.search(r"device allocations per step: \d+; Numba arrays made from CudaArrays for kernels: \d+", output)
     assert re.search(r"minigrad host time per step: [\d.]+ ms \(median of 1 rounds of 2 steps", output)
+    assert re.search(r"Numba's device array, made over a fake allocation: [\d.]+ us each", output)

@@ -38,9 +38,32 @@ def main(arguments=None):
     if not options.in_simulator:
         command = [sys.executable, "-m", "minigrad.bench", "host", *arguments, CHILD_FLAG]
         environment = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-        return subprocess.run(command, env=environment, check=True).returncode
+        subprocess.run(command, env=environment, check=True)
+        print(f"  Numba's device array, made over a fake allocation: {numba_array_microseconds():.1f} us each "
+              "(the real class, which the simulator replaces by a NumPy wrapper)")
+        return 0
     measure(options)
     return 0
+
+
+def numba_array_microseconds(repeats=5, number=2000):
+    """The cost of one DeviceNDArray (a conv activation's shape) over an existing allocation: what each
+    conversion above and each allocation (besides the memory itself) costs on a GPU."""
+    import timeit
+
+    import numpy as np
+    from numba.cuda.cudadrv import driver, drvapi
+    from numba.cuda.cudadrv.devicearray import DeviceNDArray
+
+    class FakeContext:
+        pass
+
+    memory = driver.AutoFreePointer(FakeContext(), drvapi.cu_device_ptr(1 << 32), 4 << 20, finalizer=lambda: None)
+    pointer = memory.own()
+    shape, strides = (100, 32, 14, 14), (25088, 784, 56, 4)
+    seconds = min(timeit.repeat(lambda: DeviceNDArray(shape, strides, np.float32, gpu_data=pointer),
+                                number=number, repeat=repeats))
+    return seconds / number * 1e6
 
 
 def count_launches_instead_of_running(counts):
@@ -58,6 +81,19 @@ def count_launches_instead_of_running(counts):
 
     simulated_kernel.FakeCUDAKernel.__call__ = launch
     softmax_xent.count_targets = lambda targets, class_count, ignore_index: (targets.shape[0], 0)
+    from numba import cuda
+
+    from ..device_array import CudaArray
+
+    def counted(key, function):
+        def call(*arguments, **options):
+            counts[key] += 1
+            return function(*arguments, **options)
+        return call
+
+    cuda.device_array = counted("device allocations", cuda.device_array)
+    cuda.to_device = counted("device allocations", cuda.to_device)
+    CudaArray._make_numba_view = counted("Numba arrays made", CudaArray._make_numba_view)
 
 
 def measure(options):
@@ -93,6 +129,8 @@ def measure(options):
           "(Numba's CUDA simulator, kernels not run)")
     print(f"  kernel launches per step: {per_step['launches']} ({per_step['array arguments']} array arguments, "
           f"{per_step['scalar arguments']} scalar arguments)")
+    print(f"  device allocations per step: {per_step['device allocations']}; Numba arrays made "
+          f"from CudaArrays for kernels: {per_step['Numba arrays made']}")
     print(f"  minigrad host time per step: {statistics.median(rounds):.3f} ms (median of {options.repeats} rounds "
           f"of {options.steps} steps; fastest {min(rounds):.3f} ms)")
-    print("  a GPU adds Numba's launch cost to this for each launch, and the driver's")
+    print("  a GPU adds to this Numba's cost per launch, per allocation and per device array, and the driver's;")
