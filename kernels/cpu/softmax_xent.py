@@ -10,7 +10,7 @@ from numba import prange
 from .preset import cpu_kernel
 
 # The entry points the backend calls; kernels/cuda/softmax_xent.py has the same names and arguments.
-__all__ = ["softmax_cross_entropy", "count_targets"]
+__all__ = ["count_targets", "softmax_cross_entropy"]
 
 
 @cpu_kernel

@@ -39,7 +39,7 @@ import math
 from numba import cuda, float32, float64, int64
 
 # The entry points the backend calls: the same names and arguments as kernels/cpu/softmax_xent.py.
-__all__ = ["softmax_cross_entropy", "count_targets"]  # noqa: RUF022 (the CPU order)
+__all__ = ["count_targets", "softmax_cross_entropy"]
 
 WARP_SIZE = 32
 MAX_THREADS_PER_ROW = 256  # also the length of the shared arrays: a compile-time constant
