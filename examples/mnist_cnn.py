@@ -97,12 +97,19 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step, 
             if schedule is not None:
                 schedule.step()
             step += 1
-            loss_value = loss.item()
-            accuracy = float((logits.data.argmax(axis=1) == labels.data).mean())
+            # On the GPU, reading a number back waits for the step to finish: the loss and accuracy
+            # stay there, the bar reads them when it redraws and the history at the end of the epoch.
+            loss_value = loss.detach()
+            accuracy = (logits.data.argmax(axis=1) == labels.data).mean()
+            if device == "cpu":
+                loss_value, accuracy = loss_value.item(), float(accuracy)
             bar.update(images=len(labels), loss=loss_value, accuracy=accuracy)
             history["train"]["step"].append(step)
             history["train"]["loss"].append(loss_value)
             history["train"]["accuracy"].append(accuracy)
+    for key in ("loss", "accuracy"):
+        history["train"][key] = [value if isinstance(value, float) else float(value.item())
+                                 for value in history["train"][key]]
     return step, bar.summary()
 
 

@@ -268,3 +268,36 @@ def test_mg_cuda_under_the_simulator():
     assert x.sum().item() == 6.0
     # the simulator allocates NumPy arrays, not through a memory manager: no cache to report
     assert mg.cuda.memory_stats() == {} and mg.cuda.memory_allocated() == 0 and mg.cuda.empty_cache() == 0
+
+
+def test_the_mnist_example_trains_on_the_gpu_and_reads_its_figures_once_per_epoch(monkeypatch):
+    """examples/mnist_cnn.py's loop on cuda keeps the loss and accuracy on the device each step."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "mnist_cnn.py"
+    spec = importlib.util.spec_from_file_location("mnist_cnn_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    events = []  # "step" after each optimizer step, "read" for each number read back from the GPU
+    original_item = CudaArray.item
+    monkeypatch.setattr(CudaArray, "item", lambda self: events.append("read") or original_item(self))
+    mg.manual_seed(0)
+    model = small_cnn().to("cuda")
+    optimizer = mg.optim.Adam(model.parameters(), lr=1e-3)
+    original_step = optimizer.step
+    monkeypatch.setattr(optimizer, "step", lambda: original_step() or events.append("step"))
+    generator = np.random.default_rng(0)
+    images = generator.standard_normal((6, 1, 8, 8)).astype(np.float32)
+    labels = generator.integers(0, 10, 6)
+    loader = mg.data.DataLoader((images, labels), batch_size=3)
+    history = {"train": {"step": [], "loss": [], "accuracy": []}}
+    step, summary = example.train_epoch(model, loader, optimizer, None, "epoch 1/1", history, 0, device="cuda")
+    assert step == 2 and history["train"]["step"] == [1, 2]
+    assert all(type(value) is float for value in history["train"]["loss"] + history["train"]["accuracy"])
+    assert all(0.0 <= value <= 1.0 for value in history["train"]["accuracy"])
+    assert np.isfinite(summary["loss"]) and 0.0 <= summary["accuracy"] <= 1.0
+    # Nothing is read back while the steps are queued: the bar and the history read at the end.
+    last_step = len(events) - 1 - events[::-1].index("step")
+    assert events.count("step") == 2 and "read" not in events[:last_step]
+    assert events.count("read") >= 4
