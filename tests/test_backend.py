@@ -38,7 +38,7 @@ def test_cuda_without_a_gpu_says_no_gpu_was_found(device):
 def test_every_way_to_ask_for_cuda_gives_the_same_error():
     for attempt in (lambda: mg.ones(2, device="cuda"), lambda: mg.tensor([1.0]).cuda(),
                     lambda: mg.tensor([1.0]).to("cuda"), lambda: mg.nn.Linear(2, 2).to("cuda"),
-                    lambda: mg.tensor([1.0], device="cuda")):
+                    lambda: mg.nn.Linear(2, 2).cuda(), lambda: mg.tensor([1.0], device="cuda")):
         with pytest.raises(RuntimeError, match="no GPU was found"):
             attempt()
 

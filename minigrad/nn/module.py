@@ -113,6 +113,14 @@ class Module:
                 parameter._grad = parameter.grad.detach().to(device)
         return self
 
+    def cuda(self):
+        """``self.to("cuda")``, as PyTorch's Module.cuda()."""
+        return self.to("cuda")
+
+    def cpu(self):
+        """``self.to("cpu")``, as PyTorch's Module.cpu()."""
+        return self.to("cpu")
+
     # --- state ----------------------------------------------------------------------------------------
 
     def state_dict(self):

@@ -246,6 +246,8 @@ def test_state_dicts_load_onto_either_device():
     np.testing.assert_array_equal(back.weight.data, state["weight"])
     moved = on_gpu.to("cpu")
     assert moved is on_gpu and on_gpu.weight.device == "cpu" and type(on_gpu.weight.data) is np.ndarray
+    assert on_gpu.cuda() is on_gpu and type(on_gpu.weight.data) is CudaArray  # PyTorch's shorthands
+    assert on_gpu.cpu() is on_gpu and type(on_gpu.weight.data) is np.ndarray
 
 
 def test_an_optimizer_follows_its_model_to_the_gpu():
