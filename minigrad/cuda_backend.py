@@ -49,8 +49,8 @@ def _contiguous(array):
 
 
 def _flat(array):
-    """A one-dimensional Numba view of ``array``'s elements in row-major order (copied if it has gaps)."""
-    return (array if array.is_contiguous else array.copy()).reshape(-1).numba_array()
+    """A one-dimensional Numba view of ``array``'s elements in row-major order (reshape copies if it must)."""
+    return array.reshape(-1).numba_array()
 
 
 def relu_forward(x):

@@ -23,10 +23,10 @@ The block size is the power of two that covers the row (``threads_per_row``), at
 and at most ``MAX_THREADS_PER_ROW``, whose value also sizes the shared arrays.
 
 ``count_targets`` counts the rows whose target is a class index and those whose target is
-neither a class index nor ``ignore_index`` (an error the caller reports), in two launches without
+neither a class index nor ``ignore_index`` (an error the caller reports), in one launch without
 atomics: each block counts a grid-stride share of the targets and sums its threads' counts in
-shared-memory trees into one pair of partial counts; a single block then sums the pairs the same
-way, and the two numbers come to the host in one copy: the only wait for the GPU in a step.
+shared-memory trees into one pair of partial counts; the pairs (a few hundred at most) come to
+the host in one copy, the only wait for the GPU in a step, and are added there.
 
 Performance: the loss reads each logit once and writes each gradient element once (the
 exponentials' round trip through the gradient row stays in L2 for rows of a few thousand
@@ -45,8 +45,7 @@ WARP_SIZE = 32
 MAX_THREADS_PER_ROW = 256  # also the length of the shared arrays: a compile-time constant
 
 COUNT_THREADS_PER_BLOCK = 256
-# The partial counts of the first pass are summed by one block of COUNT_THREADS_PER_BLOCK threads,
-# so there are at most as many blocks as that block has threads: one partial count per thread.
+# Enough blocks to fill a GPU; more targets than they have threads are counted grid-stride.
 COUNT_MAX_BLOCKS = COUNT_THREADS_PER_BLOCK
 
 
@@ -163,28 +162,6 @@ def count_targets_per_block(targets, class_count, ignore_index, block_counts):
         block_counts[cuda.blockIdx.x, 1] = out_of_range_counts[0]
 
 
-@cuda.jit
-def sum_block_counts(block_counts, totals):
-    """totals[k] = sum(block_counts[:, k]) for both counts, by one block: a pair per thread, then trees."""
-    thread = cuda.threadIdx.x
-    valid_counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
-    out_of_range_counts = cuda.shared.array(COUNT_THREADS_PER_BLOCK, int64)
-    inside = thread < block_counts.shape[0]
-    valid_counts[thread] = block_counts[thread, 0] if inside else 0
-    out_of_range_counts[thread] = block_counts[thread, 1] if inside else 0
-    cuda.syncthreads()
-    stride = cuda.blockDim.x // 2
-    while stride > 0:
-        if thread < stride:
-            valid_counts[thread] += valid_counts[thread + stride]
-            out_of_range_counts[thread] += out_of_range_counts[thread + stride]
-        cuda.syncthreads()
-        stride //= 2
-    if thread == 0:
-        totals[0] = valid_counts[0]
-        totals[1] = out_of_range_counts[0]
-
-
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits):
     """Per-row loss into ``losses`` (N,) and its gradient into ``grad_logits`` (N, C), on device arrays.
 
@@ -206,11 +183,10 @@ def count_targets(targets, class_count, ignore_index):
         return 0, 0
     blocks = min(math.ceil(size / COUNT_THREADS_PER_BLOCK), COUNT_MAX_BLOCKS)
     block_counts = cuda.device_array((blocks, 2), dtype="int64")
-    totals = cuda.device_array(2, dtype="int64")
     count_targets_per_block[blocks, COUNT_THREADS_PER_BLOCK](targets, int(class_count), int(ignore_index),
                                                              block_counts)
-    sum_block_counts[1, COUNT_THREADS_PER_BLOCK](block_counts, totals)
-    valid, out_of_range = totals.copy_to_host()
+    # At most COUNT_MAX_BLOCKS pairs (4 KB): one copy, as for two numbers, and NumPy adds them.
+    valid, out_of_range = block_counts.copy_to_host().sum(axis=0)
     return int(valid), int(out_of_range)
 
 
@@ -220,5 +196,4 @@ PTX_SIGNATURES = {
         (dtype[:, :], int64[:], float64, int64, dtype[:], dtype[:, :]) for dtype in (float32, float64)
     ],
     "count_targets_per_block": [(int64[:], int64, int64, int64[:, :])],
-    "sum_block_counts": [(int64[:, :], int64[:])],
 }
