@@ -1,8 +1,8 @@
 """The tape: how op applications are recorded, and how backward() replays them in reverse.
 
-Every op is a ``Function`` subclass (see ops.py). Applying one whose inputs need gradients records
-the Function instance itself as a node of the tape: its input tensors, the arrays it saved for
-backward, and a sequence number from one global counter. An op can only consume tensors that
+Every op is a ``Function`` subclass (see ops.py). Applying one whose inputs need gradients
+records the Function instance itself as a node of the tape: its input tensors, the arrays it saved
+for backward, and a sequence number from one global counter. An op can only consume tensors that
 already exist, so a node's sequence number is larger than those of all the nodes that produced its
 inputs: sorting by decreasing sequence number is a topological order, and backward() needs no
 recursion (a 100,000-op chain is fine).
@@ -21,7 +21,6 @@ import itertools
 import numpy as np
 
 from . import backend
-from .device_array import CudaArray
 
 _grad_enabled = True
 _active_tapes = []  # GradientTapes whose `with` block is running, innermost last
@@ -118,7 +117,7 @@ class Function:
                     f"{function.name}: expected all tensors on one device, got {device} and {tensor.device}"
                 )
         output_data = function.forward(*[tensor.data for tensor in inputs])
-        if type(output_data) is not np.ndarray and type(output_data) is not CudaArray:
+        if type(output_data) not in backend.ARRAY_TYPES:
             output_data = np.asarray(output_data)  # NumPy gives scalars, not 0-d arrays, for 0-d math
         if function.output_device is not None:
             device = function.output_device  # ToDevice: the one op whose output lives elsewhere

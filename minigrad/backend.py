@@ -1,29 +1,35 @@
-"""Device dispatch: the one place the engine reaches the Numba kernels.
+"""Device dispatch: the one place the engine reaches the Numba kernels and the GPU.
 
-A tensor's array is a NumPy ndarray on the CPU and a CudaArray (device_array.py) on the GPU.
-Elementwise math is NumPy's interface on both (in ops.py): on a CudaArray, NumPy hands the call
-to device_math.py, which runs it on GPU kernels. The heavy ops are here: on the CPU the backend
-allocates the output arrays and the kernels of ``minigrad.kernels.cpu`` fill them; when the first
-array is a CudaArray, the function of the same name in cuda_backend.py does the same with
-``minigrad.kernels.cuda``. Kernel modules are imported on first use: ``import minigrad`` loads no
-Numba and compiles nothing, and asking for ``"cuda"`` on a machine without a GPU says so.
+A tensor's array is a NumPy ndarray on the CPU and a CudaArray (minigrad/cuda/array.py) on the
+GPU. Elementwise math is NumPy's interface on both (in minigrad/ops/): on a CudaArray, NumPy
+hands the call to minigrad/cuda/numpy_api.py, which runs it on GPU kernels. The heavy ops are
+here: on the CPU the backend allocates the output arrays and the kernels of
+``minigrad.kernels.cpu`` fill them; when the first array is a CudaArray, the function of the
+same name in minigrad/cuda/ops.py does the same with ``minigrad.kernels.cuda``. Kernel modules
+are imported on first use: ``import minigrad`` loads no Numba and compiles nothing, and asking
+for ``"cuda"`` on a machine without a GPU says so.
 """
 import functools
 
 import numpy as np
 
-from . import cuda_backend
-from .device_array import CudaArray, kernel_module
+from . import kernels as kernel_modules
+from .cuda import ops as cuda_ops
+from .cuda import runtime as cuda_runtime
+from .cuda import transfer
+from .cuda.array import CudaArray
+
+ARRAY_TYPES = (np.ndarray, CudaArray)  # what an op's forward may return, on either device
 
 
 def kernels(name):
     """The CPU kernel module ``minigrad.kernels.cpu.<name>``, imported once."""
-    return kernel_module("cpu", name)
+    return kernel_modules.load("cpu", name)
 
 
 def on_either_device(cpu_function):
-    """Route a call whose first argument is a CudaArray to cuda_backend's function of the same name."""
-    cuda_function = getattr(cuda_backend, cpu_function.__name__)
+    """Route a call whose first argument is a CudaArray to minigrad/cuda/ops.py's function of the same name."""
+    cuda_function = getattr(cuda_ops, cpu_function.__name__)
 
     @functools.wraps(cpu_function)
     def function(first, *arguments, **options):
@@ -36,9 +42,6 @@ def on_either_device(cpu_function):
 
 # --- devices --------------------------------------------------------------------------------------
 
-_gpu_checked = False
-
-
 def check_device(device):
     """The canonical device name ("cpu" or "cuda"), or a clear error for a device minigrad cannot use."""
     name = str(device)
@@ -47,36 +50,9 @@ def check_device(device):
     if name == "cuda" or name.startswith("cuda:"):
         if name not in ("cuda", "cuda:0"):
             raise ValueError(f"device '{name}': minigrad uses one GPU, 'cuda' (also written 'cuda:0')")
-        _require_gpu(name)
+        cuda_runtime.require_gpu(name)
         return "cuda"
     raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
-
-
-def _require_gpu(name):
-    """Raise unless Numba finds a CUDA GPU (or runs its CUDA simulator, for the tests)."""
-    global _gpu_checked
-    if _gpu_checked:
-        return
-    from numba import cuda
-
-    from .device_array import simulated
-
-    if not simulated():
-        # Before Numba makes its CUDA context: the context takes its memory manager when created.
-        from . import device_memory
-
-        device_memory.install()
-    if not simulated() and not cuda.is_available():
-        try:
-            cuda.current_context()
-            reason = "Numba's CUDA driver reported no device"
-        except Exception as error:  # noqa: BLE001  the driver's own words say why
-            reason = str(error).strip().splitlines()[0].strip(" :") or type(error).__name__
-        raise RuntimeError(
-            f"device '{name}' is not available: no GPU was found ({reason}). minigrad's CUDA backend "
-            "needs an NVIDIA GPU with its driver; use device='cpu'"
-        )
-    _gpu_checked = True
 
 
 def device_of(array):
@@ -89,8 +65,6 @@ def to_device(array, device):
         return array
     if device == "cpu":
         return array.get()
-    from . import transfer
-
     return transfer.upload(np.asarray(array))
 
 
@@ -192,7 +166,7 @@ def dropout_mask(seed, keep_probability, shape, dtype, device):
     """1 / keep_probability where an element is kept, else 0: a counter-based hash of (seed, element)
     decides, the same on both devices, so a model trains to the same losses on the CPU and the GPU."""
     if device == "cuda":
-        return cuda_backend.dropout_mask(seed, keep_probability, shape, dtype)
+        return cuda_ops.dropout_mask(seed, keep_probability, shape, dtype)
     out = np.empty(shape, dtype=dtype)
     if out.size:
         kernels("dropout").dropout_mask(seed, keep_probability, out.reshape(-1))

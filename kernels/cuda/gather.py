@@ -1,7 +1,7 @@
 """Gather and scatter at element positions: advanced indexing (``x[rows, columns]``) on the GPU.
 
 CudaArray resolves an advanced index on the host with NumPy's own rules into the buffer
-position of every selected element (device_array.py); these kernels then move the values.
+position of every selected element (minigrad/cuda/array.py); these kernels then move the values.
 ``gather`` is one thread per selected element. ``scatter`` is one thread per distinct target
 position: the host has grouped the values bound for each position (a stable sort), and the
 thread adds them in their original order (``np.add.at``: repeated positions accumulate) or

@@ -3,7 +3,7 @@
 An operand is a 1-D device buffer (a whole allocation) read through a view: an element offset and
 per-axis element strides, stride 0 along a broadcast axis, as NumPy's view model has it. The
 logical element (i_0, ..., i_k) of an operand sits at ``buffer[offset + sum_d i_d * strides_d]``.
-The caller (minigrad/device_math.py) has already broadcast the operands to the output's shape,
+The caller (minigrad/cuda/numpy_api.py) has already broadcast the operands to the output's shape,
 cast them to one dtype and merged axes that every operand walks as one, so ``shape`` usually has
 one or two axes.
 

@@ -315,7 +315,7 @@ def main(arguments=None):
 
     require_gpu()
     import minigrad
-    from minigrad.device_array import simulated as running_simulated
+    from minigrad.cuda.runtime import simulated as running_simulated
 
     simulated = running_simulated()
     print(f"minigrad GPU suite on {device_name(simulated)}")

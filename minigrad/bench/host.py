@@ -90,7 +90,7 @@ def count_launches_instead_of_running(counts):
     softmax_xent.count_targets = counted_targets
     from numba import cuda
 
-    from ..device_array import CudaArray
+    from ..cuda.array import CudaArray
 
     def counted(key, function):
         def call(*arguments, **options):

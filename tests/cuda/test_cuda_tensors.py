@@ -10,8 +10,8 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import transfer
-from minigrad.device_array import CudaArray
+from minigrad.cuda import transfer
+from minigrad.cuda.array import CudaArray
 
 # the simulator warns of the dropout hash's intended uint64 wrap-around
 pytestmark = [pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),

@@ -14,8 +14,8 @@ from numba.cuda.cudadrv import driver as numba_driver
 from numba.cuda.cudadrv import drvapi
 from numba.cuda.cudadrv.devicearray import DeviceNDArray
 
-from minigrad import device_memory
-from minigrad.device_memory import BlockCache, CachingMemoryManager, block_size
+from minigrad.cuda import memory
+from minigrad.cuda.memory import BlockCache, CachingMemoryManager, block_size
 
 # --- the bookkeeping ------------------------------------------------------------------------------
 
@@ -214,5 +214,5 @@ def test_a_memory_manager_the_user_chose_is_kept(monkeypatch):
 
     monkeypatch.setattr(config, "CUDA_MEMORY_MANAGER", "rmm_numba_plugin")
     monkeypatch.setattr(numba_driver, "_memory_manager", None)
-    device_memory.install()
+    memory.install()
     assert numba_driver._memory_manager is None  # Numba imports the user's plugin itself

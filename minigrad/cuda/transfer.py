@@ -14,7 +14,8 @@ go up synchronously without staging, so the pinned buffers stay batch-sized.
 """
 import numpy as np
 
-from .device_array import CudaArray, numba_cuda
+from .array import CudaArray
+from .runtime import numba_cuda
 
 STAGED_BYTES = 64 << 20  # a batch of 100 MNIST images is 314 KB; a 1024 x 3136 float32 weight 13 MB
 

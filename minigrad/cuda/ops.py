@@ -1,4 +1,4 @@
-"""The heavy ops on the GPU: the same functions as backend.py's CPU ones, on CudaArrays.
+"""The heavy ops on the GPU: the same functions as minigrad/backend.py's CPU ones, on CudaArrays.
 
 Each function allocates its outputs as CudaArrays and launches the twin in
 ``minigrad.kernels.cuda`` (same file, function and argument names as ``kernels.cpu``), handing it
@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .device_array import CudaArray, cuda_kernels
+from .array import CudaArray
+from .runtime import kernels
 
 
 def _numba(array):
@@ -25,10 +26,10 @@ def matmul(a, b, batch_shape):
             raise TypeError(f"matmul: integer products are not supported on cuda, got {a.dtype} and {b.dtype}")
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
     rows, inner, columns = a.shape[-2], a.shape[-1], b.shape[-1]
-    kernels = cuda_kernels("matmul")
+    matmul_kernels = kernels("matmul")
     if not batch_shape:
         out = CudaArray.empty((rows, columns), a.dtype)
-        kernels.matmul(_numba(a), _numba(b), _numba(out))
+        matmul_kernels.matmul(_numba(a), _numba(b), _numba(out))
         return out
     batch = math.prod(batch_shape)
     # A single batch axis keeps its stride-0 broadcast; several are merged, which copies a shared operand.
@@ -37,7 +38,7 @@ def matmul(a, b, batch_shape):
     if len(batch_shape) != 1:
         a3, b3 = a3.reshape(batch, rows, inner), b3.reshape(batch, inner, columns)
     out = CudaArray.empty((batch, rows, columns), a.dtype)
-    kernels.batched_matmul(_numba(a3), _numba(b3), _numba(out))
+    matmul_kernels.batched_matmul(_numba(a3), _numba(b3), _numba(out))
     return out.reshape(batch_shape + (rows, columns))
 
 
@@ -55,27 +56,27 @@ def _flat(array):
 
 def relu_forward(x):
     out = CudaArray.empty(x.shape, x.dtype)
-    cuda_kernels("elementwise").relu_forward(_flat(x), _flat(out))
+    kernels("elementwise").relu_forward(_flat(x), _flat(out))
     return out
 
 
 def relu_backward(x, grad_output):
     grad_input = CudaArray.empty(grad_output.shape, grad_output.dtype)
-    cuda_kernels("elementwise").relu_backward(_flat(x), _flat(grad_output), _flat(grad_input))
+    kernels("elementwise").relu_backward(_flat(x), _flat(grad_output), _flat(grad_input))
     return grad_input
 
 
 def dropout_mask(seed, keep_probability, shape, dtype):
     out = CudaArray.empty(shape, dtype)
     if out.size:
-        cuda_kernels("dropout").dropout_mask(seed, keep_probability, _flat(out))
+        kernels("dropout").dropout_mask(seed, keep_probability, _flat(out))
     return out
 
 
 # --- fused softmax cross-entropy ------------------------------------------------------------------
 
 def count_targets(targets, class_count, ignore_index):
-    return cuda_kernels("softmax_xent").count_targets(_flat(targets.astype(np.int64, copy=False)), class_count,
+    return kernels("softmax_xent").count_targets(_flat(targets.astype(np.int64, copy=False)), class_count,
                                                       ignore_index)
 
 
@@ -83,7 +84,7 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
     losses = CudaArray.empty((logits.shape[0],), logits.dtype)
     grad_logits = CudaArray.empty(logits.shape, logits.dtype)
     targets = targets.astype(np.int64, copy=False)
-    cuda_kernels("softmax_xent").softmax_cross_entropy(_contiguous(logits), _flat(targets), label_smoothing,
+    kernels("softmax_xent").softmax_cross_entropy(_contiguous(logits), _flat(targets), label_smoothing,
                                                        ignore_index, _numba(losses), _numba(grad_logits))
     return losses, grad_logits
 
@@ -95,7 +96,7 @@ def conv2d_forward(x, weight, bias, geometry, output_size):
     if bias is None:
         bias = CudaArray.full((weight.shape[0],), 0, x.dtype)
     if out.size:
-        cuda_kernels("conv2d").conv2d_forward(_contiguous(x), _contiguous(weight), _contiguous(bias), *geometry,
+        kernels("conv2d").conv2d_forward(_contiguous(x), _contiguous(weight), _contiguous(bias), *geometry,
                                               _numba(out))
     return out
 
@@ -103,7 +104,7 @@ def conv2d_forward(x, weight, bias, geometry, output_size):
 def conv2d_backward_input(grad_out, weight, geometry, input_shape):
     grad_x = CudaArray.empty(input_shape, grad_out.dtype)
     if grad_x.size:
-        cuda_kernels("conv2d").conv2d_backward_input(_contiguous(grad_out), _contiguous(weight), *geometry,
+        kernels("conv2d").conv2d_backward_input(_contiguous(grad_out), _contiguous(weight), *geometry,
                                                      _numba(grad_x))
     return grad_x
 
@@ -112,7 +113,7 @@ def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
     if x.shape[0] == 0:
         return CudaArray.full(weight_shape, 0, grad_out.dtype)
     grad_weight = CudaArray.empty(weight_shape, grad_out.dtype)
-    cuda_kernels("conv2d").conv2d_backward_weight(_contiguous(x), _contiguous(grad_out), *geometry,
+    kernels("conv2d").conv2d_backward_weight(_contiguous(x), _contiguous(grad_out), *geometry,
                                                   _numba(grad_weight))
     return grad_weight
 
@@ -123,7 +124,7 @@ def conv2d_backward_bias(grad_out):
     grad_planes = (grad_out if grad_out.is_contiguous else grad_out.copy()).reshape(
         grad_out.shape[0], grad_out.shape[1], -1)
     grad_bias = CudaArray.empty((grad_out.shape[1],), grad_out.dtype)
-    cuda_kernels("conv2d").conv2d_backward_bias(_numba(grad_planes), _numba(grad_bias))
+    kernels("conv2d").conv2d_backward_bias(_numba(grad_planes), _numba(grad_bias))
     return grad_bias
 
 
@@ -131,28 +132,28 @@ def max_pool2d_forward(x, geometry, output_size):
     shape = x.shape[:2] + output_size
     out, indices = CudaArray.empty(shape, x.dtype), CudaArray.empty(shape, np.int64)
     if out.size:
-        cuda_kernels("pool").max_pool2d_forward(_contiguous(x), *geometry, _numba(out), _numba(indices))
+        kernels("pool").max_pool2d_forward(_contiguous(x), *geometry, _numba(out), _numba(indices))
     return out, indices
 
 
 def max_pool2d_backward(grad_out, indices, input_shape):
     grad_x = CudaArray.empty(input_shape, grad_out.dtype)
     if grad_x.size:
-        cuda_kernels("pool").max_pool2d_backward(_contiguous(grad_out), _contiguous(indices), _numba(grad_x))
+        kernels("pool").max_pool2d_backward(_contiguous(grad_out), _contiguous(indices), _numba(grad_x))
     return grad_x
 
 
 def avg_pool2d_forward(x, geometry, output_size, count_include_pad):
     out = CudaArray.empty(x.shape[:2] + output_size, x.dtype)
     if out.size:
-        cuda_kernels("pool").avg_pool2d_forward(_contiguous(x), *geometry, count_include_pad, _numba(out))
+        kernels("pool").avg_pool2d_forward(_contiguous(x), *geometry, count_include_pad, _numba(out))
     return out
 
 
 def avg_pool2d_backward(grad_out, geometry, input_shape, count_include_pad):
     grad_x = CudaArray.empty(input_shape, grad_out.dtype)
     if grad_x.size:
-        cuda_kernels("pool").avg_pool2d_backward(_contiguous(grad_out), *geometry, count_include_pad,
+        kernels("pool").avg_pool2d_backward(_contiguous(grad_out), *geometry, count_include_pad,
                                                  _numba(grad_x))
     return grad_x
 
@@ -172,26 +173,26 @@ def _buffer_or_placeholder(buffer, like):
 
 
 def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
-    cuda_kernels("optim").sgd_update(_numba(param), _numba(grad), _buffer_or_placeholder(momentum_buffer, param),
+    kernels("optim").sgd_update(_numba(param), _numba(grad), _buffer_or_placeholder(momentum_buffer, param),
                                      float(lr), float(weight_decay), float(momentum), float(dampening),
                                      bool(nesterov), bool(first_step))
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
                 step_size, bias_correction2_sqrt):
-    cuda_kernels("optim").adam_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_avg_sq),
+    kernels("optim").adam_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_avg_sq),
                                       _buffer_or_placeholder(max_exp_avg_sq, param), float(beta1), float(beta2),
                                       float(eps), float(weight_decay), float(param_scale), float(step_size),
                                       float(bias_correction2_sqrt), max_exp_avg_sq is not None)
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum):
-    cuda_kernels("optim").rmsprop_update(_numba(param), _numba(grad), _numba(square_avg),
+    kernels("optim").rmsprop_update(_numba(param), _numba(grad), _numba(square_avg),
                                          _buffer_or_placeholder(grad_avg, param),
                                          _buffer_or_placeholder(momentum_buffer, param), float(lr), float(alpha),
                                          float(eps), float(weight_decay), float(momentum), grad_avg is not None)
 
 
 def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
-    cuda_kernels("optim").adagrad_update(_numba(param), _numba(grad), _numba(state_sum), float(lr), float(eps),
+    kernels("optim").adagrad_update(_numba(param), _numba(grad), _numba(state_sum), float(lr), float(eps),
                                          float(weight_decay))

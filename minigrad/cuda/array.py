@@ -2,58 +2,28 @@
 
 A CudaArray is a one-dimensional device buffer (a whole allocation, shared by every view of it)
 plus an element offset, a shape and element strides: exactly how NumPy describes an ndarray, so
-reshape, transpose, slicing and broadcasting are arithmetic on those numbers, done here in Python,
-and never move data. The math is NumPy's interface on the GPU's kernels: ``np.exp(x)``, ``a + b``,
+reshape, transpose, slicing and broadcasting are arithmetic on those numbers (layout.py) and
+never move data. The math is NumPy's interface on the GPU's kernels: ``np.exp(x)``, ``a + b``,
 ``x.sum(axis=1)``, ``np.where(...)`` on CudaArrays reach ``__array_ufunc__`` and
-``__array_function__`` (device_math.py), which launch the kernels of ``minigrad.kernels.cuda``.
-That is why ops.py has one forward and one backward per op for both devices.
+``__array_function__``, which look the call up in two tables that numpy_api.py fills (NumPy's
+NEP 18 recipe): this file holds no math and imports none. That is why the ops in minigrad/ops/
+have one forward and one backward per op for both devices.
 
-Strides here count elements, not bytes (``element_strides``), because kernels index the buffer
-by element. Nothing converts to a NumPy array implicitly (``np.asarray(cuda_array)`` raises):
-a copy to the host is always asked for, by ``.get()``, so no transfer hides in a training step.
-Numba is imported on first use; ``import minigrad`` loads no Numba.
+Nothing converts to a NumPy array implicitly (``np.asarray(cuda_array)`` raises): a copy to the
+host is always asked for, by ``.get()``, so no transfer hides in a training step. Numba is
+imported on first use (runtime.py); ``import minigrad`` loads no Numba.
 """
-import importlib
 import math
 
 import numpy as np
 
+from . import layout
+from .runtime import kernels, numba_cuda, simulated
 
-def numba_cuda():
-    from numba import cuda
-
-    return cuda
-
-
-def simulated():
-    """True under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1): device arrays are NumPy inside."""
-    from numba import config
-
-    return bool(config.ENABLE_CUDASIM)
-
-
-_kernel_modules = {}
-
-
-def kernel_module(target, name):
-    """The kernel module ``minigrad.kernels.<target>.<name>`` ("cpu" or "cuda"), imported once."""
-    module = _kernel_modules.get((target, name))
-    if module is None:
-        module = _kernel_modules[target, name] = importlib.import_module(f"minigrad.kernels.{target}.{name}")
-    return module
-
-
-def cuda_kernels(name):
-    return kernel_module("cuda", name)
-
-
-def contiguous_strides(shape):
-    """Row-major element strides: the last axis moves by one element."""
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
+# NumPy's functions on CudaArrays, filled by numpy_api.py: ufunc method ("__call__", "at") ->
+# implementation(ufunc, inputs, options), and numpy function -> implementation(*args, **kwargs).
+UFUNC_METHODS = {}
+FUNCTIONS = {}
 
 
 class CudaArray:
@@ -74,14 +44,14 @@ class CudaArray:
     def empty(cls, shape, dtype):
         shape = tuple(int(size) for size in shape)
         buffer = numba_cuda().device_array(math.prod(shape), dtype=np.dtype(dtype))
-        return cls(buffer, 0, shape, contiguous_strides(shape), dtype)
+        return cls(buffer, 0, shape, layout.contiguous_strides(shape), dtype)
 
     @classmethod
     def from_host(cls, array, dtype=None):
         """A device copy of a host array (synchronous; batches use transfer.upload instead)."""
         array = np.asarray(array, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
         buffer = numba_cuda().to_device(array.reshape(-1))
-        return cls(buffer, 0, array.shape, contiguous_strides(array.shape), array.dtype)
+        return cls(buffer, 0, array.shape, layout.contiguous_strides(array.shape), array.dtype)
 
     @classmethod
     def full(cls, shape, value, dtype):
@@ -112,7 +82,7 @@ class CudaArray:
     def _make_numba_view(self):
         itemsize = self.dtype.itemsize
         # Row-major strides when contiguous (whatever a size-1 axis says), so Numba types it 'C'.
-        strides = contiguous_strides(self.shape) if self.is_contiguous else self.element_strides
+        strides = layout.contiguous_strides(self.shape) if self.is_contiguous else self.element_strides
         byte_strides = tuple(stride * itemsize for stride in strides)
         if simulated():
             from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
@@ -138,16 +108,7 @@ class CudaArray:
     size = property(lambda self: math.prod(self.shape))
     itemsize = property(lambda self: self.dtype.itemsize)
     nbytes = property(lambda self: self.size * self.dtype.itemsize)
-
-    @property
-    def is_contiguous(self):
-        """Row-major without gaps (axes of size 1 may have any stride)."""
-        expected = 1
-        for size, stride in zip(reversed(self.shape), reversed(self.element_strides)):
-            if size != 1 and stride != expected:
-                return False
-            expected *= size
-        return True
+    is_contiguous = property(lambda self: layout.is_contiguous(self.shape, self.element_strides))
 
     @property
     def flags(self):
@@ -189,9 +150,9 @@ class CudaArray:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = shape[0]
-        shape = _resolved_shape(tuple(int(size) for size in shape), self.size, self.shape)
+        shape = layout.resolved_shape(tuple(int(size) for size in shape), self.size, self.shape)
         source = self if self.is_contiguous else self.copy()  # as NumPy: a copy when no view can do it
-        return source.view_as(source.offset, shape, contiguous_strides(shape))
+        return source.view_as(source.offset, shape, layout.contiguous_strides(shape))
 
     def ravel(self):
         return self.reshape(-1)
@@ -217,21 +178,13 @@ class CudaArray:
     def broadcast_to(self, shape):
         """A view of ``shape``: new leading axes and stretched size-1 axes get stride 0."""
         shape = tuple(int(size) for size in shape)
-        added = len(shape) - self.ndim
-        if added < 0 or any(size not in (1, target) for size, target in zip(self.shape, shape[added:])):
-            raise ValueError(f"operands could not be broadcast together: {self.shape} to {shape}")
-        strides = (0,) * added + tuple(
-            stride if size == target else 0
-            for size, target, stride in zip(self.shape, shape[added:], self.element_strides)
-        )
-        return self.view_as(self.offset, shape, strides)
+        return self.view_as(self.offset, shape, layout.broadcast_strides(self.shape, self.element_strides, shape))
 
     def expand_dims(self, axes):
         axes = (axes,) if isinstance(axes, int) else tuple(axes)
         ndim = self.ndim + len(axes)
-        axes = sorted(axis % ndim for axis in axes)
         shape, strides = list(self.shape), list(self.element_strides)
-        for axis in axes:
+        for axis in sorted(axis % ndim for axis in axes):
             shape.insert(axis, 1)
             strides.insert(axis, 0)
         return self.view_as(self.offset, shape, strides)
@@ -260,19 +213,17 @@ class CudaArray:
     # --- indexing --------------------------------------------------------------------------------
 
     def __getitem__(self, index):
-        basic = _basic_view(self, index)
-        if basic is not None:
-            return basic
+        if layout.is_basic_index(index):
+            return self.view_as(*layout.basic_index(self.offset, self.shape, self.element_strides, index))
         positions = self.positions()[_host_index(index)]
         out = CudaArray.empty(positions.shape, self.dtype)
         if out.size:
-            cuda_kernels("gather").gather(self.buffer, numba_cuda().to_device(positions.reshape(-1)), out.buffer)
+            kernels("gather").gather(self.buffer, numba_cuda().to_device(positions.reshape(-1)), out.buffer)
         return out
 
     def __setitem__(self, index, value):
-        basic = _basic_view(self, index)
-        if basic is not None:
-            copy_into(basic, value)
+        if layout.is_basic_index(index):
+            copy_into(self.view_as(*layout.basic_index(self.offset, self.shape, self.element_strides, index)), value)
             return
         scatter(self, _host_index(index), value, accumulate=False)
 
@@ -283,23 +234,23 @@ class CudaArray:
         array with NumPy's own rules, so every one of those rules holds here too; the kernels then
         only gather or scatter at the positions found.
         """
-        positions = np.full(self.shape, self.offset, dtype=np.int64)
-        for axis, (size, stride) in enumerate(zip(self.shape, self.element_strides)):
-            along = np.arange(size, dtype=np.int64) * stride
-            positions += along.reshape((size,) + (1,) * (self.ndim - axis - 1))
-        return positions
+        return layout.positions(self.offset, self.shape, self.element_strides)
 
-    # --- NumPy's protocols and operators: device_math.py -----------------------------------------
+    # --- NumPy's protocols: the tables numpy_api.py fills ---------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **options):
-        from . import device_math
-
-        return device_math.array_ufunc(ufunc, method, inputs, options)
+        implementation = UFUNC_METHODS.get(method)
+        if implementation is None:
+            raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on CUDA arrays")
+        return implementation(ufunc, inputs, options)
 
     def __array_function__(self, function, types, args, kwargs):
-        from . import device_math
-
-        return device_math.array_function(function, args, kwargs)
+        implementation = FUNCTIONS.get(function)
+        if implementation is None:
+            raise TypeError(
+                f"numpy.{function.__name__} is not supported on CUDA arrays; copy to the host with .cpu() first"
+            )
+        return implementation(*args, **kwargs)
 
     def sum(self, axis=None, dtype=None, keepdims=False):
         return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
@@ -358,51 +309,54 @@ CudaArray.__abs__ = lambda self: np.abs(self)
 CudaArray.__invert__ = lambda self: np.logical_not(self)
 
 
-# --- helpers -------------------------------------------------------------------------------------
+# --- the launches every array needs: elementwise maps, constants, copies, scatters ---------------
 
-def _resolved_shape(shape, size, old_shape):
-    unknown = [axis for axis, length in enumerate(shape) if length == -1]
-    known = math.prod(length for length in shape if length != -1)
-    if len(unknown) == 1 and known and size % known == 0:
-        shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
-    if len(unknown) > 1 or math.prod(shape) != size or any(length < 0 for length in shape):
-        raise ValueError(f"cannot reshape array of shape {old_shape} into shape {shape}")
-    return shape
-
-
-def _basic_view(array, index):
-    """The view a basic index (ints, slices, None, Ellipsis) selects, or None for advanced indexing."""
-    items = index if isinstance(index, tuple) else (index,)
-    if not all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice)) for item in items):
-        return None
-    if any(isinstance(item, bool) for item in items):
-        return None  # x[True] is a mask, not the index 1
-    used = sum(1 for item in items if item is not None and item is not Ellipsis)
-    if used > array.ndim:
-        raise IndexError(f"too many indices for an array of shape {array.shape}")
-    if Ellipsis in items:
-        at = items.index(Ellipsis)
-        items = items[:at] + (slice(None),) * (array.ndim - used) + items[at + 1 :]
+def elementwise_into(operation, operands, out):
+    """Run the kernel of ``operation`` (a kernels/cuda/ufunc.py code name) over ``operands`` broadcast to out."""
+    if out.size == 0:
+        return out
+    views = [operand.broadcast_to(out.shape) for operand in operands] + [out]
+    shape, strides = layout.collapse(out.shape, *[view.element_strides for view in views])
+    ufunc_kernels = kernels("ufunc")
+    arguments = []
+    for view, view_strides in zip(views, strides):
+        arguments += [view.buffer, view.offset, view_strides]
+    if len(operands) == 1:
+        ufunc_kernels.unary_map(getattr(ufunc_kernels, operation.upper()), *arguments, shape)
+    elif len(operands) == 2:
+        ufunc_kernels.binary_map(getattr(ufunc_kernels, operation.upper()), *arguments, shape)
     else:
-        items = items + (slice(None),) * (array.ndim - used)
-    offset, shape, strides, axis = array.offset, [], [], 0
-    for item in items:
-        if item is None:
-            shape.append(1)
-            strides.append(0)
-            continue
-        size, stride = array.shape[axis], array.element_strides[axis]
-        if isinstance(item, slice):
-            start, stop, step = item.indices(size)
-            shape.append(len(range(start, stop, step)))
-            strides.append(stride * step)
-            offset += start * stride if shape[-1] else 0
-        else:
-            if not -size <= item < size:
-                raise IndexError(f"index {item} is out of bounds for axis {axis} with size {size}")
-            offset += (int(item) % size) * stride
-        axis += 1
-    return array.view_as(offset, shape, strides)
+        ufunc_kernels.where_map(*arguments, shape)
+    return out
+
+
+_constants = {}
+_CONSTANT_CACHE_SIZE = 256
+
+
+def constant(value, dtype):
+    """A 0-d CudaArray holding ``value``; cached by (dtype, bytes), so each value is uploaded once."""
+    host = np.asarray(value, dtype=dtype)
+    key = (host.dtype.str, host.tobytes())
+    array = _constants.get(key)
+    if array is None:
+        if len(_constants) >= _CONSTANT_CACHE_SIZE:
+            _constants.clear()  # a loop making new values every step: keep the cache bounded
+        array = _constants[key] = CudaArray.from_host(host)
+    return array
+
+
+def _on_device(value, dtype):
+    """A CudaArray as it is; a host number as a cached device constant of ``dtype``; a host array uploaded."""
+    if isinstance(value, CudaArray):
+        return value
+    host = np.asarray(value)
+    return constant(host.item(), dtype) if host.ndim == 0 else CudaArray.from_host(host)
+
+
+def copy_into(target, value):
+    """target[...] = value, broadcasting value (a CudaArray or a host scalar/array) to target's shape."""
+    elementwise_into("copy", [_on_device(value, target.dtype)], target)
 
 
 def _host_index(index):
@@ -414,23 +368,6 @@ def _host_index(index):
     if isinstance(index, list):
         return np.asarray(index)
     return index
-
-
-def _on_device(value, dtype):
-    """A CudaArray as it is; a host number as a cached device constant of ``dtype``; a host array uploaded."""
-    if isinstance(value, CudaArray):
-        return value
-    from . import device_math
-
-    host = np.asarray(value)
-    return device_math.constant(host.item(), dtype) if host.ndim == 0 else CudaArray.from_host(host)
-
-
-def copy_into(target, value):
-    """target[...] = value, broadcasting value (a CudaArray or a host scalar/array) to target's shape."""
-    from . import device_math
-
-    device_math.elementwise_into("copy", [_on_device(value, target.dtype)], target)
 
 
 def scatter(target, index, values, accumulate):
@@ -449,5 +386,5 @@ def scatter(target, index, values, accumulate):
     unique, starts = np.unique(flat_positions[order], return_index=True)
     starts = np.append(starts, flat_positions.size).astype(np.int64)
     to_device = numba_cuda().to_device
-    cuda_kernels("gather").scatter(target.buffer, to_device(unique), to_device(order.astype(np.int64)),
-                                   to_device(starts), values.buffer, accumulate)
+    kernels("gather").scatter(target.buffer, to_device(unique), to_device(order.astype(np.int64)),
+                              to_device(starts), values.buffer, accumulate)

@@ -1,39 +1,27 @@
-"""NumPy's math on CudaArrays: the ufuncs, reductions and array functions ops.py uses, on GPU kernels.
+"""NumPy's math on CudaArrays: the ufuncs, reductions and array functions the ops use, on GPU kernels.
 
 NumPy hands any ufunc call with a CudaArray operand to ``CudaArray.__array_ufunc__`` and any
 array function (``np.where``, ``np.sum``, ``np.broadcast_to``...) to ``__array_function__``;
-both land here. The rules stay NumPy's own: result dtypes come from ``ufunc.resolve_dtypes``
-(so float32 * 2 stays float32, int / int is float64), shapes broadcast as NumPy broadcasts.
-Then the operands are cast to the loop's dtype, broadcast by stride 0 and handed to one kernel
-launch (kernels/cuda/ufunc.py, kernels/cuda/reduction.py).
+both look the call up in the tables of array.py, which this module fills when it is imported
+(minigrad/cuda/__init__.py imports it, so the tables are full before any CudaArray exists).
+The rules stay NumPy's own: result dtypes come from ``ufunc.resolve_dtypes`` (so float32 * 2
+stays float32, int / int is float64), shapes broadcast as NumPy broadcasts. Then the operands
+are cast to the loop's dtype, broadcast by stride 0 and handed to one kernel launch
+(kernels/cuda/ufunc.py, kernels/cuda/reduction.py).
 
 A host scalar next to a CudaArray (``x * 2``, ``np.where(c, x, 0)``) becomes a one-element device
-constant read through stride 0; constants are kept by value, so a training loop uploads each one
-once. A host array of more than one element next to a CudaArray is an error naming both devices.
+constant read through stride 0 (``array.constant``: each value is uploaded once). A host array of
+more than one element next to a CudaArray is an error naming both devices.
 """
 import math
 
 import numpy as np
 
-from .device_array import CudaArray, cuda_kernels
+from . import layout
+from .array import FUNCTIONS, UFUNC_METHODS, CudaArray, constant, elementwise_into, scatter
+from .runtime import kernels
 
 # --- operands ------------------------------------------------------------------------------------
-
-_constants = {}
-_CONSTANT_CACHE_SIZE = 256
-
-
-def constant(value, dtype):
-    """A 0-d CudaArray holding ``value``; cached by (dtype, bytes), so each value is uploaded once."""
-    host = np.asarray(value, dtype=dtype)
-    key = (host.dtype.str, host.tobytes())
-    array = _constants.get(key)
-    if array is None:
-        if len(_constants) >= _CONSTANT_CACHE_SIZE:
-            _constants.clear()  # a loop making new values every step: keep the cache bounded
-        array = _constants[key] = CudaArray.from_host(host)
-    return array
-
 
 def _is_host_scalar(value):
     return isinstance(value, (bool, int, float, np.generic)) or (isinstance(value, np.ndarray) and value.ndim == 0)
@@ -74,46 +62,6 @@ BINARY = {np.add: "ADD", np.subtract: "SUBTRACT", np.multiply: "MULTIPLY", np.di
           np.greater_equal: "GREATER_EQUAL", np.logical_and: "LOGICAL_AND", np.logical_or: "LOGICAL_OR"}
 # On booleans NumPy's bitwise ops are the logical ones (``mask &= other`` in ops.Clamp).
 BOOLEAN_ALIASES = {np.bitwise_and: np.logical_and, np.bitwise_or: np.logical_or, np.invert: np.logical_not}
-
-
-def collapse(shape, *stride_tuples):
-    """Fewer, longer axes describing the same walk: size-1 axes dropped, and neighbouring axes
-    merged where every operand steps across them as across one axis. Contiguous operands of one
-    shape become a single axis, so the kernel's index arithmetic is one division, not one per axis."""
-    axes = [axis for axis, size in enumerate(shape) if size != 1]
-    merged_shape, merged = [], [[] for _ in stride_tuples]
-    for axis in axes:
-        if merged_shape and all(strides[axis] * shape[axis] == columns[-1] for strides, columns in
-                                zip(stride_tuples, merged)):
-            merged_shape[-1] *= shape[axis]
-            for strides, columns in zip(stride_tuples, merged):
-                columns[-1] = strides[axis]
-            continue
-        merged_shape.append(shape[axis])
-        for strides, columns in zip(stride_tuples, merged):
-            columns.append(strides[axis])
-    if not merged_shape:
-        return (1,), [(0,) for _ in stride_tuples]
-    return tuple(merged_shape), [tuple(columns) for columns in merged]
-
-
-def elementwise_into(operation, operands, out):
-    """Run the kernel of ``operation`` (a ufunc.py code name) over ``operands`` broadcast to out."""
-    if out.size == 0:
-        return out
-    views = [operand.broadcast_to(out.shape) for operand in operands] + [out]
-    shape, strides = collapse(out.shape, *[view.element_strides for view in views])
-    kernels = cuda_kernels("ufunc")
-    arguments = []
-    for view, view_strides in zip(views, strides):
-        arguments += [view.buffer, view.offset, view_strides]
-    if len(operands) == 1:
-        kernels.unary_map(getattr(kernels, operation.upper()), *arguments, shape)
-    elif len(operands) == 2:
-        kernels.binary_map(getattr(kernels, operation.upper()), *arguments, shape)
-    else:
-        kernels.where_map(*arguments, shape)
-    return out
 
 
 def _broadcast_shape(where, operands):
@@ -200,14 +148,14 @@ def reduce(operation, array, axis=None, keepdims=False, dtype=None):
         return CudaArray.full(out_shape, 0, out_dtype)
     out = CudaArray.empty(kept_shape, out_dtype)
     if out.size:
-        kept_view_shape, (kept_strides,) = collapse(kept_shape, tuple(source.element_strides[d] for d in kept))
+        kept_view_shape, (kept_strides,) = layout.collapse(kept_shape, tuple(source.element_strides[d] for d in kept))
         reduced_view_shape = reduced_shape or (1,)
         reduced_strides = tuple(source.element_strides[d] for d in axes) or (0,)
         if operation in ("SUM", "MAX", "MIN"):  # the order of elements is free: collapse the reduced part too
-            reduced_view_shape, (reduced_strides,) = collapse(reduced_view_shape, reduced_strides)
-        kernels = cuda_kernels("reduction")
-        kernels.reduce_axes(getattr(kernels, operation), source.buffer, source.offset, kept_view_shape,
-                            kept_strides, reduced_view_shape, reduced_strides, out.buffer)
+            reduced_view_shape, (reduced_strides,) = layout.collapse(reduced_view_shape, reduced_strides)
+        reduction_kernels = kernels("reduction")
+        reduction_kernels.reduce_axes(getattr(reduction_kernels, operation), source.buffer, source.offset,
+                                      kept_view_shape, kept_strides, reduced_view_shape, reduced_strides, out.buffer)
     return out.reshape(out_shape)
 
 
@@ -219,23 +167,24 @@ def mean(array, axis=None, keepdims=False, dtype=None):
     return np.divide(total, result_dtype.type(count) if count else result_dtype.type(np.nan))
 
 
-# --- NumPy's entry points ------------------------------------------------------------------------
+# --- NumPy's entry points: the tables CudaArray's protocols read -----------------------------------
 
-def array_ufunc(ufunc, method, inputs, options):
-    if method == "__call__":
-        out = options.pop("out", None)
-        if isinstance(out, tuple):
-            (out,) = out
-        if options:
-            raise TypeError(f"numpy.{ufunc.__name__}: options {sorted(options)} are not supported on CUDA arrays")
-        return apply_ufunc(ufunc, inputs, out)
-    if method == "at" and ufunc is np.add:
-        from .device_array import scatter
+def call_ufunc(ufunc, inputs, options):
+    """``ufunc(*inputs, out=...)``: the elementwise kernels."""
+    out = options.pop("out", None)
+    if isinstance(out, tuple):
+        (out,) = out
+    if options:
+        raise TypeError(f"numpy.{ufunc.__name__}: options {sorted(options)} are not supported on CUDA arrays")
+    return apply_ufunc(ufunc, inputs, out)
 
-        target, index, values = inputs
-        scatter(target, index, values, accumulate=True)
-        return None
-    raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on CUDA arrays")
+
+def ufunc_at(ufunc, inputs, options):
+    """``np.add.at(target, index, values)``: a scatter that adds up repeated positions."""
+    if ufunc is not np.add:
+        raise TypeError(f"numpy.{ufunc.__name__}.at is not supported on CUDA arrays")
+    target, index, values = inputs
+    scatter(target, index, values, accumulate=True)
 
 
 def _empty_like(array, dtype=None, shape=None):
@@ -254,7 +203,7 @@ def _copyto(target, source, casting="same_kind", where=True):
     target[...] = source
 
 
-FUNCTIONS = {
+FUNCTIONS.update({
     np.broadcast_to: lambda array, shape, subok=False: array.broadcast_to(shape),
     np.swapaxes: lambda array, first, second: array.swapaxes(first, second),
     np.transpose: lambda array, axes=None: array.transpose(axes),
@@ -286,14 +235,6 @@ FUNCTIONS = {
     np.shape: lambda array: array.shape,
     np.ndim: lambda array: array.ndim,
     np.size: lambda array, axis=None: array.size if axis is None else array.shape[axis],
-}
+})
 FUNCTIONS[np.amax], FUNCTIONS[np.amin] = FUNCTIONS[np.max], FUNCTIONS[np.min]
-
-
-def array_function(function, args, kwargs):
-    implementation = FUNCTIONS.get(function)
-    if implementation is None:
-        raise TypeError(
-            f"numpy.{function.__name__} is not supported on CUDA arrays; copy to the host with .cpu() first"
-        )
-    return implementation(*args, **kwargs)
+UFUNC_METHODS.update({"__call__": call_ufunc, "at": ufunc_at})

@@ -13,7 +13,8 @@ from numba.cuda.cudadrv import driver as numba_driver
 from numba.cuda.cudadrv import drvapi
 from numba.cuda.cudadrv.devicearray import DeviceNDArray
 
-from minigrad.device_array import CudaArray, contiguous_strides
+from minigrad.cuda.array import CudaArray
+from minigrad.cuda.layout import contiguous_strides
 
 BASE_ADDRESS = 1 << 32
 
