@@ -1,6 +1,6 @@
 """The tape: how op applications are recorded, and how backward() replays them in reverse.
 
-Every op is a ``Function`` subclass (see ops.py). Applying one whose inputs need gradients
+Every op is a ``Function`` subclass (see minigrad/ops/). Applying one whose inputs need gradients
 records the Function instance itself as a node of the tape: its input tensors, the arrays it saved
 for backward, and a sequence number from one global counter. An op can only consume tensors that
 already exist, so a node's sequence number is larger than those of all the nodes that produced its

@@ -1,8 +1,8 @@
 """Tensor: an array, the device it lives on, and its place on the tape (``grad_fn``, ``grad``).
 
-Every differentiable method is a thin call to an op in ops.py; the math lives there. What is here:
-construction and conversion, operator overloads, in-place updates with their version counter, and
-``backward()``.
+Every differentiable method is a thin call to an op in minigrad/ops/; the math lives there. What
+is here: construction and conversion, operator overloads, in-place updates with their version
+counter, and ``backward()``.
 """
 import numpy as np
 
@@ -255,7 +255,7 @@ class Tensor:
         self.data[arguments.array_index(index)] = value.data if isinstance(value, Tensor) else value
         self._version_counter.value += 1
 
-    # --- differentiable methods (the math of each is in ops.py) ----------------------------------
+    # --- differentiable methods (the math of each is in minigrad/ops/) ---------------------------
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.Sum.apply(self, **arguments.reduction(self, "sum", axis, keepdims, dim, keepdim))

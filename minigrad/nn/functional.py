@@ -1,5 +1,5 @@
 """Functions on tensors, PyTorch's ``torch.nn.functional`` names. Each checks its arguments, then
-applies an op from minigrad/ops.py."""
+applies an op from minigrad/ops/."""
 import numpy as np
 
 from .. import backend, ops, random_state

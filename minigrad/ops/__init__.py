@@ -1,0 +1,36 @@
+"""Every differentiable primitive: one class each, forward and backward side by side, a file per family.
+
+``forward`` gets the input arrays and returns the output array, keeping what backward needs with
+``save_for_backward``. ``backward`` gets the gradient of the loss with respect to the output and
+returns one gradient per input, of that input's shape (None where the input needs none). Each
+docstring gives the op's math in one line; ``g`` is the incoming gradient. Elementwise math is
+NumPy's interface (on a CudaArray too); matmul, convolution, pooling, ReLU, dropout and the fused
+softmax cross-entropy run Numba kernels through backend.py.
+
+    elementwise.py  arithmetic and the functions of one element (exp, log, relu, clamp, cast...)
+    reduction.py    sum, mean, max, min, and softmax / log-softmax along an axis
+    shape.py        reshape, permute, indexing, moves between devices
+    linalg.py       the matrix product and the linear layer
+    conv.py         2-d convolution          pool.py     max and average pooling
+    loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
+    random.py       dropout
+    broadcasting.py unbroadcast: a broadcast input's gradient summed back to its shape
+"""
+from .broadcasting import unbroadcast
+from .conv import Conv2d
+from .elementwise import (
+    Abs, Add, Cast, Clamp, Clone, Div, Exp, Log, Mul, Neg, Pow, PowConstant, Relu, Sigmoid, Sqrt, Sub, Tanh,
+)
+from .linalg import Linear, MatMul
+from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
+from .pool import AvgPool2d, MaxPool2d
+from .random import Dropout
+from .reduction import LogSoftmax, Max, Mean, Min, Softmax, Sum
+from .shape import GetItem, Permute, Reshape, ToDevice
+
+__all__ = [
+    "Abs", "Add", "AvgPool2d", "BinaryCrossEntropyWithLogits", "Cast", "Clamp", "Clone", "Conv2d", "Div", "Dropout",
+    "Exp", "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Mean", "Min", "Mul", "Neg",
+    "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Reshape", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
+    "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "reduce_losses", "unbroadcast",
+]

@@ -1,0 +1,76 @@
+"""Linear algebra: the matrix product and the linear layer, on the blocked matmul kernels (backend.py)."""
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from .broadcasting import unbroadcast
+
+
+class MatMul(Function):
+    """a @ b:  da = g @ b.T,  db = a.T @ g  (batch axes broadcast and summed back, as NumPy)"""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied")
+        self.shapes = (a.shape, b.shape)
+        # A vector is a one-row (left) or one-column (right) matrix for the duration of the product.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        try:
+            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch shapes of {a.shape} and {b.shape} cannot be broadcast together") from None
+        self.save_for_backward(a, b)
+        self.matrix_shapes = (a2.shape, b2.shape)
+        out = backend.matmul(a2, b2, batch)
+        if a.ndim == 1:
+            out = out[..., 0, :]
+        if b.ndim == 1:
+            out = out[..., 0]
+        return out
+
+    def backward(self, g):
+        a, b = self.saved
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if a.ndim == 1 else g
+        g2 = g2[..., None] if b.ndim == 1 else g2
+        batch = g2.shape[:-2]
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = unbroadcast(backend.matmul(g2, np.swapaxes(b2, -1, -2), batch), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            db = unbroadcast(backend.matmul(np.swapaxes(a2, -1, -2), g2, batch), b2.shape).reshape(b.shape)
+        return da, db
+
+
+class Linear(Function):
+    """y = x @ w.T + b:  dx = g @ w,  dw = g.T @ x,  db = sum of g over rows
+
+    One node instead of matmul + transpose + add: the layer's three gradients come from two matrix
+    products on the kernels (the transposes are strided views the kernel packs without copying).
+    Leading axes of x are flattened into rows for the duration.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.save_for_backward(x, weight)
+        self.has_bias = bias is not None
+        rows = x.reshape(-1, x.shape[-1])
+        out = backend.matmul(rows, weight.T, ())
+        if bias is not None:
+            out += bias
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, g):
+        x, weight = self.saved
+        g_rows = g.reshape(-1, g.shape[-1])
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = backend.matmul(g_rows, weight, ()).reshape(x.shape)
+        if self.needs_input_grad[1]:
+            dw = backend.matmul(g_rows.T, x.reshape(-1, x.shape[-1]), ())
+        if self.has_bias and self.needs_input_grad[2]:
+            db = g_rows.sum(axis=0)
+        return (dx, dw, db) if self.has_bias else (dx, dw)

@@ -1,0 +1,111 @@
+"""Losses: the fused softmax cross-entropy, binary cross-entropy on logits, negative log-likelihood."""
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+
+
+class SoftmaxCrossEntropy(Function):
+    """loss_n = -sum_c q_nc log softmax(x_n)_c, q = smoothed one-hot:  dx_n = g_n * (softmax(x_n) - q_n)
+
+    One Numba kernel computes each row's loss and its gradient together in the forward pass, so
+    backward is only a scaling. Reduction "mean" divides by the number of non-ignored targets.
+    """
+
+    def __init__(self, targets, reduction, label_smoothing, ignore_index, count):
+        self.targets, self.reduction = targets, reduction
+        self.label_smoothing, self.ignore_index = label_smoothing, ignore_index
+        self.count = count  # the non-ignored targets (the caller counted them when it checked them)
+
+    saved_names = ("grad_logits",)
+
+    def forward(self, logits):
+        losses, grad_logits = backend.softmax_cross_entropy(logits, self.targets, self.label_smoothing, self.ignore_index)
+        self.save_for_backward(grad_logits)
+        if self.reduction == "none":
+            return losses
+        total = losses.sum(dtype=losses.dtype)
+        if self.reduction == "sum":
+            return total
+        return total / self.count if self.count else total * float("nan")  # no target counted: NaN, as PyTorch
+
+    def backward(self, g):
+        (grad_logits,) = self.saved
+        if self.reduction == "none":
+            return (grad_logits * g[:, None],)
+        if self.reduction == "mean":
+            g = g / self.count
+        return (grad_logits * g,)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w * ((1 - y) x + (1 + (p - 1) y) softplus(-x)):  dx = g w ((1 - y) - (1 + (p - 1) y) sigmoid(-x))
+
+    y the targets, p the positive-class weight, w the element weight. softplus(-x) is written
+    max(-x, 0) + log1p(exp(-|x|)), so logits of +-100 (or +-1e4) give finite losses and gradients.
+    Only x gets a gradient; targets and weights are constants, as in PyTorch's usual use.
+    """
+
+    def __init__(self, targets, weight, positive_weight, reduction):
+        self.targets, self.weight, self.positive_weight, self.reduction = targets, weight, positive_weight, reduction
+
+    def forward(self, x):
+        y = self.targets
+        softplus_of_negative = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+        log_weight = 1 if self.positive_weight is None else 1 + (self.positive_weight - 1) * y
+        losses = (1 - y) * x + log_weight * softplus_of_negative
+        if self.weight is not None:
+            losses = losses * self.weight
+        self.save_for_backward(x)
+        self.log_weight = log_weight
+        return reduce_losses(losses, self.reduction)
+
+    def backward(self, g):
+        (x,) = self.saved
+        # sigmoid(-x) in the stable form: exp of a non-positive number only.
+        e = np.exp(-np.abs(x))
+        sigmoid_of_negative = np.where(x >= 0, e, 1) / (1 + e)
+        dx = (1 - self.targets) - self.log_weight * sigmoid_of_negative
+        if self.weight is not None:
+            dx = dx * self.weight
+        return (_reduced_gradient(g, dx, self.reduction),)
+
+
+class NllLoss(Function):
+    """l_n = -x[n, t_n] (0 where t_n == ignore_index):  dx[n, t_n] = -g_n (divided by the count for "mean")"""
+
+    def __init__(self, targets, reduction, ignore_index):
+        self.targets, self.reduction, self.ignore_index = targets, reduction, ignore_index
+
+    def forward(self, x):
+        self.valid = self.targets != self.ignore_index
+        self.rows = np.arange(x.shape[0])
+        self.safe_targets = np.where(self.valid, self.targets, 0)  # any column; masked out below
+        losses = np.where(self.valid, -x[self.rows, self.safe_targets], 0).astype(x.dtype, copy=False)
+        self.input_shape, self.dtype = x.shape, x.dtype
+        if self.reduction == "mean":
+            self.count = int(self.valid.sum())
+            return losses.sum() / self.count if self.count else losses.sum() * float("nan")
+        return reduce_losses(losses, self.reduction)
+
+    def backward(self, g):
+        row_gradient = np.broadcast_to(g / self.count if self.reduction == "mean" else g, self.targets.shape)
+        dx = backend.full(self.input_shape, 0, self.dtype, backend.device_of(g))
+        dx[self.rows, self.safe_targets] = np.where(self.valid, -row_gradient, 0)
+        return (dx,)
+
+
+def reduce_losses(losses, reduction):
+    """Per-element losses reduced by "mean", "sum" or "none" (arrays here, Tensors in nn.functional)."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _reduced_gradient(g, local_gradient, reduction):
+    """Chain rule through the reduction: g is a scalar for "mean"/"sum", elementwise for "none"."""
+    if reduction == "mean":
+        return local_gradient * (g / local_gradient.size)
+    return local_gradient * g

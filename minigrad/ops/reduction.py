@@ -1,0 +1,102 @@
+"""Reductions along axes, and the softmax family that normalizes along one."""
+import numpy as np
+
+from ..autograd import Function
+
+
+class _Reduction(Function):
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def expand(self, g):
+        """g reshaped so it broadcasts against the input (the reduced axes back as size 1)."""
+        if self.keepdims or self.axis is None:
+            return g.reshape([1] * len(self.input_shape)) if self.axis is None and g.ndim == 0 else g
+        return np.expand_dims(g, self.axis)
+
+
+class Sum(_Reduction):
+    """sum over axis:  dx = g broadcast back over the summed axes"""
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):
+        return (np.broadcast_to(self.expand(g), self.input_shape),)
+
+
+class Mean(_Reduction):
+    """mean over axis:  dx = g / n broadcast back (n = number of elements averaged)"""
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        self.count = x.size if self.axis is None else int(np.prod([x.shape[axis] for axis in self.axis]))
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):
+        return (np.broadcast_to(self.expand(g) / self.count, self.input_shape),)
+
+
+class Max(_Reduction):
+    """max over axis:  dx = g * (x == max) / (number of maxima), ties share the gradient"""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, x):
+        if x.size == 0:
+            raise ValueError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
+        self.input_shape = x.shape
+        out = self.reduce(x, axis=self.axis, keepdims=self.keepdims)
+        if isinstance(out, np.generic):
+            out = np.asarray(out)  # NumPy's full reduction gives a scalar; saved buffers must be arrays
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, out = self.saved
+        winners = x == self.expand(out)
+        counts = winners.sum(axis=self.axis, keepdims=True)
+        return (winners * (self.expand(g) / counts),)
+
+
+class Min(Max):
+    """min over axis:  dx = g * (x == min) / (number of minima)"""
+
+    reduce = staticmethod(np.min)
+
+
+# --- softmax: a reduction and a broadcast back ----------------------------------------------------
+
+class Softmax(Function):
+    """s = exp(x - max) / sum(exp(x - max)):  dx = s * (g - sum(g * s))"""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        out = shifted / shifted.sum(axis=self.axis, keepdims=True)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return (out * (g - (g * out).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """y = x - max - log(sum(exp(x - max))):  dx = g - exp(y) * sum(g)"""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = x - x.max(axis=self.axis, keepdims=True)  # exp never overflows: the largest term is 1
+        out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return (g - np.exp(out) * g.sum(axis=self.axis, keepdims=True),)
