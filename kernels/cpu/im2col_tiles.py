@@ -1,0 +1,301 @@
+"""The register tiles of the implicit-GEMM convolution (im2col.py): the matmul's outer-product tile
+with A gathered, never packed: row i of a tile reads ``image[base_i + index[step]]``.
+
+- ``gather_tile``: 8 rows x 2 vectors (sixteen accumulators), the rank-1 update of each step two
+  vector loads of the packed B, eight gathered scalars and sixteen fused multiply-adds;
+  ``gather_half_tile`` the same on four rows; ``gather_micro_kernel`` / ``gather_half_kernel``
+  store (or add) them into a (rows, columns) output, and ``gather_strip`` runs a strip of rows
+  across every column strip (the weight gradient's tile);
+- ``gather_strip_planes``: the same strips plus the bias, stored straight into NCHW planes;
+- ``gather_row_planes``: 14 positions of one output row x 2 vectors (28 accumulators) with one
+  base pointer, the forward's tile at unit column stride.
+
+Rows past the last output position or tap repeat the last one (their products are not
+stored); a last strip of at most four rows takes a 4-row tile (``gather_half_tile``: 196
+positions are 24 1/2 strips). Columns past the last channel are zero in B and masked off when
+stored. Positions as rows (rather than channels as rows, with the patches packed as B) needs no
+im2col copy at all, and 32 or 64 channels fill whole column strips.
+"""
+import numpy as np
+
+from .matmul import OUTER_TILE_ROWS, store_vector_tile
+from .preset import serial_kernel
+from .simd import (
+    store_columns,
+    vector_fma,
+    vector_lanes,
+    vector_load,
+    vector_load_first,
+    vector_zero,
+)
+
+# Output positions per tile of the forward's row path (gather_row_planes).
+ROW_TILE = 14
+
+
+@serial_kernel
+def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth,
+                b_strip, start_low, start_high):
+    """The outer-product register tile on a gathered A: the sixteen accumulators (row i's pair
+    ``c{i}0, c{i}1``) of an 8 x 2-vector tile of ``start + a @ b``, each row's pair starting from
+    ``(start_low, start_high)``, where ``a[i, step] = image[base_i + index[step]]`` and
+    ``b_strip[step * width + j]`` is packed as in the matmul. ``index`` is unsigned (no
+    negative-index wraparound in the loop)."""
+    lanes = vector_lanes(b_strip)
+    width = 2 * lanes
+    line0 = image[base0:]
+    line1 = image[base1:]
+    line2 = image[base2:]
+    line3 = image[base3:]
+    line4 = image[base4:]
+    line5 = image[base5:]
+    line6 = image[base6:]
+    line7 = image[base7:]
+    c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = start_low
+    c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = start_high
+    for step in range(depth):
+        k = index[step]
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a = line0[k]
+        c00 = vector_fma(c00, a, b0)
+        c01 = vector_fma(c01, a, b1)
+        a = line1[k]
+        c10 = vector_fma(c10, a, b0)
+        c11 = vector_fma(c11, a, b1)
+        a = line2[k]
+        c20 = vector_fma(c20, a, b0)
+        c21 = vector_fma(c21, a, b1)
+        a = line3[k]
+        c30 = vector_fma(c30, a, b0)
+        c31 = vector_fma(c31, a, b1)
+        a = line4[k]
+        c40 = vector_fma(c40, a, b0)
+        c41 = vector_fma(c41, a, b1)
+        a = line5[k]
+        c50 = vector_fma(c50, a, b0)
+        c51 = vector_fma(c51, a, b1)
+        a = line6[k]
+        c60 = vector_fma(c60, a, b0)
+        c61 = vector_fma(c61, a, b1)
+        a = line7[k]
+        c70 = vector_fma(c70, a, b0)
+        c71 = vector_fma(c71, a, b1)
+    return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71)
+
+
+@serial_kernel
+def gather_half_tile(image, base0, base1, base2, base3, index, depth, b_strip, start_low,
+                     start_high):
+    """``gather_tile`` on four rows, for a last strip of at most four: eight accumulators still
+    cover the FMA latency, and the strip costs half the work of a padded eight-row one (196
+    positions are 24 1/2 strips)."""
+    lanes = vector_lanes(b_strip)
+    width = 2 * lanes
+    line0 = image[base0:]
+    line1 = image[base1:]
+    line2 = image[base2:]
+    line3 = image[base3:]
+    c00 = c10 = c20 = c30 = start_low
+    c01 = c11 = c21 = c31 = start_high
+    for step in range(depth):
+        k = index[step]
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a = line0[k]
+        c00 = vector_fma(c00, a, b0)
+        c01 = vector_fma(c01, a, b1)
+        a = line1[k]
+        c10 = vector_fma(c10, a, b0)
+        c11 = vector_fma(c11, a, b1)
+        a = line2[k]
+        c20 = vector_fma(c20, a, b0)
+        c21 = vector_fma(c21, a, b1)
+        a = line3[k]
+        c30 = vector_fma(c30, a, b0)
+        c31 = vector_fma(c31, a, b1)
+    return (c00, c01, c10, c11, c20, c21, c30, c31)
+
+
+@serial_kernel
+def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
+                        depth, b_strip, out, first_row, first_column, accumulate):
+    """``gather_tile`` from zero into rows ``first_row`` on, columns ``first_column`` on, of out
+    (``+=`` when accumulating): rows past out's end and columns past its width are dropped."""
+    zero = vector_zero(b_strip)
+    (c00, c01, c10, c11, c20, c21, c30, c31,
+     c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
+                                                           base4, base5, base6, base7, index,
+                                                           depth, b_strip, zero, zero)
+    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
+                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                      c40, c41, c50, c51, c60, c61, c70, c71)
+
+
+@serial_kernel
+def gather_half_kernel(image, base0, base1, base2, base3, index, depth, b_strip, out, first_row,
+                       first_column, accumulate):
+    """``gather_micro_kernel`` on four rows (``gather_half_tile``)."""
+    zero = vector_zero(b_strip)
+    c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(image, base0, base1, base2, base3,
+                                                              index, depth, b_strip, zero, zero)
+    # Rows 4 to 7 do not exist: the row count keeps them from being stored.
+    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS // 2, out.shape[0] - first_row),
+                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                      zero, zero, zero, zero, zero, zero, zero, zero)
+
+
+@serial_kernel
+def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_row, accumulate):
+    """Every column strip of the 8-row strip whose rows gather from ``bases[first:first + 8]``
+    (the last base repeated past ``count``)."""
+    last = first + count - 1
+    base0 = bases[first]
+    base1 = bases[min(first + 1, last)]
+    base2 = bases[min(first + 2, last)]
+    base3 = bases[min(first + 3, last)]
+    base4 = bases[min(first + 4, last)]
+    base5 = bases[min(first + 5, last)]
+    base6 = bases[min(first + 6, last)]
+    base7 = bases[min(first + 7, last)]
+    width = 2 * vector_lanes(b_packed)
+    for column_strip in range(b_packed.shape[0]):
+        if count <= OUTER_TILE_ROWS // 2:
+            gather_half_kernel(image, base0, base1, base2, base3, index, depth,
+                               b_packed[column_strip], out, first_row, column_strip * width,
+                               accumulate)
+            continue
+        gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
+                            depth, b_packed[column_strip], out, first_row, column_strip * width,
+                            accumulate)
+
+
+
+
+@serial_kernel
+def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias, out, offset,
+                        pitch):
+    """``gather_strip`` (rows: the ``count`` output positions from ``first`` on) plus ``bias``,
+    stored straight into channels-first planes: column r of row i goes to ``out[offset + r *
+    pitch + first + i]``, a tile's columns by ``store_columns`` (no (positions, channels) buffer
+    to transpose afterwards). The accumulators start from the bias."""
+    last = first + count - 1
+    base0 = bases[first]
+    base1 = bases[min(first + 1, last)]
+    base2 = bases[min(first + 2, last)]
+    base3 = bases[min(first + 3, last)]
+    base4 = bases[min(first + 4, last)]
+    base5 = bases[min(first + 5, last)]
+    base6 = bases[min(first + 6, last)]
+    base7 = bases[min(first + 7, last)]
+    lanes = vector_lanes(b_packed)
+    width = 2 * lanes
+    channels = bias.shape[0]
+    for column_strip in range(b_packed.shape[0]):
+        b_strip = b_packed[column_strip]
+        low_column = column_strip * width
+        high_column = low_column + lanes
+        start_low = vector_load_first(bias, low_column, channels - low_column)
+        start_high = vector_load_first(bias, high_column, channels - high_column)
+        low_offset = offset + low_column * pitch + first
+        high_offset = offset + high_column * pitch + first
+        if count <= OUTER_TILE_ROWS // 2:
+            c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
+                image, base0, base1, base2, base3, index, depth, b_strip, start_low, start_high)
+            # Rows past count are masked off: the last four vectors only fill the eight.
+            store_columns(out, low_offset, pitch, count, channels - low_column,
+                          c00, c10, c20, c30, c00, c10, c20, c30)
+            store_columns(out, high_offset, pitch, count, channels - high_column,
+                          c01, c11, c21, c31, c01, c11, c21, c31)
+            continue
+        (c00, c01, c10, c11, c20, c21, c30, c31,
+         c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
+                                                               base4, base5, base6, base7, index,
+                                                               depth, b_strip, start_low,
+                                                               start_high)
+        store_columns(out, low_offset, pitch, count, channels - low_column,
+                      c00, c10, c20, c30, c40, c50, c60, c70)
+        store_columns(out, high_offset, pitch, count, channels - high_column,
+                      c01, c11, c21, c31, c41, c51, c61, c71)
+
+
+@serial_kernel
+def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, out, offset,
+                      pitch):
+    """A 14 x 2-vector tile (``ROW_TILE`` output positions of one output row, by two vectors of
+    output channels from ``first_column`` on) of ``bias + a @ b``, ``a[i, step] = image[base + i +
+    index[step]]``: the positions of an output row at unit column stride sit one element apart in
+    the padded image, so one base pointer serves all fourteen rows (the 8-row tile spends a
+    register on each), and 14 divides the reference CNN's rows of 14 (no ragged strip).
+    Stored straight into channels-first planes, as ``gather_strip_planes``: column r of row i to
+    ``out[offset + r * pitch + i]``. 28 accumulators, two B vectors and a broadcast fill the 32
+    zmm registers. ``index`` is unsigned, and so are the row numbers added to it (no
+    negative-index wraparound in the loop)."""
+    lanes = vector_lanes(b_strip)
+    width = 2 * lanes
+    channels = bias.shape[0]
+    low = vector_load_first(bias, first_column, channels - first_column)
+    high = vector_load_first(bias, first_column + lanes, channels - first_column - lanes)
+    line = image[base:]
+    c000 = c010 = c020 = c030 = c040 = c050 = c060 = c070 = c080 = c090 = c100 = c110 = c120 = \
+        c130 = low
+    c001 = c011 = c021 = c031 = c041 = c051 = c061 = c071 = c081 = c091 = c101 = c111 = c121 = \
+        c131 = high
+    for step in range(depth):
+        k = index[step]
+        b0 = vector_load(b_strip, step * width)
+        b1 = vector_load(b_strip, step * width + lanes)
+        a = line[k]
+        c000 = vector_fma(c000, a, b0)
+        c001 = vector_fma(c001, a, b1)
+        a = line[k + np.uint64(1)]
+        c010 = vector_fma(c010, a, b0)
+        c011 = vector_fma(c011, a, b1)
+        a = line[k + np.uint64(2)]
+        c020 = vector_fma(c020, a, b0)
+        c021 = vector_fma(c021, a, b1)
+        a = line[k + np.uint64(3)]
+        c030 = vector_fma(c030, a, b0)
+        c031 = vector_fma(c031, a, b1)
+        a = line[k + np.uint64(4)]
+        c040 = vector_fma(c040, a, b0)
+        c041 = vector_fma(c041, a, b1)
+        a = line[k + np.uint64(5)]
+        c050 = vector_fma(c050, a, b0)
+        c051 = vector_fma(c051, a, b1)
+        a = line[k + np.uint64(6)]
+        c060 = vector_fma(c060, a, b0)
+        c061 = vector_fma(c061, a, b1)
+        a = line[k + np.uint64(7)]
+        c070 = vector_fma(c070, a, b0)
+        c071 = vector_fma(c071, a, b1)
+        a = line[k + np.uint64(8)]
+        c080 = vector_fma(c080, a, b0)
+        c081 = vector_fma(c081, a, b1)
+        a = line[k + np.uint64(9)]
+        c090 = vector_fma(c090, a, b0)
+        c091 = vector_fma(c091, a, b1)
+        a = line[k + np.uint64(10)]
+        c100 = vector_fma(c100, a, b0)
+        c101 = vector_fma(c101, a, b1)
+        a = line[k + np.uint64(11)]
+        c110 = vector_fma(c110, a, b0)
+        c111 = vector_fma(c111, a, b1)
+        a = line[k + np.uint64(12)]
+        c120 = vector_fma(c120, a, b0)
+        c121 = vector_fma(c121, a, b1)
+        a = line[k + np.uint64(13)]
+        c130 = vector_fma(c130, a, b0)
+        c131 = vector_fma(c131, a, b1)
+    low_offset = offset + first_column * pitch
+    high_offset = low_offset + lanes * pitch
+    low_count = channels - first_column
+    high_count = low_count - lanes
+    store_columns(out, low_offset, pitch, 8, low_count,
+                  c000, c010, c020, c030, c040, c050, c060, c070)
+    store_columns(out, low_offset + 8, pitch, ROW_TILE - 8, low_count,
+                  c080, c090, c100, c110, c120, c130, c130, c130)
+    store_columns(out, high_offset, pitch, 8, high_count,
+                  c001, c011, c021, c031, c041, c051, c061, c071)
+    store_columns(out, high_offset + 8, pitch, ROW_TILE - 8, high_count,
+                  c081, c091, c101, c111, c121, c131, c131, c131)
