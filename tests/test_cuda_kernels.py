@@ -6,14 +6,12 @@ import os
 import pkgutil
 import subprocess
 import sys
-from pathlib import Path
 
 import minigrad.kernels.cpu
 import minigrad.kernels.cuda
 import pytest
 from numba import cuda
 
-TESTS = Path(__file__).resolve().parent
 COMPUTE_CAPABILITIES = [(9, 0), (7, 5)]
 
 
@@ -79,14 +77,12 @@ def test_every_cuda_kernel_compiles_to_ptx(name, capability):
             assert f".target sm_{capability[0]}{capability[1]}" in ptx
 
 
-def test_cuda_kernels_match_the_cpu_ones_under_the_simulator():
-    environment = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "cuda")],
-        env=environment, capture_output=True, text=True, timeout=1800, check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-6000:] + completed.stderr[-3000:]
-    assert " passed" in completed.stdout and " skipped" not in completed.stdout
+def test_cuda_kernels_match_the_cpu_ones_under_the_simulator(simulator_suite):
+    """tests/cuda/ in the simulator: started when this test was collected, beside the rest of the
+    session, and collected here at its end (tests/conftest.py)."""
+    returncode, output = simulator_suite
+    assert returncode == 0, output[-9000:]
+    assert " passed" in output and " skipped" not in output
 
 
 def test_importing_minigrad_and_every_cuda_kernel_module_compiles_nothing():

@@ -1,8 +1,9 @@
 """tests/cuda/: the CUDA kernels against the CPU ones; they need a GPU or Numba's CUDA simulator.
 
-The simulator must be switched on before Numba is imported, so tests/test_cuda_kernels.py runs
-this folder in a process of its own with NUMBA_ENABLE_CUDASIM=1. In the main test process, on a
-machine without a GPU, every test here is skipped.
+The simulator must be switched on before Numba is imported, so the test session runs this folder
+in a process of its own with NUMBA_ENABLE_CUDASIM=1, beside its other tests (tests/conftest.py
+starts it, tests/test_cuda_kernels.py checks its result). In the main test process, on a machine
+without a GPU, every test here is skipped.
 """
 import os
 import sys
