@@ -30,7 +30,8 @@ class SimulatorSuite:
         self.output = tempfile.TemporaryFile(mode="w+")
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10",
                    str(Path(__file__).resolve().parent / "cuda")]
-        self.process = subprocess.Popen(command, env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"),
+        environment = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", NUMBA_NUM_THREADS="1")
+        self.process = subprocess.Popen(command, env=environment,
                                         stdout=self.output, stderr=subprocess.STDOUT, text=True)
         self.result = None
 

@@ -40,7 +40,7 @@ FULL = Sizes(squares=(4096,), batch=100, image=28, channels=(32, 64), hidden=102
              round_ms=100.0)
 # Small enough for Numba's CUDA simulator, which runs every GPU thread as a Python thread: the
 # weight gradient of a conv alone runs (weights x min(256, batch x pixels)) threads.
-QUICK = Sizes(squares=(64,), batch=2, image=8, channels=(1, 2), hidden=8, warmup=0, repeats=1, round_ms=0.0)
+QUICK = Sizes(squares=(64,), batch=2, image=4, channels=(1, 2), hidden=8, warmup=0, repeats=1, round_ms=0.0)
 
 
 def flat_features(sizes):
@@ -301,7 +301,7 @@ def main(arguments=None):
     parser.add_argument("parts", nargs="*", metavar="PART",
                         help=f"parts to run, of {', '.join(PARTS)} (default: all)")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes (64^3 matmul; the CNN at batch 2 on 8x8 images, convs 1 and 2 wide, "
+                        help="tiny sizes (64^3 matmul; the CNN at batch 2 on 4x4 images, convs 1 and 2 wide, "
                         "hidden 8; one timed round): a smoke test, for the simulator")
     parser.add_argument("--repeats", type=int, help="timed rounds; the median is printed (default 7, --quick 1)")
     parser.add_argument("--tf32", action="store_true", help="let PyTorch use TF32 tensor cores (default off)")

@@ -17,8 +17,7 @@ import pytest
 from minigrad.kernels.cuda import reduction
 from numba import cuda
 
-pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),
-              pytest.mark.usefixtures("short_thread_switch_interval")]
+pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning")]
 
 FLOATS = [np.float32, np.float64]
 SENTINEL = -(2**63) + 12345

@@ -14,8 +14,7 @@ from minigrad.cuda import transfer
 from minigrad.cuda.array import CudaArray
 
 # the simulator warns of the dropout hash's intended uint64 wrap-around
-pytestmark = [pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
-              pytest.mark.usefixtures("short_thread_switch_interval")]
+pytestmark = [pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]
 
 
 
