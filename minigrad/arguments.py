@@ -62,29 +62,58 @@ def array_index(index):
     return index
 
 
-def pair(tensor, other, reflected=False):
-    """The two operands of a binary op as Tensors, in the order the op sees them.
+def pair(tensor, other, reflected=False, name=None):
+    """The two operands of a binary op as Tensors of one dtype, PyTorch's result type, in the order
+    the op sees them (dtypes.result_type: ``x * 2`` stays float32, ``int_tensor * 2.5`` is float32,
+    a 0-d float64 tensor does not promote a float32 one). A tensor of another dtype is cast by a
+    recorded Cast, so its gradient comes back in its own dtype.
 
-    A Python scalar takes the tensor's dtype (``x * 2`` stays float32) unless it is a float meeting
-    an integer tensor. An integer tensor meeting a floating one is cast to the floating dtype, as
-    PyTorch does (NumPy would give float64).
+    ``name`` adds the op's own rules: "div" gives floating results for integers, "sub" and "pow"
+    refuse bool operands as PyTorch does, "matmul" wants one dtype on both sides.
     """
-    if type(other) in (float, int) and tensor.dtype.kind == "f":  # the common case, kept cheap
+    # The common cases, kept cheap: a float tensor with a Python number, or with a tensor of its dtype.
+    if type(other) in (float, int) and tensor.dtype.kind == "f":
         other = tensor_module.Tensor._wrap(np.array(other, dtype=tensor.dtype), tensor.device)
         return (other, tensor) if reflected else (tensor, other)
+    if type(other) is tensor_module.Tensor and other.dtype == tensor.dtype and tensor.dtype.kind == "f":
+        return (other, tensor) if reflected else (tensor, other)
+    if name == "matmul":
+        if not isinstance(other, tensor_module.Tensor):
+            other = tensor_module.Tensor(other, device=tensor.device)
+        if other.dtype != tensor.dtype:
+            first, second = (other, tensor) if reflected else (tensor, other)
+            raise TypeError(f"matmul: expected both operands to have the same dtype, got {first.dtype} and {second.dtype}")
+        return (other, tensor) if reflected else (tensor, other)
+    dtype = dtypes.result_type(tensor, other)
+    if name == "sub" and (dtype == dtypes.bool_ or tensor.dtype == dtypes.bool_ or _dtype_of(other) == dtypes.bool_):
+        raise TypeError("sub: subtraction (the - operator) with a bool tensor is not supported; "
+                        "to invert a mask use ~ or logical_not()")
+    if name == "pow" and dtype == dtypes.bool_:
+        raise TypeError("pow: not implemented for bool tensors")
+    if name == "div" and not dtypes.is_floating(dtype):
+        dtype = dtypes.default_float  # true division: 1 / 2 is 0.5
     if not isinstance(other, tensor_module.Tensor):
-        value = np.asarray(other)
-        if tensor.dtype == dtypes.bool_:
-            dtype = dtypes.inferred_dtype(value)
-        elif value.dtype.kind == "f" and not dtypes.is_floating(tensor.dtype):
-            dtype = dtypes.default_float
-        else:
-            dtype = tensor.dtype
-        other = tensor_module.Tensor._wrap(value.astype(dtype, copy=False), tensor.device)
-    if other.dtype != tensor.dtype:
-        if dtypes.is_floating(tensor.dtype) and not dtypes.is_floating(other.dtype):
-            other = other.to(tensor.dtype)
-        elif dtypes.is_floating(other.dtype) and not dtypes.is_floating(tensor.dtype):
-            tensor = tensor.to(other.dtype)
+        other = tensor_module.Tensor._wrap(np.asarray(other).astype(dtype, copy=False), tensor.device)
+    elif other.dtype != dtype:
+        other = other.to(dtype)
+    if tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
     return (other, tensor) if reflected else (tensor, other)
 
+
+def power_base(tensor, exponent):
+    """``tensor`` ready for ``tensor ** exponent`` with a Python number: cast to the result dtype
+    (an integer tensor to a float power is float32), with PyTorch's errors for bool results and
+    for integers to negative integer powers."""
+    dtype = dtypes.result_type(tensor, exponent)
+    if dtype == dtypes.bool_:
+        raise TypeError("pow: not implemented for bool tensors")
+    if not dtypes.is_floating(dtype) and exponent < 0:
+        raise ValueError(f"pow: integers to negative integer powers are not allowed (a {tensor.dtype} tensor "
+                         f"to the power {exponent})")
+    return (tensor if tensor.dtype == dtype else tensor.to(dtype),)
+
+
+def _dtype_of(value):
+    """The dtype a bool, a number, an array or a tensor brings to a binary op."""
+    return dtypes.result_type(value)

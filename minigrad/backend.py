@@ -156,7 +156,7 @@ def relu_forward(x):
 @on_either_device
 def relu_backward(x, grad_output):
     if x.size < PARALLEL_ELEMENTWISE_SIZE or not (x.flags.c_contiguous and grad_output.flags.c_contiguous):
-        return grad_output * (x > 0)
+        return np.where(x <= 0, 0, grad_output)  # a selection: an infinite gradient stays finite at x < 0
     grad_input = np.empty_like(grad_output)
     kernels("elementwise").relu_backward(x.reshape(-1), grad_output.reshape(-1), grad_input.reshape(-1))
     return grad_input

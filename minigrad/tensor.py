@@ -252,7 +252,13 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_in_place("setitem")
-        self.data[arguments.array_index(index)] = value.data if isinstance(value, Tensor) else value
+        index = arguments.array_index(index)
+        value = value.data if isinstance(value, Tensor) else value
+        stages = ops.shape.index_stages(index, self.ndim)  # integers select first, as in PyTorch
+        if stages is None:
+            self.data[index] = value
+        else:
+            self.data[stages[0]][stages[1]] = value
         self._version_counter.value += 1
 
     # --- differentiable methods (the math of each is in minigrad/ops/) ---------------------------
@@ -336,9 +342,10 @@ class Tensor:
             return ops.Permute.apply(self, axes=tuple(reversed(range(self.ndim))))
         if dim0 is None or dim1 is None:
             raise ValueError("transpose: give both axes to swap, or none to reverse all axes")
-        axes = list(range(self.ndim))
         first, second = arguments.one_axis(self, "transpose", dim0), arguments.one_axis(self, "transpose", dim1)
-        axes[first], axes[second] = axes[second], axes[first]
+        axes = list(range(self.ndim))
+        if axes:  # a 0-d tensor's only "axis" (0 or -1) swaps with itself
+            axes[first], axes[second] = axes[second], axes[first]
         return ops.Permute.apply(self, axes=tuple(axes))
 
     T = property(lambda self: self.transpose())
@@ -369,10 +376,10 @@ class Tensor:
         return ops.Add.apply(*arguments.pair(self, other, reflected=True))
 
     def __sub__(self, other):
-        return ops.Sub.apply(*arguments.pair(self, other))
+        return ops.Sub.apply(*arguments.pair(self, other, name="sub"))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(*arguments.pair(self, other, reflected=True))
+        return ops.Sub.apply(*arguments.pair(self, other, reflected=True, name="sub"))
 
     def __mul__(self, other):
         return ops.Mul.apply(*arguments.pair(self, other))
@@ -381,35 +388,50 @@ class Tensor:
         return ops.Mul.apply(*arguments.pair(self, other, reflected=True))
 
     def __truediv__(self, other):
-        return ops.Div.apply(*arguments.pair(self, other))
+        return ops.Div.apply(*arguments.pair(self, other, name="div"))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(*arguments.pair(self, other, reflected=True))
+        return ops.Div.apply(*arguments.pair(self, other, reflected=True, name="div"))
 
     def __pow__(self, exponent):
+        if self.dtype == dtypes.bool_ and isinstance(exponent, bool):
+            return self.clone() if exponent else self == self  # PyTorch's bool ** bool: x, or all True
         if isinstance(exponent, (int, float)):
-            return ops.PowConstant.apply(self, exponent=exponent)
-        return ops.Pow.apply(*arguments.pair(self, exponent))
+            return ops.PowConstant.apply(*arguments.power_base(self, exponent), exponent=exponent)
+        return ops.Pow.apply(*arguments.pair(self, exponent, name="pow"))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(*arguments.pair(self, base, reflected=True))
+        return ops.Pow.apply(*arguments.pair(self, base, reflected=True, name="pow"))
+
+    def pow(self, exponent):
+        return self**exponent
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(*arguments.pair(self, other))
+        return ops.MatMul.apply(*arguments.pair(self, other, name="matmul"))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(*arguments.pair(self, other, reflected=True))
+        return ops.MatMul.apply(*arguments.pair(self, other, reflected=True, name="matmul"))
 
     def __neg__(self):
+        if self.dtype == dtypes.bool_:
+            raise TypeError("neg: negation (the - operator) of a bool tensor is not supported; "
+                            "to invert a mask use ~ or logical_not()")
         return ops.Neg.apply(self)
 
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=arguments.array_index(index))
 
-    # Comparisons record nothing: their results are not differentiable.
+    # Comparisons record nothing: their results are not differentiable. Both sides are compared in
+    # their promoted dtype, as PyTorch compares (a float32 0.1 equals a float32 tensor's 0.1).
     def _compare(self, ufunc, other):
+        dtype = dtypes.result_type(self, other)
+        mine = self.data if self.dtype == dtype else self.data.astype(dtype)
         other = other.data if isinstance(other, Tensor) else other
-        result = ufunc(self.data, other)
+        if not hasattr(other, "dtype"):
+            other = np.asarray(other, dtype=dtype)  # a number or a list
+        elif other.dtype != dtype:
+            other = other.astype(dtype)
+        result = ufunc(mine, other)
         return Tensor._wrap(result if backend.device_of(result) == "cuda" else np.asarray(result), self.device)
 
     def __eq__(self, other):

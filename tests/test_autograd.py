@@ -350,7 +350,7 @@ def _resident_bytes():
 def test_ten_thousand_training_like_iterations_keep_memory_flat():
     """A softmax-regression-shaped loop: forward, fused loss, backward, in-place update."""
     rng = np.random.default_rng(0)
-    x = mg.tensor(rng.standard_normal((32, 50)))
+    x = mg.tensor(rng.standard_normal((32, 50)), dtype=mg.float32)
     labels = mg.tensor(rng.integers(0, 10, 32))
     weight = mg.zeros(50, 10, requires_grad=True)
     bias = mg.zeros(10, requires_grad=True)

@@ -8,6 +8,11 @@ from minigrad.kernels.cpu import elementwise
 from minigrad.kernels.cpu.preset import checked_twin
 
 
+def torch_relu_gradient(x, grad_output):
+    """PyTorch's threshold_backward: 0 where x <= 0, else the gradient (NaN in x passes it on)."""
+    return np.where(x <= 0, 0, grad_output).astype(grad_output.dtype)
+
+
 def special_array(size, dtype):
     x = np.random.default_rng(size).standard_normal(size).astype(dtype)
     x[:5] = [np.nan, 0.0, -0.0, np.inf, -np.inf]
@@ -25,14 +30,14 @@ def test_relu_kernels_match_numpy(dtype, size, kernel_of):
     kernel_of("relu_forward")(x, out)
     kernel_of("relu_backward")(x, grad_output, grad_input)
     np.testing.assert_array_equal(out, np.maximum(x, 0))
-    np.testing.assert_array_equal(grad_input, grad_output * (x > 0))
+    np.testing.assert_array_equal(grad_input, torch_relu_gradient(x, grad_output))
 
 
 def test_backend_uses_the_kernel_for_large_arrays_and_agrees_with_numpy():
     x = special_array(backend.PARALLEL_ELEMENTWISE_SIZE * 2 + 3, np.float32).reshape(-1, 1)
     grad_output = np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
     np.testing.assert_array_equal(backend.relu_forward(x), np.maximum(x, 0))
-    np.testing.assert_array_equal(backend.relu_backward(x, grad_output), grad_output * (x > 0))
+    np.testing.assert_array_equal(backend.relu_backward(x, grad_output), torch_relu_gradient(x, grad_output))
     strided = x[::2]  # not contiguous: the NumPy path
     np.testing.assert_array_equal(backend.relu_forward(strided), np.maximum(strided, 0))
 

@@ -417,19 +417,23 @@ def test_power_and_negation():
 
 
 @pytest.mark.parametrize(
-    "expression",
+    "expression, dtype",
     [
-        lambda x: 2 + x, lambda x: 2 - x, lambda x: 2 * x, lambda x: 2 / x, lambda x: 2**x,
-        lambda x: x + 2, lambda x: x - 2, lambda x: x * 2, lambda x: x / 2, lambda x: x**2,
-        lambda x: np.ones(3) * x, lambda x: np.full(3, 5.0) - x, lambda x: np.arange(3.0) + x,
-        lambda x: np.full((2, 3), 2.0) / x,
+        (lambda x: 2 + x, mg.float32), (lambda x: 2 - x, mg.float32), (lambda x: 2 * x, mg.float32),
+        (lambda x: 2 / x, mg.float32), (lambda x: 2**x, mg.float32), (lambda x: x + 2, mg.float32),
+        (lambda x: x - 2, mg.float32), (lambda x: x * 2, mg.float32), (lambda x: x / 2, mg.float32),
+        (lambda x: x**2, mg.float32),
+        # A float64 array is a float64 tensor to PyTorch, and promotes a float32 one.
+        (lambda x: np.ones(3) * x, mg.float64), (lambda x: np.full(3, 5.0) - x, mg.float64),
+        (lambda x: np.arange(3.0) + x, mg.float64), (lambda x: np.full((2, 3), 2.0) / x, mg.float64),
+        (lambda x: np.ones(3, np.float32) * x, mg.float32),
     ],
 )
-def test_scalar_and_array_operands_on_either_side(expression):
+def test_scalar_and_array_operands_on_either_side(expression, dtype):
     data = np.array([1.0, 2.0, 4.0], dtype=np.float32)
     result = expression(mg.tensor(data))
     assert isinstance(result, mg.Tensor)
-    assert_matches(result, expression(data.astype(np.float64)), mg.float32)
+    assert_matches(result, expression(data.astype(np.float64)), dtype)
 
 
 def test_python_scalar_keeps_float32():

@@ -1,8 +1,9 @@
 """Elementwise kernels for the large activations of a CNN, where NumPy's single thread is the bottleneck.
 
 The arrays are flat and contiguous (the backend ravels them); each iteration writes one element.
-NaN propagates as NumPy's ``maximum`` does in forward; backward passes no gradient through NaN,
-as ``g * (x > 0)`` does.
+NaN propagates as NumPy's ``maximum`` does in forward; backward is PyTorch's: 0 where x <= 0,
+else the incoming gradient (so an infinite gradient does not become NaN at x < 0, and NaN in x
+passes the gradient on). Both are selections, never a multiplication by a mask.
 """
 from numba import prange
 
@@ -22,6 +23,6 @@ def relu_forward(x, out):
 
 @cpu_kernel
 def relu_backward(x, grad_output, grad_input):
-    """grad_input = grad_output where x > 0, else 0"""
+    """grad_input = 0 where x <= 0, else grad_output"""
     for index in prange(x.size):
-        grad_input[index] = grad_output[index] if x[index] > 0 else 0
+        grad_input[index] = 0 if x[index] <= 0 else grad_output[index]

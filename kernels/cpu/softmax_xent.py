@@ -17,17 +17,14 @@ __all__ = ["count_targets", "softmax_cross_entropy"]
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits):
     """loss = (1-s) * -log_p[t] + s * mean_c(-log_p[c]),  grad = softmax - ((1-s) * onehot(t) + s/C).
 
-    Rows whose target equals ``ignore_index`` get a zero loss and a zero gradient. Sums are
-    accumulated in float64 whatever the logits' dtype; outputs take the logits' dtype.
+    Rows whose target equals ``ignore_index`` get a zero loss and the gradient 0 * softmax: zero,
+    or NaN where the softmax is NaN (a NaN or +inf logit), as PyTorch's log_softmax backward gives
+    them. Sums are accumulated in float64 whatever the logits' dtype; outputs take the logits' dtype.
     """
     row_count, class_count = logits.shape
     smoothing_per_class = label_smoothing / class_count
     for n in prange(row_count):
         target = targets[n]
-        if target == ignore_index:
-            losses[n] = 0.0
-            grad_logits[n, :] = 0.0
-            continue
         # The largest logit, subtracted before exp so that exp never overflows. A NaN logit does
         # not need to win here: it turns the sum below, and so the whole row, into NaN.
         row_max = logits[n, 0]
@@ -37,20 +34,31 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses
         # Park the unnormalised softmax in the gradient row; it is scaled in the last pass.
         exp_sum = 0.0
         shifted_sum = 0.0
+        shifted_target = 0.0
         for c in range(class_count):
             shifted = logits[n, c] - row_max
             shifted_sum += shifted
+            if c == target:
+                # Taken from the loop, not recomputed below: fastmath's reassociation would turn
+                # log_exp_sum - (logit - row_max) into (log_exp_sum - logit) + row_max, which
+                # cancels to 0 for logits of -1e30.
+                shifted_target = shifted
             exponential = math.exp(shifted)
             exp_sum += exponential
             grad_logits[n, c] = exponential
+        inverse_sum = 1.0 / exp_sum
+        if target == ignore_index:
+            losses[n] = 0.0
+            for c in range(class_count):
+                grad_logits[n, c] = grad_logits[n, c] * inverse_sum * 0.0
+            continue
         # -log_p[c] = log_exp_sum - shifted[c], so no logit-sized term is ever cancelled.
         log_exp_sum = math.log(exp_sum)
-        loss = (1.0 - label_smoothing) * (log_exp_sum - (logits[n, target] - row_max))
+        loss = (1.0 - label_smoothing) * (log_exp_sum - shifted_target)
         # Skipped at s = 0 as PyTorch does: a -inf logit would otherwise give 0 * inf = NaN.
         if label_smoothing != 0.0:
             loss += label_smoothing * (log_exp_sum - shifted_sum / class_count)
         losses[n] = loss
-        inverse_sum = 1.0 / exp_sum
         for c in range(class_count):
             grad_logits[n, c] = grad_logits[n, c] * inverse_sum - smoothing_per_class
         grad_logits[n, target] -= 1.0 - label_smoothing

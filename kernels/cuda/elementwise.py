@@ -45,12 +45,12 @@ def relu_forward_kernel(x, out):
 
 @cuda.jit
 def relu_backward_kernel(x, grad_output, grad_input):
-    """grad_input = grad_output where x > 0, else 0"""
+    """grad_input = 0 where x <= 0, else grad_output"""
     for index in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        if x[index] > 0:  # NaN > 0 is false: no gradient through NaN
-            grad_input[index] = grad_output[index]
-        else:
+        if x[index] <= 0:  # NaN <= 0 is false: the gradient passes through NaN, as in PyTorch
             grad_input[index] = 0
+        else:
+            grad_input[index] = grad_output[index]
 
 
 def relu_forward(x, out):
@@ -61,7 +61,7 @@ def relu_forward(x, out):
 
 
 def relu_backward(x, grad_output, grad_input):
-    """grad_input = grad_output * (x > 0) on flat device arrays."""
+    """grad_input = 0 where x <= 0, else grad_output, on flat device arrays."""
     if x.size == 0:
         return
     relu_backward_kernel[blocks_for(x.size), THREADS_PER_BLOCK](x, grad_output, grad_input)

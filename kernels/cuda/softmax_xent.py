@@ -65,13 +65,7 @@ def softmax_cross_entropy_kernel(logits, targets, label_smoothing, ignore_index,
     threads = cuda.blockDim.x
     class_count = logits.shape[1]
     target = targets[row]
-    if target == ignore_index:
-        # The whole block leaves together (the target is the row's), before any barrier.
-        for c in range(thread, class_count, threads):
-            grad_logits[row, c] = 0
-        if thread == 0:
-            losses[row] = 0
-        return
+    ignored = target == ignore_index  # the same for the whole block: every thread takes the same path
 
     # 1. The largest logit, subtracted before exp so that exp never overflows. A thread with no
     # column offers -inf, which loses to every logit. A NaN logit does not need to win: it turns
@@ -115,6 +109,15 @@ def softmax_cross_entropy_kernel(logits, targets, label_smoothing, ignore_index,
         stride //= 2
     exp_sum = partial_exp_sum[0]
 
+    inverse_sum = 1.0 / exp_sum
+    if ignored:
+        # A zero loss; the gradient 0 * softmax: zero, or NaN where the softmax is NaN, as on the CPU.
+        if thread == 0:
+            losses[row] = 0
+        for c in range(thread, class_count, threads):
+            grad_logits[row, c] = grad_logits[row, c] * inverse_sum * 0.0
+        return
+
     # 3. -log_p[c] = log_exp_sum - shifted[c], so no logit-sized term is ever cancelled.
     if thread == 0:
         log_exp_sum = math.log(exp_sum)
@@ -123,7 +126,6 @@ def softmax_cross_entropy_kernel(logits, targets, label_smoothing, ignore_index,
         if label_smoothing != 0.0:
             loss += label_smoothing * (log_exp_sum - partial_shifted_sum[0] / class_count)
         losses[row] = loss
-    inverse_sum = 1.0 / exp_sum
     smoothing_per_class = label_smoothing / class_count
     for c in range(thread, class_count, threads):
         grad_logits[row, c] = grad_logits[row, c] * inverse_sum - smoothing_per_class
@@ -165,7 +167,7 @@ def count_targets_per_block(targets, class_count, ignore_index, block_counts):
 def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses, grad_logits):
     """Per-row loss into ``losses`` (N,) and its gradient into ``grad_logits`` (N, C), on device arrays.
 
-    Rows whose target equals ``ignore_index`` get a zero loss and a zero gradient. Sums are
+    Rows whose target equals ``ignore_index`` get a zero loss and the gradient 0 * softmax. Sums are
     accumulated in float64 whatever the logits' dtype; outputs take the logits' dtype.
     """
     row_count, class_count = logits.shape

@@ -18,8 +18,14 @@ class _Binary(Function):
         try:
             return ufunc(a, b)
         except ValueError:
-            # NumPy checks shapes before computing anything; say it in the op's own words.
-            raise ValueError(f"{self.name.lower()}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+            # Say it in the op's own words when the shapes are the trouble (checked only now: the
+            # check costs microseconds per op); any other ValueError is the ufunc's own.
+            try:
+                np.broadcast_shapes(a.shape, b.shape)
+            except ValueError:
+                raise ValueError(
+                    f"{self.name.lower()}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+            raise
 
 
 # --- arithmetic -----------------------------------------------------------------------------------
@@ -59,16 +65,18 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
-    """a / b:  da = g / b,  db = -g * a / b**2"""
+    """a / b:  da = g / b,  db = -g * ((a / b) / b)"""
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return self.broadcasting(np.divide, a, b)
+        out = self.broadcasting(np.divide, a, b)
+        self.save_for_backward(b, out)
+        return out
 
     def backward(self, g):
-        a, b = self.saved
+        b, out = self.saved
         da = unbroadcast(g / b, self.shapes[0]) if self.needs_input_grad[0] else None
-        db = unbroadcast(-g * a / (b * b), self.shapes[1]) if self.needs_input_grad[1] else None
+        # (a / b) / b, not a / b**2: b**2 overflows (or underflows to 0) where the quotient does not
+        db = unbroadcast(-g * (out / b), self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -83,39 +91,70 @@ class Neg(Function):
 
 
 class Pow(_Binary):
-    """a ** b:  da = g * b * a**(b-1),  db = g * a**b * log(a)"""
+    """a ** b:  da = g * (b * a**(b-1)) (0 where b = 0),  db = g * (a**b * log(a)) (0 where a = 0 and b >= 0)"""
 
     def forward(self, a, b):
-        out = self.broadcasting(np.power, a, b)
+        if a.dtype.kind in "iu":
+            out = self.broadcasting(_integer_power, a, b)
+        else:
+            out = self.broadcasting(np.power, a, b)
         self.save_for_backward(a, b, out)
         return out
 
     def backward(self, g):
         a, b, out = self.saved
-        da = unbroadcast(g * b * a ** (b - 1), self.shapes[0]) if self.needs_input_grad[0] else None
-        db = None
-        if self.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                # d(a**b)/db is 0 where a**b is 0 (a = 0, b > 0), even though log(0) = -inf
-                db = unbroadcast(g * np.where(out == 0, 0, out * np.log(a)), self.shapes[1])
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                # x**0 is constant: no gradient, even where b * a**(b-1) is 0 * inf (a = 0)
+                da = unbroadcast(np.where(b == 0, 0, g * (b * a ** (b - 1))), self.shapes[0])
+            if self.needs_input_grad[1]:
+                # 0**b is constant for b >= 0, though log(0) = -inf (PyTorch's form: g times the
+                # local derivative, so an infinite g at a zero derivative is NaN there too)
+                db = unbroadcast(g * np.where((a == 0) & (b >= 0), 0, out * np.log(a)), self.shapes[1])
         return da, db
 
 
+def _integer_power(a, b):
+    """a ** b on integers with PyTorch's answer for negative exponents (NumPy refuses them): 1 for a = 1,
+    +-1 for a = -1 by the parity of b, else 0 (the integer part of a fraction below 1)."""
+    magnitude = np.power(a, np.abs(b))
+    return np.where(b < 0, np.where(np.abs(a) == 1, magnitude, 0), magnitude)
+
+
 class PowConstant(Function):
-    """x ** p for a number p:  dx = g * p * x**(p-1)"""
+    """x ** p for a number p:  dx = g * (p * x**(p-1))"""
 
     def __init__(self, exponent):
         self.exponent = exponent
 
     def forward(self, x):
         self.save_for_backward(x)
-        return x**self.exponent
+        return power(x, self.exponent)
 
     def backward(self, g):
         (x,) = self.saved
         if self.exponent == 0:
             return (np.zeros_like(g),)
-        return (g * self.exponent * x ** (self.exponent - 1),)
+        return (g * (self.exponent * power(x, self.exponent - 1)),)
+
+
+# PyTorch computes these powers by the functions they equal, not by pow(), and the answers differ
+# at the edges: sqrt(-inf) is NaN where pow(-inf, 0.5) is inf, 1/sqrt(-0) is -inf where
+# pow(-0, -0.5) is inf.
+_POWERS = {
+    0.5: np.sqrt, -0.5: lambda x: 1 / np.sqrt(x), 2: lambda x: x * x, 3: lambda x: x * x * x,
+    -1: lambda x: 1 / x, -2: lambda x: 1 / (x * x),
+}
+
+
+def power(x, exponent):
+    """x ** exponent for a number exponent, as PyTorch computes it."""
+    special = _POWERS.get(exponent) if x.dtype.kind == "f" else None
+    if special is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return special(x)
+    return x**exponent
 
 
 # --- elementwise functions ------------------------------------------------------------------------
@@ -159,7 +198,7 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """|x|:  dx = g * sign(x)  (0 at x = 0, as PyTorch)"""
+    """|x|:  dx = g * sign(x)  (sign 0 at x = 0 and at NaN, as PyTorch)"""
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -167,7 +206,8 @@ class Abs(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * np.sign(x),)
+        one = x.dtype.type(1)
+        return (g * np.where(x > 0, one, np.where(x < 0, -one, 0 * one)),)
 
 
 class Relu(Function):
@@ -228,7 +268,8 @@ class Clamp(Function):
         if self.high is not None:
             below = x <= self.high
             inside = below if inside is None else inside & below
-        return (g if inside is None else g * inside,)
+        # A selection, not g * inside: an infinite g outside the range gives 0, not NaN.
+        return (g if inside is None else np.where(inside, g, 0),)
 
 
 class Clone(Function):

@@ -34,6 +34,8 @@ class SoftmaxCrossEntropy(Function):
         if self.reduction == "none":
             return (grad_logits * g[:, None],)
         if self.reduction == "mean":
+            if not self.count:  # every target ignored: a NaN loss, but no gradient (0 * softmax), as PyTorch
+                return (grad_logits.copy(),)
             g = g / self.count
         return (grad_logits * g,)
 

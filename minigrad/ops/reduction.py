@@ -39,13 +39,21 @@ class Mean(_Reduction):
 
 
 class Max(_Reduction):
-    """max over axis:  dx = g * (x == max) / (number of maxima), ties share the gradient"""
+    """max over axis:  dx = g * (x == max) / (number of maxima), ties share the gradient
+
+    Over all elements a NaN maximum sends the gradient to the NaN elements, as PyTorch's max()
+    does; over axes (PyTorch's amax) the elements equal to a NaN are none, and the gradient is NaN.
+    """
 
     reduce = staticmethod(np.max)
 
     def forward(self, x):
-        if x.size == 0:
-            raise ValueError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
+        name = self.name.lower()
+        if self.axis is None and x.size == 0:
+            raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape} without a dim")
+        for axis in self.axis or ():
+            if x.shape[axis] == 0:
+                raise IndexError(f"{name}: dim {axis} of shape {x.shape} has no elements to reduce")
         self.input_shape = x.shape
         out = self.reduce(x, axis=self.axis, keepdims=self.keepdims)
         if isinstance(out, np.generic):
@@ -56,6 +64,11 @@ class Max(_Reduction):
     def backward(self, g):
         x, out = self.saved
         winners = x == self.expand(out)
+        if self.axis is None:
+            # PyTorch's max(): the share of g at the maxima (NaN ones included), exactly 0 elsewhere
+            winners = winners | (np.isnan(x) & np.isnan(out))
+            return (np.where(winners, g / winners.sum(), 0),)
+        # PyTorch's amax: g times the mask, so a NaN or infinite g reaches every element
         counts = winners.sum(axis=self.axis, keepdims=True)
         return (winners * (self.expand(g) / counts),)
 
@@ -75,8 +88,11 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        shifted = np.exp(x - x.max(axis=self.axis, keepdims=True))
-        out = shifted / shifted.sum(axis=self.axis, keepdims=True)
+        if x.size == 0:
+            out = x.copy()  # nothing to normalise (a zero-length axis has no maximum to shift by)
+        else:
+            shifted = np.exp(x - x.max(axis=self.axis, keepdims=True))
+            out = shifted / shifted.sum(axis=self.axis, keepdims=True)
         self.save_for_backward(out)
         return out
 
@@ -92,8 +108,11 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        shifted = x - x.max(axis=self.axis, keepdims=True)  # exp never overflows: the largest term is 1
-        out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        if x.size == 0:
+            out = x.copy()  # nothing to normalise (a zero-length axis has no maximum to shift by)
+        else:
+            shifted = x - x.max(axis=self.axis, keepdims=True)  # exp never overflows: the largest term is 1
+            out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.save_for_backward(out)
         return out
 

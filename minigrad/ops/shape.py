@@ -45,8 +45,14 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, x):
+        index = self.index
+        if _is_basic_index(index) and not any(item is Ellipsis for item in _items(index)):
+            # x[0, 1] would be a NumPy scalar, a copy; x[0, 1, ...] is the same element as a 0-d
+            # view, so writing to it writes to x, as in PyTorch.
+            index = _items(index) + (Ellipsis,)
+        self.stages = index_stages(index, x.ndim)
         try:
-            out = x[self.index]
+            out = x[index] if self.stages is None else x[self.stages[0]][self.stages[1]]
         except IndexError as error:
             raise IndexError(f"getitem: index {self.index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
         self.input_shape, self.input_dtype = x.shape, x.dtype
@@ -54,16 +60,53 @@ class GetItem(Function):
 
     def backward(self, g):
         dx = backend.full(self.input_shape, 0, self.input_dtype, backend.device_of(g))
-        if _is_basic_index(self.index):
+        if self.stages is not None:
+            selected = dx[self.stages[0]]  # a view of dx: what the integers selected
+            np.add.at(selected, self.stages[1], g)
+        elif _is_basic_index(self.index):
             dx[self.index] = g  # a basic index selects each element at most once
         else:
             np.add.at(dx, self.index, g)
         return (dx,)
 
 
+def index_stages(index, ndim):
+    """PyTorch's order for an index that mixes integers with arrays: the integers select first,
+    then the arrays index what is left, as two indexes (integers, the rest); None where NumPy's one
+    index means the same.
+
+    NumPy counts an integer beside an array as one more array, so ``x[0, :, [0, 1]]`` of a (2, 3, 4)
+    tensor is (2, 3) there (the broadcast array axes go first when a slice separates them) but
+    (3, 2) in PyTorch, which selects row 0 first.
+    """
+    items = _items(index)
+    integers = [isinstance(item, (int, np.integer)) and not isinstance(item, bool) for item in items]
+    arrays = [not (is_integer or item is None or item is Ellipsis or isinstance(item, slice))
+              for item, is_integer in zip(items, integers)]
+    if not (any(integers) and any(arrays)):
+        return None
+    consumed = [0 if item is None or item is Ellipsis else (np.ndim(item) if array and np.asarray(item).dtype == bool
+                                                             else 1) for item, array in zip(items, arrays)]
+    spread = ndim - sum(consumed)  # the axes Ellipsis stands for
+    first, rest = [], []
+    for item, is_integer, count in zip(items, integers, consumed):
+        if item is Ellipsis:
+            first += [slice(None)] * spread
+            rest.append(item)
+        elif is_integer:
+            first.append(item)
+        else:
+            first += [slice(None)] * count
+            rest.append(item)
+    return tuple(first), tuple(rest)
+
+
+def _items(index):
+    return index if isinstance(index, tuple) else (index,)
+
+
 def _is_basic_index(index):
-    items = index if isinstance(index, tuple) else (index,)
-    return all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice)) for item in items)
+    return all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice)) for item in _items(index))
 
 
 class ToDevice(Function):

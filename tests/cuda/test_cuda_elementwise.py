@@ -53,12 +53,12 @@ def test_relu_backward_matches_the_cpu_kernel(size, dtype):
     np.testing.assert_array_equal(got, expected)
 
 
-def test_nan_stays_in_forward_and_blocks_the_gradient_in_backward():
-    x = np.array([np.nan, -2.0, 3.0], np.float32)
+def test_nan_stays_in_forward_and_passes_the_gradient_in_backward_as_pytorch():
+    x = np.array([np.nan, -2.0, 3.0, 0.0], np.float32)
     forward, _ = run_forward_both(x)
-    backward, _ = run_backward_both(x, np.ones(3, np.float32))
+    backward, _ = run_backward_both(x, np.array([1.0, np.inf, 1.0, np.inf], np.float32))
     assert np.isnan(forward[0]) and forward[1] == 0 and forward[2] == 3
-    np.testing.assert_array_equal(backward, [0, 0, 1])
+    np.testing.assert_array_equal(backward, [1, 0, 1, 0])  # an infinite gradient at x <= 0 gives 0, not NaN
 
 
 def test_the_grid_stride_loop_covers_arrays_larger_than_the_grid(monkeypatch):
