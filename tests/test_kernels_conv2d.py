@@ -171,6 +171,46 @@ def test_weight_gradient_of_an_infinite_input_is_not_nan():
     assert np.isinf(grad_weight[:, 3]).all() and np.isfinite(np.delete(grad_weight, 3, 1)).all()
 
 
+@pytest.mark.parametrize("geometry", [GEOMETRIES[index] for index in (3, 4, 6, 11, 16, 21)])
+def test_strided_weight_gradient_of_an_infinite_input_is_not_nan(geometry):
+    """Strided and dilated weight gradients sum over exact output positions: the zeros between
+    strided outputs on the wide grid would have met the inf as 0 * inf = NaN."""
+    x, weight, bias, grad_out = make_case(geometry, np.float64)
+    grad_out = np.abs(grad_out) + 0.5
+    x[0, 0, 1, 1] = np.inf
+    grad_weight = np.full(weight.shape, np.nan)
+    stride, padding, dilation = geometry[7], geometry[8], geometry[9]
+    conv2d_module.conv2d_backward_weight(x, grad_out, stride, stride, padding[0], padding[2], dilation, dilation,
+                                         grad_weight)
+    expected = reference(geometry, np.where(np.isinf(x), 1e300, x), weight, bias, grad_out)[2]
+    assert not np.isnan(grad_weight).any()
+    np.testing.assert_array_equal(np.isinf(grad_weight), np.abs(expected) > 1e299)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_input_gradient_by_taps_matches_reference(geometry):
+    """The exact path (for weights holding inf or NaN) gives the same input gradient on finite ones."""
+    x, weight, bias, grad_out = make_case(geometry, np.float64)
+    stride, padding, dilation = geometry[7], geometry[8], geometry[9]
+    grad_x = np.full(x.shape, np.nan)
+    conv2d_module.input_gradient_by_taps(grad_out, weight, stride, stride, padding[0], padding[2], dilation,
+                                         dilation, grad_x)
+    np.testing.assert_allclose(grad_x, reference(geometry, x, weight, bias, grad_out)[1], rtol=1e-12, atol=1e-12)
+
+
+def test_an_infinite_weight_reaches_the_input_gradient_only_through_real_terms():
+    """PyTorch's col2im adds only products that exist; the correlation's zero border would add 0 * inf."""
+    geometry = (1, 2, 5, 5, 3, 3, 3, 1, (1, 1, 1, 1), 1)
+    x, weight, bias, grad_out = make_case(geometry, np.float64)
+    grad_out = np.abs(grad_out) + 0.5
+    weight[1, 0, 0, 0] = np.inf
+    grad_x = np.full(x.shape, np.nan)
+    conv2d_module.conv2d_backward_input(grad_out, weight, 1, 1, 1, 1, 1, 1, grad_x)
+    assert not np.isnan(grad_x).any()
+    # tap (0, 0) of output (i, j) reads x at (i - 1, j - 1): every x but the last row and column
+    np.testing.assert_array_equal(np.isinf(grad_x[0, 0]), np.pad(np.ones((4, 4), bool), ((0, 1), (0, 1))))
+
+
 @pytest.mark.parametrize("geometry", REFERENCE_LAYERS, ids=["conv1", "conv2"])
 def test_reference_cnn_layers(geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float32)
@@ -202,7 +242,7 @@ def test_conv2d_kernels_match_torch(geometry):
 # and the row store the tile store calls swapped in the matmul module).
 CHECKED_HELPERS = {
     matmul_module: ["store_row"],
-    conv2d_module: ["spread_planes", "correlate_planes", "dot_tile", "correlate_gradients"],
+    conv2d_module: ["spread_planes", "correlate_planes"],
     conv_direct_module: ["direct_correlate", "direct_weight_gradient"],
     im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
                           "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes"],

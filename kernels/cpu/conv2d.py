@@ -33,11 +33,13 @@ gradient of a strided convolution runs over the output gradient spread out with 
   (spread onto the stride-1 grid, padded by ``dilation * (kernel - 1) - pad``, which may be
   negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
   the same rule.
-- weight gradient: ``grad_weight[o, k] = sum_n sum_t grad_wide[n, o, t] * padded[n, offset[k] +
-  t]`` (the output gradient spread onto the wide grid, zeros between): dot products along the
-  runs, directly in 4 x 4 tiles summed over the batch (``correlate_gradients``); for many
-  channels, ``im2col.gather_correlate_gradients`` computes the same sums on exact positions
-  (no wide grid) with the outer-product tile, one partial sum per thread.
+- weight gradient: stride 1 and few taps, ``conv_direct.weight_gradient``; otherwise
+  ``im2col.gather_correlate_gradients``, the sums over exact output positions with the
+  outer-product tile, one partial sum per thread. Never the wide grid: its zeros between strided
+  outputs would meet an inf in x as 0 * inf = NaN, a term PyTorch does not have.
+- the input gradient's correlation multiplies the weights by the output gradient's zero border;
+  with an inf or NaN in the weight that adds NaN terms PyTorch does not have, so such a weight
+  takes ``input_gradient_by_taps`` instead: PyTorch's col2im, one tap at a time, in NumPy.
 
 The choice (``uses_matrix_product``) was measured on the reference CNN: the direct loops win for
 its first layer (25 taps; one output row in its input gradient; the gathered tile measured
@@ -49,8 +51,8 @@ import numpy as np
 from numba import prange
 
 from . import conv_direct, im2col
-from .matmul import TILE_COLUMNS, TILE_ROWS, VECTOR_BYTES
-from .preset import cpu_kernel, serial_kernel
+from .matmul import VECTOR_BYTES
+from .preset import cpu_kernel
 
 # The entry points the backend calls; kernels/cuda/conv2d.py has the same names and arguments.
 __all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_bias"]
@@ -138,86 +140,6 @@ def correlate_planes(padded, weights, bias, offsets, padded_width, row_step, col
                     start = i * row_step * padded_width
                     for j in range(out_width):
                         out_row[j] = row_bias + wide_row[start + j * column_step]
-
-
-@serial_kernel
-def dot_tile(left0, left1, left2, left3, right0, right1, right2, right3, length):
-    """The 4 x 4 dot products of four left and four right runs, as a flat tuple (row-major).
-
-    The matmul's ``micro_kernel`` is the same body over two packed 2-D strips. It is not written
-    as a call to this one on the strips' rows because that measured 7-10% slower at 1024^3 and
-    2048^3: one base pointer per strip beats four per side.
-    """
-    zero = left0.dtype.type(0)
-    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = zero
-    c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = zero
-    for position in range(length):
-        a0 = left0[position]
-        a1 = left1[position]
-        a2 = left2[position]
-        a3 = left3[position]
-        b0 = right0[position]
-        b1 = right1[position]
-        b2 = right2[position]
-        b3 = right3[position]
-        c00 += a0 * b0
-        c01 += a0 * b1
-        c02 += a0 * b2
-        c03 += a0 * b3
-        c10 += a1 * b0
-        c11 += a1 * b1
-        c12 += a1 * b2
-        c13 += a1 * b3
-        c20 += a2 * b0
-        c21 += a2 * b1
-        c22 += a2 * b2
-        c23 += a2 * b3
-        c30 += a3 * b0
-        c31 += a3 * b1
-        c32 += a3 * b2
-        c33 += a3 * b3
-    return (c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33)
-
-
-@cpu_kernel
-def correlate_gradients(padded, grad_wide, offsets, length, grad_weight):
-    """``grad_weight[r, k] = sum_n sum_t grad_wide[n, r, t] * padded[n, offsets[k] + t]`` for
-    ``t < length``, by direct dot products along the wide runs, no packing: each parallel task owns a 4-row strip of ``grad_weight`` and sums its 4 x 4 tiles
-    over the batch."""
-    batch, rows = grad_wide.shape[0], grad_wide.shape[1]
-    taps = grad_weight.shape[1]
-    row_strips = (rows + TILE_ROWS - 1) // TILE_ROWS
-    tap_strips = (taps + TILE_COLUMNS - 1) // TILE_COLUMNS
-    for row_strip in prange(row_strips):
-        first_row = row_strip * TILE_ROWS
-        sums = np.zeros((TILE_ROWS, tap_strips * TILE_COLUMNS), grad_weight.dtype)
-        # Edge tiles repeat the last row or tap; their duplicate sums are never stored.
-        row1 = min(first_row + 1, rows - 1)
-        row2 = min(first_row + 2, rows - 1)
-        row3 = min(first_row + 3, rows - 1)
-        for n in range(batch):
-            image = padded[n]
-            left0 = grad_wide[n, first_row, :length]
-            left1 = grad_wide[n, row1, :length]
-            left2 = grad_wide[n, row2, :length]
-            left3 = grad_wide[n, row3, :length]
-            for tap_strip in range(tap_strips):
-                tap = tap_strip * TILE_COLUMNS
-                start0 = offsets[tap]
-                start1 = offsets[min(tap + 1, taps - 1)]
-                start2 = offsets[min(tap + 2, taps - 1)]
-                start3 = offsets[min(tap + 3, taps - 1)]
-                tile = dot_tile(left0, left1, left2, left3,
-                                image[start0:start0 + length], image[start1:start1 + length],
-                                image[start2:start2 + length], image[start3:start3 + length],
-                                length)
-                for row in range(TILE_ROWS):
-                    for column in range(TILE_COLUMNS):
-                        sums[row, tap + column] += tile[row * TILE_COLUMNS + column]
-        # Store the in-bounds part of the strip.
-        for row in range(min(TILE_ROWS, rows - first_row)):
-            for tap in range(taps):
-                grad_weight[first_row + row, tap] = sums[row, tap]
 
 
 def tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width, dilation_h,
@@ -330,12 +252,37 @@ def conv2d_backward_input(grad_out, weight, stride_h, stride_w, pad_top, pad_lef
                           dilation_w, grad_x):
     """grad_x = the stride-1 correlation of grad_out (spread by the stride, padded by
     dilation * (kernel - 1) - pad) with the flipped, channel-swapped weight."""
+    if not np.isfinite(weight).all():
+        input_gradient_by_taps(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
+                               dilation_w, grad_x)
+        return
     kernel_height, kernel_width = weight.shape[2:]
     flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     correlate(grad_out, flipped, np.zeros(flipped.shape[0], grad_x.dtype),
               dilation_h * (kernel_height - 1) - pad_top,
               dilation_w * (kernel_width - 1) - pad_left,
               stride_h, stride_w, dilation_h, dilation_w, 1, 1, grad_x)
+
+
+def input_gradient_by_taps(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
+                           dilation_w, grad_x):
+    """grad_x from its real terms only, tap by tap (PyTorch's col2im): each tap's products
+    ``sum_o grad_out[n, o] * weight[o, c, p, q]`` are added onto a canvas at the rows and columns
+    the tap read in the forward pass; the canvas's border (the padding) is dropped. For weights
+    holding inf or NaN, whose products with a zero border the correlation would add as NaN."""
+    batch, channels, height, width = grad_x.shape
+    out_height, out_width = grad_out.shape[2:]
+    kernel_height, kernel_width = weight.shape[2:]
+    canvas_height = max(pad_top + height, (out_height - 1) * stride_h + (kernel_height - 1) * dilation_h + 1)
+    canvas_width = max(pad_left + width, (out_width - 1) * stride_w + (kernel_width - 1) * dilation_w + 1)
+    canvas = np.zeros((batch, channels, canvas_height, canvas_width), grad_x.dtype)
+    for p in range(kernel_height):
+        for q in range(kernel_width):
+            terms = np.einsum("noij,oc->ncij", grad_out, weight[:, :, p, q])
+            top, left = p * dilation_h, q * dilation_w
+            canvas[:, :, top:top + (out_height - 1) * stride_h + 1:stride_h,
+                   left:left + (out_width - 1) * stride_w + 1:stride_w] += terms
+    grad_x[...] = canvas[:, :, pad_top:pad_top + height, pad_left:pad_left + width]
 
 
 def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, dilation_h,
@@ -348,29 +295,19 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
     padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
     offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
                           dilation_h, dilation_w)
-    sums = np.empty((out_channels, offsets.shape[0]), grad_weight.dtype)
-    if dilation_w == 1 and uses_direct(1, 1, stride_h, stride_w, out_channels,
-                                       offsets.shape[0]):
+    if dilation_w == 1 and uses_direct(1, 1, stride_h, stride_w, out_channels, offsets.shape[0]):
         width = conv_direct.buffer_width(out_width, conv_direct.gradient_reach(kernel_width),
                                          conv_direct.lanes_of(grad_weight.dtype), 1)
         padded = padded_planes(x, pad_top, pad_left, 1, 1, padded_height, width)
         conv_direct.weight_gradient(padded, grad_out, dilation_h, grad_weight)
         return
-    elif uses_matrix_product(out_channels, offsets.shape[0]):
-        positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w,
-                                     np.uint64)
-        im2col.gather_correlate_gradients(np.ascontiguousarray(x), pad_top, pad_left, padded_height, padded_width,
-                                          np.ascontiguousarray(grad_out).reshape(
-                                              batch, out_channels, -1),
-                                          offsets, positions, sums)
-    else:
-        padded = padded_planes(x, pad_top, pad_left, 1, 1, padded_height, padded_width)
-        # The output gradient on the forward's wide stride-1 grid, zero between real outputs.
-        grad_wide = padded_planes(grad_out, 0, 0, stride_h, stride_w,
-                                  (out_height - 1) * stride_h + 1, padded_width)
-        length = (out_height - 1) * stride_h * padded_width + (out_width - 1) * stride_w + 1
-        correlate_gradients(padded.reshape(batch, -1),
-                            grad_wide.reshape(batch, out_channels, -1), offsets, length, sums)
+    # Exact positions only (never the wide grid, whose zeros between strided outputs would meet
+    # an inf in x as 0 * inf = NaN), for any stride and dilation.
+    sums = np.empty((out_channels, offsets.shape[0]), grad_weight.dtype)
+    positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w, np.uint64)
+    im2col.gather_correlate_gradients(np.ascontiguousarray(x), pad_top, pad_left, padded_height, padded_width,
+                                      np.ascontiguousarray(grad_out).reshape(batch, out_channels, -1),
+                                      offsets, positions, sums)
     grad_weight[...] = sums.reshape(grad_weight.shape)
 
 

@@ -95,15 +95,17 @@ def correlate_outputs(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
     i = (element // out_width) % out_height
     o = (element // (out_width * out_height)) % out_channels
     n = element // (out_width * out_height * out_channels)
-    total = out.dtype.type(0)
+    zero = out.dtype.type(0)
+    total = zero
     for c in range(channels):
         for p in range(kernel_height):
             row = i * stride_h - pad_top + p * dilation_h
-            if 0 <= row < height:  # rows outside x are padding: they add zero
-                for q in range(kernel_width):
-                    column = j * stride_w - pad_left + q * dilation_w
-                    if 0 <= column < width:
-                        total += weight[o, c, p, q] * x[n, c, row, column]
+            for q in range(kernel_width):
+                column = j * stride_w - pad_left + q * dilation_w
+                if 0 <= row < height and 0 <= column < width:
+                    total += weight[o, c, p, q] * x[n, c, row, column]
+                else:  # padding is a zero term, as on the CPU and in PyTorch: 0 * inf is NaN
+                    total += weight[o, c, p, q] * zero
     out[n, o, i, j] = bias[o] + total
 
 
@@ -168,6 +170,8 @@ def weight_gradient_partials(x, grad_out, stride_h, stride_w, pad_top, pad_left,
         column = j * stride_w - pad_left + q * dilation_w
         if 0 <= row < height and 0 <= column < width:
             total += grad_out[n, o, i, j] * x[n, c, row, column]
+        else:  # padding is a zero term, as on the CPU and in PyTorch: 0 * inf is NaN
+            total += grad_out[n, o, i, j] * partials.dtype.type(0)
     partials[o, c, p, q, lane] = total
 
 
