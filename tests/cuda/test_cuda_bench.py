@@ -4,12 +4,20 @@ Under the simulator the figures time the simulator, so only that they are printe
 command runs in a process of its own, started through this folder's conftest.py so that the
 simulator's shared arrays get the same fix as in the other tests here (the matmul part checks its
 result, and the unfixed simulator can get a tile wrong).
+
+Because the command is a process of its own, these tests need no simulator in the test process:
+without a GPU they run in the main test session (the command under the simulator), and the
+simulator's session, the longer of the two, which runs beside it, leaves this file out
+(tests/conftest.py).
 """
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from numba import cuda
 
 FOLDER = Path(__file__).resolve().parent
 PROGRAM = (
@@ -19,8 +27,16 @@ PROGRAM = (
 NUMBER = r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
 
 
+@pytest.fixture(autouse=True)
+def a_gpu_or_the_simulator():
+    """Replaces the folder's fixture of that name, which skips without a GPU or the simulator: the
+    command brings its own simulator."""
+
+
 def run_bench(*arguments):
     environment = dict(os.environ)
+    if not cuda.is_available():
+        environment["NUMBA_ENABLE_CUDASIM"] = "1"
     completed = subprocess.run([sys.executable, "-c", PROGRAM, str(FOLDER), *arguments], env=environment,
                                capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
