@@ -85,7 +85,7 @@ def pair(tensor, other, reflected=False, name=None):
             raise TypeError(f"matmul: expected both operands to have the same dtype, got {first.dtype} and {second.dtype}")
         return (other, tensor) if reflected else (tensor, other)
     dtype = dtypes.result_type(tensor, other)
-    if name == "sub" and (dtype == dtypes.bool_ or tensor.dtype == dtypes.bool_ or _dtype_of(other) == dtypes.bool_):
+    if name == "sub" and dtypes.bool_ in (tensor.dtype, dtypes.result_type(other)):
         raise TypeError("sub: subtraction (the - operator) with a bool tensor is not supported; "
                         "to invert a mask use ~ or logical_not()")
     if name == "pow" and dtype == dtypes.bool_:
@@ -113,7 +113,3 @@ def power_base(tensor, exponent):
                          f"to the power {exponent})")
     return (tensor if tensor.dtype == dtype else tensor.to(dtype),)
 
-
-def _dtype_of(value):
-    """The dtype a bool, a number, an array or a tensor brings to a binary op."""
-    return dtypes.result_type(value)
