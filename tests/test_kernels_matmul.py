@@ -1,8 +1,8 @@
 """The CPU matmul kernels against NumPy in float64: edge shapes, layouts, their checked twins.
 
-Shapes are chosen around the kernels' structure: row counts that are not whole 8-row tiles,
-column counts on both sides of the narrow cut-offs (16 columns, and one 32-column float32 tile)
-and not whole tiles, depths that are not whole 16 x 16 transposed blocks and span one, two or
+Shapes are chosen around the kernels' structure: row counts that are not whole 6- or 8-row tiles,
+column counts on both sides of the narrow cut-offs (16 columns, and one 2-vector float32 tile)
+and not whole tiles, depths that are not whole lanes x lanes transposed blocks and span one, two or
 more slabs of k (accumulated into out), and thread counts with fewer column strips than threads.
 Each new combination of array layouts compiles the kernels again, so layouts are covered by a
 handful of combinations rather than all of them.
@@ -310,7 +310,7 @@ def compiled(function, bounds_checked):
 def test_vector_intrinsics(dtype):
     """Loads, masked loads and stores, fused multiply-adds and the register transpose, on
     contiguous arrays and on strided ones (the element-by-element fallback)."""
-    lanes = 64 // np.dtype(dtype).itemsize
+    lanes = simd.VECTOR_BYTES // np.dtype(dtype).itemsize
     source = np.arange(3 * lanes, dtype=dtype)
     strided = np.arange(6 * lanes, dtype=dtype)[::2]
     load, first = compiled(copy_vector, False), compiled(copy_first, False)
@@ -341,25 +341,29 @@ def test_vector_intrinsics(dtype):
 def test_vector_intrinsics_check_bounds_in_twins():
     """The bounds-checked twins raise IndexError for any lane out of bounds, as indexing does,
     and masked accesses check only the lanes they touch."""
-    source = np.arange(20.0)
-    target = np.zeros(8)
+    lanes = simd.VECTOR_BYTES // 8
+    length = 2 * lanes + 4
+    source = np.arange(float(length))
+    target = np.zeros(lanes)
     load, first = compiled(copy_vector, True), compiled(copy_first, True)
-    load(source, 12, target)
-    for index in (13, -1):
+    load(source, length - lanes, target)
+    for index in (length - lanes + 1, -1):
         with pytest.raises(IndexError):
             load(source, index, target)
-    first(source, 15, 5, target, 0)
+    count = min(lanes, 3)
+    first(source, length - count, count, target, 0)
     first(source, 100, 0, target, 100)
     with pytest.raises(IndexError):
-        first(source, 15, 6, target, 0)
+        first(source, length - count + 1, count, target, 0)
     with pytest.raises(IndexError):
-        first(source, 0, 8, target, 1)
-    lines = np.zeros((10, 10))
+        first(source, 0, lanes, target, 1)
+    lines = np.zeros((lanes + 2, lanes + 2))
     transpose_twin = compiled(transpose, True)
-    transpose_twin(lines, 2, 2, np.zeros(8 * 8), 0, 8)
-    for first_line, first_column, length in [(3, 2, 64), (2, 3, 64), (2, 2, 63)]:
+    transpose_twin(lines, 2, 2, np.zeros(lanes * lanes), 0, lanes)
+    for first_line, first_column, size in [(3, 2, lanes * lanes), (2, 3, lanes * lanes),
+                                           (2, 2, lanes * lanes - 1)]:
         with pytest.raises(IndexError):
-            transpose_twin(lines, first_line, first_column, np.zeros(length), 0, 8)
+            transpose_twin(lines, first_line, first_column, np.zeros(size), 0, lanes)
 
 
 @settings(deadline=None, max_examples=30)

@@ -5,21 +5,23 @@ Both kernels read a zero-bordered input, (N, C, padded_height, padded_width), at
 ``max(tap_column) + vectors * lanes`` columns wide so every row load is in bounds, and keep the
 loops over taps innermost with the accumulators in registers (``simd.py``):
 
-- ``direct_correlate`` (forward): a tile of 8 output channels by two vectors (32 float32 or 16
-  float64 columns) of one output row, 16 accumulators; each tap adds ``weight[o, tap] *
-  padded_row[tap_column + j : ...]``: two (unaligned) row loads and eight broadcast weights feed
-  sixteen fused multiply-adds. The tile is stored by masked stores straight into the NCHW output:
-  no wide grid, no crop, no transpose.
+- ``direct_correlate`` (forward): a tile of ``FORWARD_CHANNELS`` output channels by two vectors
+  of one output row (8 channels, 16 accumulators, with 32 vector registers; 4 channels, 8
+  accumulators, with 16); each tap adds ``weight[o, tap] * padded_row[tap_column + j : ...]``:
+  two (unaligned) row loads and a broadcast weight per channel feed two fused multiply-adds per
+  channel. The tile is stored by masked stores straight into the NCHW output: no wide grid, no
+  crop, no transpose.
 - ``direct_weight_gradient``: ``grad_weight[o, c, p, q] = sum_{n,i,j} grad_out[n, o, i, j] *
   padded[n, c, i + p * dilation_h, j + q]`` (column dilation 1), lane-wise products of
-  output-gradient rows with shifted input rows: a tile of 4 consecutive channels by 5
-  consecutive columns q of one kernel row (20 vector accumulators, 9 loads per 20 multiply-adds)
+  output-gradient rows with shifted input rows: a tile of ``GRADIENT_CHANNELS`` consecutive
+  channels by 5 consecutive columns q of one kernel row (4 channels with 32 registers: 20 vector
+  accumulators, 9 loads per 20 multiply-adds; 2 with 16: 10 accumulators, 7 loads per 10)
   over the rows of one image, then added to per-lane sums, reduced once at the end. The four
   channels' rows sit at constant multiples of the plane and the five taps at constant column
   offsets, so the loop keeps two base pointers (per-tap row pointers measured 1.6x slower:
   LLVM spilled them). Loads past the output width are masked to zero on both sides, so an inf
   in a discarded column never meets a zero. Each task owns a channel group (the last one starts
-  early enough to hold four channels and stores only its own) and a fixed chunk of the batch
+  early enough to hold a whole group and stores only its own) and a fixed chunk of the batch
   (chunks chosen from the shapes alone); chunks are summed in a fixed order by the caller, so
   results do not depend on the thread count.
 
@@ -33,6 +35,8 @@ from numba.extending import intrinsic
 
 from .preset import cpu_kernel
 from .simd import (
+    REGISTER_COUNT,
+    VECTOR_BYTES,
     SimdVector,
     _intrinsic_function,
     _require,
@@ -45,10 +49,13 @@ from .simd import (
     vector_zero,
 )
 
-# Forward tile: output channels per task (broadcast weights) by two vectors of columns.
-FORWARD_CHANNELS = 8
-# Weight-gradient tile: output channels by taps, 20 accumulators.
-GRADIENT_CHANNELS = 4
+# Forward tile: output channels per task (broadcast weights) by two vectors of columns; the
+# accumulators, two row vectors and a broadcast within the register file. Channels past 4 sit
+# behind compile-time conditions on this constant: LLVM drops them where it is 4.
+FORWARD_CHANNELS = 8 if REGISTER_COUNT >= 32 else 4
+# Weight-gradient tile: output channels by taps (20 or 10 accumulators, a row vector per channel
+# and the input vector); channels past 2 behind compile-time conditions, as above.
+GRADIENT_CHANNELS = 4 if REGISTER_COUNT >= 32 else 2
 GRADIENT_TAPS = 5
 
 
@@ -68,10 +75,10 @@ def vector_multiply_add(typingctx, accumulator, left, right):
 
 @cpu_kernel
 def direct_correlate(padded, packed, bias, tap_channel, tap_row, tap_column, ones, out):
-    """``out[n, o, i, j] = bias[o] + sum_k packed[o // 8, k, o % 8] * padded[n, tap_channel[k],
-    i + tap_row[k], j + tap_column[k]]``.
+    """``out[n, o, i, j] = bias[o] + sum_k packed[o // F, k, o % F] * padded[n, tap_channel[k],
+    i + tap_row[k], j + tap_column[k]]``, F = ``FORWARD_CHANNELS``.
 
-    ``packed`` is (channel groups, taps, 8), zero past the last channel; ``bias`` has a value per
+    ``packed`` is (channel groups, taps, F), zero past the last channel; ``bias`` has a value per
     packed channel; ``ones`` is a vector's worth of ones (it makes the bias vectors).
     """
     batch, rows, out_height, out_width = out.shape
@@ -90,10 +97,12 @@ def direct_correlate(padded, packed, bias, tap_channel, tap_row, tap_column, one
         b1 = vector_fma(zero, bias[first + 1], one)
         b2 = vector_fma(zero, bias[first + 2], one)
         b3 = vector_fma(zero, bias[first + 3], one)
-        b4 = vector_fma(zero, bias[first + 4], one)
-        b5 = vector_fma(zero, bias[first + 5], one)
-        b6 = vector_fma(zero, bias[first + 6], one)
-        b7 = vector_fma(zero, bias[first + 7], one)
+        b4 = b5 = b6 = b7 = zero
+        if FORWARD_CHANNELS > 4:
+            b4 = vector_fma(zero, bias[first + 4], one)
+            b5 = vector_fma(zero, bias[first + 5], one)
+            b6 = vector_fma(zero, bias[first + 6], one)
+            b7 = vector_fma(zero, bias[first + 7], one)
         for i in range(out_height):
             for chunk in range(chunks):
                 j = chunk * 2 * lanes
@@ -113,6 +122,8 @@ def direct_correlate(padded, packed, bias, tap_channel, tap_row, tap_column, one
                     c21 = vector_fma(c21, w[2], x1)
                     c30 = vector_fma(c30, w[3], x0)
                     c31 = vector_fma(c31, w[3], x1)
+                    if FORWARD_CHANNELS <= 4:
+                        continue
                     c40 = vector_fma(c40, w[4], x0)
                     c41 = vector_fma(c41, w[4], x1)
                     c50 = vector_fma(c50, w[5], x0)
@@ -123,7 +134,7 @@ def direct_correlate(padded, packed, bias, tap_channel, tap_row, tap_column, one
                     c71 = vector_fma(c71, w[7], x1)
                 count = out_width - j
                 rest = count - lanes
-                live = rows - first
+                live = min(FORWARD_CHANNELS, rows - first)
                 line = out[n, first, i]
                 vector_store_first(line, j, c00, count)
                 vector_store_first(line, j + lanes, c01, rest)
@@ -163,7 +174,7 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
     """``partial[chunk, o, (c, p, q)] = sum over the chunk's images n, i, j of grad_out[n, o, i, j]
     * padded[n, c, i + p * dilation_h, j + q]`` (column dilation 1).
 
-    ``grad_out`` is C-contiguous with at least 4 channels; ``padded`` is at least
+    ``grad_out`` is C-contiguous with at least ``GRADIENT_CHANNELS`` channels; ``padded`` is at least
     ``reach + vectors * lanes`` columns wide, ``reach`` the last column any 5-tap block reads
     (``gradient_reach``); ``lanes_like`` is any 1-D array one vector long (it gives the lane
     count); chunk c covers images ``c * N // chunks`` up to ``(c + 1) * N // chunks``.
@@ -179,14 +190,14 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
     pitch = taps * lanes
     for task in prange(chunks * groups):
         chunk = task // groups
-        # The group's channels; the last group starts early enough to hold four, and stores
+        # The group's channels; the last group starts early enough to hold a group, and stores
         # only the channels no other group owns.
         own = (task % groups) * GRADIENT_CHANNELS
         first = min(own, rows - GRADIENT_CHANNELS)
         # Per-lane sums: (channel in group, tap), one vector each.
         sums = np.zeros(GRADIENT_CHANNELS * pitch, partial.dtype)
         for n in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
-            # Flat views, rows reached by offsets: the four channels' rows sit at constant
+            # Flat views, rows reached by offsets: the group's channels' rows sit at constant
             # multiples of the plane, a block's five taps at constant column offsets, so the
             # loop needs two base pointers, not nine.
             gradient = grad_out[n].reshape(-1)
@@ -208,35 +219,42 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
                                 at = first * plane + i * out_width + j
                                 a0 = vector_load_first(gradient, at, count)
                                 a1 = vector_load_first(gradient, at + plane, count)
-                                a2 = vector_load_first(gradient, at + 2 * plane, count)
-                                a3 = vector_load_first(gradient, at + 3 * plane, count)
+                                a2 = a3 = a0
+                                if GRADIENT_CHANNELS > 2:
+                                    a2 = vector_load_first(gradient, at + 2 * plane, count)
+                                    a3 = vector_load_first(gradient, at + 3 * plane, count)
                                 line = image
                                 at = row0 + i * padded_width + j
                                 v = vector_load_first(line, at, count)
                                 s00 = vector_multiply_add(s00, a0, v)
                                 s10 = vector_multiply_add(s10, a1, v)
-                                s20 = vector_multiply_add(s20, a2, v)
-                                s30 = vector_multiply_add(s30, a3, v)
+                                if GRADIENT_CHANNELS > 2:
+                                    s20 = vector_multiply_add(s20, a2, v)
+                                    s30 = vector_multiply_add(s30, a3, v)
                                 v = vector_load_first(line, at + 1, count)
                                 s01 = vector_multiply_add(s01, a0, v)
                                 s11 = vector_multiply_add(s11, a1, v)
-                                s21 = vector_multiply_add(s21, a2, v)
-                                s31 = vector_multiply_add(s31, a3, v)
+                                if GRADIENT_CHANNELS > 2:
+                                    s21 = vector_multiply_add(s21, a2, v)
+                                    s31 = vector_multiply_add(s31, a3, v)
                                 v = vector_load_first(line, at + 2, count)
                                 s02 = vector_multiply_add(s02, a0, v)
                                 s12 = vector_multiply_add(s12, a1, v)
-                                s22 = vector_multiply_add(s22, a2, v)
-                                s32 = vector_multiply_add(s32, a3, v)
+                                if GRADIENT_CHANNELS > 2:
+                                    s22 = vector_multiply_add(s22, a2, v)
+                                    s32 = vector_multiply_add(s32, a3, v)
                                 v = vector_load_first(line, at + 3, count)
                                 s03 = vector_multiply_add(s03, a0, v)
                                 s13 = vector_multiply_add(s13, a1, v)
-                                s23 = vector_multiply_add(s23, a2, v)
-                                s33 = vector_multiply_add(s33, a3, v)
+                                if GRADIENT_CHANNELS > 2:
+                                    s23 = vector_multiply_add(s23, a2, v)
+                                    s33 = vector_multiply_add(s33, a3, v)
                                 v = vector_load_first(line, at + 4, count)
                                 s04 = vector_multiply_add(s04, a0, v)
                                 s14 = vector_multiply_add(s14, a1, v)
-                                s24 = vector_multiply_add(s24, a2, v)
-                                s34 = vector_multiply_add(s34, a3, v)
+                                if GRADIENT_CHANNELS > 2:
+                                    s24 = vector_multiply_add(s24, a2, v)
+                                    s34 = vector_multiply_add(s34, a3, v)
                         # Add the block's sums; slots past the kernel's width are dropped.
                         live = min(GRADIENT_TAPS, kernel_width - q0)
                         base = ((c * kernel_height + p) * kernel_width + q0) * lanes
@@ -280,7 +298,7 @@ GRADIENT_TASKS = 16
 
 
 def lanes_of(dtype):
-    return 64 // np.dtype(dtype).itemsize
+    return VECTOR_BYTES // np.dtype(dtype).itemsize
 
 
 def tap_tables(channels, kernel_height, kernel_width, dilation_h, dilation_w):
@@ -327,7 +345,7 @@ def weight_gradient(padded, grad_out, dilation_h, grad_weight):
     batch = grad_out.shape[0]
     grad_out = np.ascontiguousarray(grad_out)
     if rows < GRADIENT_CHANNELS:
-        # The tile reads four channels: zero ones past the last.
+        # The tile reads a whole group of channels: zero ones past the last.
         widened = np.zeros((batch, GRADIENT_CHANNELS) + grad_out.shape[2:], grad_out.dtype)
         widened[:, :rows] = grad_out
         grad_out = widened

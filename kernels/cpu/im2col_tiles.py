@@ -1,26 +1,31 @@
 """The register tiles of the implicit-GEMM convolution (im2col.py): the matmul's outer-product tile
 with A gathered, never packed: row i of a tile reads ``image[base_i + index[step]]``.
 
-- ``gather_tile``: 8 rows x 2 vectors (sixteen accumulators), the rank-1 update of each step two
-  vector loads of the packed B, eight gathered scalars and sixteen fused multiply-adds;
+- ``gather_tile``: ``OUTER_TILE_ROWS`` rows x 2 vectors (8 rows, sixteen accumulators, with 32
+  vector registers; 6 rows, twelve, with 16), the rank-1 update of each step two vector loads of
+  the packed B, a gathered scalar per row and two fused multiply-adds per row;
   ``gather_half_tile`` the same on four rows; ``gather_micro_kernel`` / ``gather_half_kernel``
   store (or add) them into a (rows, columns) output, and ``gather_strip`` runs a strip of rows
   across every column strip (the weight gradient's tile);
 - ``gather_strip_planes``: the same strips plus the bias, stored straight into NCHW planes;
-- ``gather_row_planes``: 14 positions of one output row x 2 vectors (28 accumulators) with one
-  base pointer, the forward's tile at unit column stride.
+- ``gather_row_planes``: ``ROW_TILE`` positions of one output row x 2 vectors with one base
+  pointer, the forward's tile at unit column stride: 14 positions (28 accumulators) with 32
+  registers, 7 (14 accumulators) with 16; both divide the reference CNN's rows of 14 and 28.
 
 Rows past the last output position or tap repeat the last one (their products are not
 stored); a last strip of at most four rows takes a 4-row tile (``gather_half_tile``: 196
-positions are 24 1/2 strips). Columns past the last channel are zero in B and masked off when
+positions are 24 1/2 eight-row strips). Rows a target's tile does not have sit behind
+conditions on the tile constants, which are compile-time constants: LLVM drops those rows and
+their registers. Columns past the last channel are zero in B and masked off when
 stored. Positions as rows (rather than channels as rows, with the patches packed as B) needs no
 im2col copy at all, and 32 or 64 channels fill whole column strips.
 """
 import numpy as np
 
-from .matmul import OUTER_TILE_ROWS, store_vector_tile
+from .matmul import HALF_TILE_ROWS, OUTER_TILE_ROWS, store_vector_tile
 from .preset import serial_kernel
 from .simd import (
+    REGISTER_COUNT,
     store_columns,
     vector_fma,
     vector_lanes,
@@ -29,15 +34,17 @@ from .simd import (
     vector_zero,
 )
 
-# Output positions per tile of the forward's row path (gather_row_planes).
-ROW_TILE = 14
+# Output positions per tile of the forward's row path (gather_row_planes): 2 accumulators each,
+# plus two B vectors and a broadcast, within the register file.
+ROW_TILE = 14 if REGISTER_COUNT >= 32 else 7
 
 
 @serial_kernel
 def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth,
                 b_strip, start_low, start_high):
-    """The outer-product register tile on a gathered A: the sixteen accumulators (row i's pair
-    ``c{i}0, c{i}1``) of an 8 x 2-vector tile of ``start + a @ b``, each row's pair starting from
+    """The outer-product register tile on a gathered A: the accumulators (row i's pair ``c{i}0,
+    c{i}1``) of an ``OUTER_TILE_ROWS`` x 2-vector tile of ``start + a @ b`` (rows 6 and 7 left at
+    their start on a 6-row target), each row's pair starting from
     ``(start_low, start_high)``, where ``a[i, step] = image[base_i + index[step]]`` and
     ``b_strip[step * width + j]`` is packed as in the matmul. ``index`` is unsigned (no
     negative-index wraparound in the loop)."""
@@ -75,12 +82,13 @@ def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, i
         a = line5[k]
         c50 = vector_fma(c50, a, b0)
         c51 = vector_fma(c51, a, b1)
-        a = line6[k]
-        c60 = vector_fma(c60, a, b0)
-        c61 = vector_fma(c61, a, b1)
-        a = line7[k]
-        c70 = vector_fma(c70, a, b0)
-        c71 = vector_fma(c71, a, b1)
+        if OUTER_TILE_ROWS > 6:
+            a = line6[k]
+            c60 = vector_fma(c60, a, b0)
+            c61 = vector_fma(c61, a, b1)
+            a = line7[k]
+            c70 = vector_fma(c70, a, b0)
+            c71 = vector_fma(c71, a, b1)
     return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71)
 
 
@@ -140,15 +148,15 @@ def gather_half_kernel(image, base0, base1, base2, base3, index, depth, b_strip,
     c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(image, base0, base1, base2, base3,
                                                               index, depth, b_strip, zero, zero)
     # Rows 4 to 7 do not exist: the row count keeps them from being stored.
-    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS // 2, out.shape[0] - first_row),
+    store_vector_tile(out, first_row, first_column, min(HALF_TILE_ROWS, out.shape[0] - first_row),
                       accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
                       zero, zero, zero, zero, zero, zero, zero, zero)
 
 
 @serial_kernel
 def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_row, accumulate):
-    """Every column strip of the 8-row strip whose rows gather from ``bases[first:first + 8]``
-    (the last base repeated past ``count``)."""
+    """Every column strip of the strip whose rows gather from ``bases[first:first +
+    OUTER_TILE_ROWS]`` (the last base repeated past ``count``)."""
     last = first + count - 1
     base0 = bases[first]
     base1 = bases[min(first + 1, last)]
@@ -160,7 +168,7 @@ def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_
     base7 = bases[min(first + 7, last)]
     width = 2 * vector_lanes(b_packed)
     for column_strip in range(b_packed.shape[0]):
-        if count <= OUTER_TILE_ROWS // 2:
+        if count <= HALF_TILE_ROWS:
             gather_half_kernel(image, base0, base1, base2, base3, index, depth,
                                b_packed[column_strip], out, first_row, column_strip * width,
                                accumulate)
@@ -199,7 +207,7 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias
         start_high = vector_load_first(bias, high_column, channels - high_column)
         low_offset = offset + low_column * pitch + first
         high_offset = offset + high_column * pitch + first
-        if count <= OUTER_TILE_ROWS // 2:
+        if count <= HALF_TILE_ROWS:
             c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
                 image, base0, base1, base2, base3, index, depth, b_strip, start_low, start_high)
             # Rows past count are masked off: the last four vectors only fill the eight.
@@ -222,15 +230,16 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias
 @serial_kernel
 def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, out, offset,
                       pitch):
-    """A 14 x 2-vector tile (``ROW_TILE`` output positions of one output row, by two vectors of
+    """A ``ROW_TILE`` x 2-vector tile (output positions of one output row, by two vectors of
     output channels from ``first_column`` on) of ``bias + a @ b``, ``a[i, step] = image[base + i +
     index[step]]``: the positions of an output row at unit column stride sit one element apart in
-    the padded image, so one base pointer serves all fourteen rows (the 8-row tile spends a
-    register on each), and 14 divides the reference CNN's rows of 14 (no ragged strip).
-    Stored straight into channels-first planes, as ``gather_strip_planes``: column r of row i to
-    ``out[offset + r * pitch + i]``. 28 accumulators, two B vectors and a broadcast fill the 32
-    zmm registers. ``index`` is unsigned, and so are the row numbers added to it (no
-    negative-index wraparound in the loop)."""
+    the padded image, so one base pointer serves all the rows (the 8-row tile spends a register
+    on each), and 14 or 7 divides the reference CNN's rows of 14 (no ragged strip). Stored
+    straight into channels-first planes, as ``gather_strip_planes``: column r of row i to
+    ``out[offset + r * pitch + i]``. 28 accumulators (14 rows), two B vectors and a broadcast
+    fill 32 registers; rows 7 to 13 exist only where ``ROW_TILE`` is 14, so 7 rows fill 16 (with
+    one B vector read from memory). ``index`` is unsigned, and so are the row numbers added to
+    it (no negative-index wraparound in the loop)."""
     lanes = vector_lanes(b_strip)
     width = 2 * lanes
     channels = bias.shape[0]
@@ -266,6 +275,8 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
         a = line[k + np.uint64(6)]
         c060 = vector_fma(c060, a, b0)
         c061 = vector_fma(c061, a, b1)
+        if ROW_TILE <= 7:
+            continue
         a = line[k + np.uint64(7)]
         c070 = vector_fma(c070, a, b0)
         c071 = vector_fma(c071, a, b1)
@@ -291,6 +302,12 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
     high_offset = low_offset + lanes * pitch
     low_count = channels - first_column
     high_count = low_count - lanes
+    if ROW_TILE <= 7:
+        store_columns(out, low_offset, pitch, ROW_TILE, low_count,
+                      c000, c010, c020, c030, c040, c050, c060, c060)
+        store_columns(out, high_offset, pitch, ROW_TILE, high_count,
+                      c001, c011, c021, c031, c041, c051, c061, c061)
+        return
     store_columns(out, low_offset, pitch, 8, low_count,
                   c000, c010, c020, c030, c040, c050, c060, c070)
     store_columns(out, low_offset + 8, pitch, ROW_TILE - 8, low_count,

@@ -1,10 +1,14 @@
 """Matrix product ``out = a @ b`` (and its batched form) as cache-blocked, register-tiled kernels.
 
 The main path (``blocked_matmul``) is GotoBLAS/BLIS blocking around an outer-product micro-kernel:
-an ``OUTER_TILE_ROWS x OUTER_TILE_VECTORS`` tile of out (8 x 32 float32 or 8 x 16 float64, 16
-zmm registers) stays in registers for a whole slab of the shared dimension k, and each step adds
-a rank-1 update, ``tile[i, :] += a[i, k] * b[k, :]``: two vector loads of b and eight broadcasts
-of a feed sixteen fused multiply-adds, with no reduction at the end.
+an ``OUTER_TILE_ROWS x OUTER_TILE_VECTORS`` tile of out stays in registers for a whole slab of
+the shared dimension k, and each step adds a rank-1 update, ``tile[i, :] += a[i, k] * b[k, :]``:
+two vector loads of b and a broadcast of a per row feed two fused multiply-adds per row, with no
+reduction at the end. The tile is sized for the target's register file, as BLIS has one
+micro-kernel shape per architecture: 8 rows x 2 vectors (16 accumulators) where there are 32
+vector registers (AVX-512: 8 x 32 float32; NEON), 6 x 2 (12 accumulators, BLIS's Haswell sgemm
+shape) where there are 16 (AVX2: 6 x 16 float32; SSE), so that accumulators, the two b vectors
+and a broadcast fit without spills.
 
 Plain Numba code cannot hold a SIMD vector in a variable, and LLVM's SLP vectoriser, which could
 build one from scalar accumulators, is off in Numba (the loop vectoriser instead vectorises such
@@ -14,7 +18,7 @@ of ``simd.py`` emit the LLVM vector operations; the kernels calling them are pla
 The product is two parallel regions:
 
 1. pack A: each strip of ``OUTER_TILE_ROWS`` rows of ``a``, over the whole depth, in step-major
-   order (``[step, row]``), so each step's eight values are adjacent; the copy reads through a's
+   order (``[step, row]``), so each step's values are adjacent; the copy reads through a's
    strides, so any layout works, and a is the small operand of the products that matter;
 2. one part per thread, of output columns (of rows too when there are fewer column strips than
    threads), so every output element has one writer and the threads get equal shares. For each
@@ -25,7 +29,7 @@ The product is two parallel regions:
 
 No layout needs a transposing copy of a large operand through memory: b is read along its
 contiguous direction, row pieces when its rows are contiguous (``x @ W``, ``grad_y @ W``), by
-16 x 16 blocks transposed in registers when its columns are (``x @ W.T``), one cache-sized panel
+lanes x lanes blocks transposed in registers when its columns are (``x @ W.T``), one cache-sized panel
 at a time. Edge strips are zero-padded; edge tiles are stored with masked stores, so only
 in-bounds elements are written, and padded products land in lanes that are never stored.
 
@@ -46,6 +50,7 @@ from numba import prange
 
 from .preset import cpu_kernel, inlined_kernel, serial_kernel
 from .simd import (
+    REGISTER_COUNT,
     VECTOR_BYTES,
     thread_count,
     transpose_block,
@@ -73,11 +78,15 @@ NARROW_COLUMNS = 16
 # Output rows per parallel iteration of the transposed narrow path: its (columns, ROW_CHUNK)
 # buffer stays in L1, and 784 or 1024 rows still split into enough chunks for both cores.
 ROW_CHUNK = 128
-# Outer-product micro-kernel tile: 8 rows by 2 vectors, 16 accumulators (of 32 zmm registers),
-# which measured at the FMA peak in L1; 4 x 2 and 4 x 4 were slower, 6 x 3, 8 x 3 and 12 x 2 no
-# faster and a worse fit for 100-row batches and 32-multiple widths.
-OUTER_TILE_ROWS = 8
+# Outer-product micro-kernel tile, rows by 2 vectors. With 32 registers (AVX-512), 8 rows: 16
+# accumulators measured at the FMA peak in L1; 4 x 2 and 4 x 4 were slower, 6 x 3, 8 x 3 and
+# 12 x 2 no faster and a worse fit for 100-row batches and 32-multiple widths. With 16 (AVX2),
+# 6 rows: 12 accumulators, 2 b vectors and a broadcast; 8 rows spilled (32 ymm halves of zmm
+# accumulators, or 16 ymm ones plus operands, need more than 16 registers).
+OUTER_TILE_ROWS = 8 if REGISTER_COUNT >= 32 else 6
 OUTER_TILE_VECTORS = 2
+# The smaller tile a last strip of few rows takes (the convolutions' tiles).
+HALF_TILE_ROWS = 4
 # Longest slab of k per packed panel (slabs are evened out): a column strip's slab, 256 steps of
 # 128 bytes, is 32 KiB; 128 to 1024 measured alike.
 OUTER_DEPTH_BLOCK = 256
@@ -92,9 +101,11 @@ OUTER_COLUMN_CHUNK = 16
 def outer_micro_kernel(a_strip, b_strip, depth, out, first_row, first_column, accumulate):
     """Write (or add) the product of a packed A strip and a packed B strip into out.
 
-    ``a_strip[step * 8 + i]`` holds ``a[first_row + i, step]``; ``b_strip[step * width + j]`` holds
-    ``b[step, first_column + j]`` (``width`` = 2 vectors). The 8 x 2 vector tile ``cij`` (row i,
-    vector j) stays in registers for all ``depth`` steps; only its in-bounds part is written.
+    ``a_strip[step * OUTER_TILE_ROWS + i]`` holds ``a[first_row + i, step]``; ``b_strip[step *
+    width + j]`` holds ``b[step, first_column + j]`` (``width`` = 2 vectors). The rows x 2 vector
+    tile ``cij`` (row i, vector j) stays in registers for all ``depth`` steps; only its in-bounds
+    part is written. Rows 6 and 7 exist where ``OUTER_TILE_ROWS`` is 8: the condition is a
+    compile-time constant, and LLVM drops them (and their registers) elsewhere.
     """
     lanes = vector_lanes(b_strip)  # a compile-time constant (a run-time width costs a register)
     width = 2 * lanes
@@ -116,10 +127,11 @@ def outer_micro_kernel(a_strip, b_strip, depth, out, first_row, first_column, ac
         c41 = vector_fma(c41, a_step[4], b1)
         c50 = vector_fma(c50, a_step[5], b0)
         c51 = vector_fma(c51, a_step[5], b1)
-        c60 = vector_fma(c60, a_step[6], b0)
-        c61 = vector_fma(c61, a_step[6], b1)
-        c70 = vector_fma(c70, a_step[7], b0)
-        c71 = vector_fma(c71, a_step[7], b1)
+        if OUTER_TILE_ROWS > 6:
+            c60 = vector_fma(c60, a_step[6], b0)
+            c61 = vector_fma(c61, a_step[6], b1)
+            c70 = vector_fma(c70, a_step[7], b0)
+            c71 = vector_fma(c71, a_step[7], b1)
     store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
                       accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
                       c40, c41, c50, c51, c60, c61, c70, c71)
@@ -128,9 +140,10 @@ def outer_micro_kernel(a_strip, b_strip, depth, out, first_row, first_column, ac
 @inlined_kernel
 def store_vector_tile(out, first_row, first_column, row_count, accumulate, c00, c01, c10, c11,
                       c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71):
-    """Write (or add) the first ``row_count`` rows of an 8 x 2-vector register tile ``cij`` (row
-    i, vector j) into out at (first_row, first_column); columns past out's width are masked off.
-    Shared by every register tile of the outer-product scheme (matmul's, im2col's gathered ones)."""
+    """Write (or add) the first ``row_count`` rows (at most 8) of a register tile of 2-vector rows
+    ``cij`` (row i, vector j) into out at (first_row, first_column); columns past out's width are
+    masked off. Shared by every register tile of the outer-product scheme (matmul's, im2col's
+    gathered ones); a tile of fewer rows passes any vectors for the rest."""
     column_count = min(2 * vector_lanes(out), out.shape[1] - first_column)
     store_row(out[first_row], first_column, c00, c01, column_count, accumulate)
     if row_count > 1:
@@ -169,7 +182,8 @@ def store_row(line, column, low, high, count, accumulate):
 
 @serial_kernel
 def pack_row_strip(a, packed, first_row):
-    """``packed[step * 8 + i] = a[first_row + i, step]`` for every step; zeros past a's rows."""
+    """``packed[step * OUTER_TILE_ROWS + i] = a[first_row + i, step]`` for every step; zeros past
+    a's rows."""
     row_count = min(OUTER_TILE_ROWS, a.shape[0] - first_row)
     for step in range(a.shape[1]):
         line = packed[step * OUTER_TILE_ROWS:(step + 1) * OUTER_TILE_ROWS]

@@ -4,19 +4,21 @@ Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vecto
 build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
 outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
 ``vector_fma``, ``vector_add``, their masked ``_first`` forms for edges, ``transpose_block`` (a
-16 x 16 float32 or 8 x 8 float64 block transposed in registers), ``thread_count``,
+lanes x lanes block transposed in registers), ``thread_count``,
 ``vector_lanes`` (the lanes of a vector as a compile-time constant) and ``prefetch``. A
-``SimdVector`` is the contents of one 64-byte zmm register; in jitted code it is an ordinary
-immutable local, which LLVM keeps in a register. The kernels calling them stay plain code, and the
-intrinsics check bounds in the bounds-checked test twins as indexing does.
+``SimdVector`` is the contents of one vector register of the target Numba compiles for
+(``target.py``: 64 bytes on AVX-512, 32 on AVX2, 16 on SSE and NEON); in jitted code it is an
+ordinary immutable local, which LLVM keeps in a register. The kernels calling them stay plain
+code, and the intrinsics check bounds in the bounds-checked test twins as indexing does.
 """
 from llvmlite import binding, ir
 from numba import types
 from numba.core import cgutils, errors
 from numba.extending import intrinsic, models, register_model
 
-# One SIMD register (zmm): 16 float32 or 8 float64.
-VECTOR_BYTES = 64
+# One vector register of the target (a compile-time constant of every kernel; see target.py):
+# 16 float32 lanes on AVX-512, 8 on AVX2, 4 on SSE and NEON.
+from .target import REGISTER_COUNT, VECTOR_BYTES  # noqa: F401 (REGISTER_COUNT: for the tiles)
 
 # --- SIMD vectors ---------------------------------------------------------------------------------
 
@@ -26,7 +28,7 @@ LANE_INDEX = ir.IntType(32)
 
 
 class SimdVector(types.Type):
-    """The contents of one 64-byte SIMD register: 16 float32 or 8 float64, an LLVM vector value.
+    """The contents of one SIMD register (``VECTOR_BYTES``), an LLVM vector value.
 
     Only the intrinsics below make or take one; in jitted code it is an ordinary immutable local,
     which LLVM keeps in a register.
@@ -264,8 +266,8 @@ def _transpose(builder, rows):
 @intrinsic
 def transpose_block(typingctx, lines, first_line, first_column, target, offset, pitch):
     """``target[offset + s * pitch + j] = lines[first_line + j, first_column + s]`` for s, j below
-    one vector's lanes: a 16 x 16 (float32) or 8 x 8 (float64) block of a 2-D array, read by rows
-    and written by columns through registers."""
+    one vector's lanes: a lanes x lanes block of a 2-D array (16 x 16 float32 on AVX-512, 8 x 8
+    on AVX2), read by rows and written by columns through registers."""
     _require(isinstance(lines, types.Array) and lines.ndim == 2
              and _is_line(target, SimdVector(lines.dtype)),
              "transpose_block: a 2-D float array and a 1-D array of its dtype")
@@ -317,7 +319,7 @@ def thread_count(typingctx):
 
 @intrinsic
 def vector_lanes(typingctx, like):
-    """The lanes of one vector of array ``like``'s dtype (16 float32, 8 float64), as a constant
+    """The lanes of one vector of array ``like``'s dtype (``VECTOR_BYTES // itemsize``), as a constant
     LLVM folds: ``VECTOR_BYTES // like.itemsize`` is a run-time value in Numba, and a run-time
     stride costs the micro-kernels a register and an indexed address in their inner loops."""
     _require(isinstance(like, types.Array) and isinstance(like.dtype, types.Float),
@@ -365,9 +367,11 @@ def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v
     each a run of ``rows`` elements ``pitch`` apart from the next (a tile of (positions,
     channels) sums written straight into channels-first planes).
 
-    Three rounds of perfect shuffles (as ``transpose_block``) leave column j in lanes
-    ``(j % g) * 8`` to ``(j % g) * 8 + 7`` of vector ``j // g``, ``g = lanes // 8`` (two columns
-    a vector for float32, one for float64); each is stored by one masked 8-lane store.
+    With at least eight lanes, three rounds of perfect shuffles (as ``transpose_block``) leave
+    column j in lanes ``(j % g) * 8`` to ``(j % g) * 8 + 7`` of vector ``j // g``, ``g = lanes //
+    8`` (two columns a vector for float32 on AVX-512, one otherwise); with fewer (16-byte vectors,
+    float64 on AVX2) each column is assembled lane by lane. Each column is stored by one masked
+    8-lane store.
     """
     vectors = (v0, v1, v2, v3, v4, v5, v6, v7)
     _require(_is_line(target, v0) and all(vector == v0 for vector in vectors)
@@ -381,6 +385,21 @@ def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v
         step = _index(context, builder, pitch, args[2])
         row_count = _index(context, builder, rows, args[3])
         column_count = _index(context, builder, columns, args[4])
+        part_mask_type = ir.VectorType(LANE_INDEX, 8)
+        if lanes < 8:
+            # Too few lanes for the shuffles: column j gathered from lane j of each row.
+            element_type = context.get_value_type(v0.dtype)
+            for column in range(lanes):
+                value = ir.Constant(ir.VectorType(element_type, 8), None)
+                for row, vector in enumerate(args[5:13]):
+                    value = builder.insert_element(
+                        value, builder.extract_element(vector, LANE_INDEX(column)), LANE_INDEX(row))
+                with builder.if_then(builder.icmp_signed(">", column_count,
+                                                         column_count.type(column))):
+                    position = builder.add(start, builder.mul(step, step.type(column)))
+                    _vector_access(context, builder, target, args[0], position, 8, row_count,
+                                   value)
+            return context.get_dummy_value()
         # Perfect shuffles of eight rows: three rounds carry row bit r into the lane index.
         half_mask_type = ir.VectorType(LANE_INDEX, lanes)
         low = ir.Constant(half_mask_type, [x for k in range(lanes // 2) for x in (k, lanes + k)])
@@ -393,7 +412,6 @@ def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v
                 interleaved.append(builder.shuffle_vector(shuffled[row], shuffled[row + 4], low))
                 interleaved.append(builder.shuffle_vector(shuffled[row], shuffled[row + 4], high))
             shuffled = interleaved
-        part_mask_type = ir.VectorType(LANE_INDEX, 8)
         for column in range(lanes):
             vector, part = divmod(column, group)
             value = shuffled[vector]
