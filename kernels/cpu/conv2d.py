@@ -226,8 +226,10 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
                            dilation_h, dilation_w).astype(np.uint64)
         positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w,
                                      np.int64)
-        # Unit column stride: an output row's positions sit one element apart (the row tiles).
-        row_width = out_width if stride_w == 1 and out_width >= im2col.ROW_TILE else 0
+        # Unit column stride: an output row's positions sit one element apart (the row tiles,
+        # where the target has them).
+        row_width = (out_width if im2col.ROW_TILE > 0 and stride_w == 1
+                     and out_width >= im2col.ROW_TILE else 0)
         im2col.gather_correlate(np.ascontiguousarray(source), top, left, spread_h, spread_w,
                                 padded_height, padded_width, packed_columns(weight), bias, taps,
                                 positions, row_width, out.reshape(batch, rows, -1))

@@ -190,7 +190,7 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
     batch, channels = source.shape[0], source.shape[1]
     rows, positions = out.shape[1], out.shape[2]
     depth = tap_offsets.shape[0]
-    if row_width > 0:
+    if ROW_TILE > 0 and row_width > 0:
         row_tiles = (row_width + ROW_TILE - 1) // ROW_TILE
         items = positions // row_width * row_tiles
     else:

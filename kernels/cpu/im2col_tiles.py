@@ -8,9 +8,11 @@ with A gathered, never packed: row i of a tile reads ``image[base_i + index[step
   store (or add) them into a (rows, columns) output, and ``gather_strip`` runs a strip of rows
   across every column strip (the weight gradient's tile);
 - ``gather_strip_planes``: the same strips plus the bias, stored straight into NCHW planes;
-- ``gather_row_planes``: ``ROW_TILE`` positions of one output row x 2 vectors with one base
-  pointer, the forward's tile at unit column stride: 14 positions (28 accumulators) with 32
-  registers, 7 (14 accumulators) with 16; both divide the reference CNN's rows of 14 and 28.
+- ``gather_row_planes``: 14 positions of one output row x 2 vectors (28 accumulators) with one
+  base pointer, the forward's tile at unit column stride, where there are 32 vector registers.
+  With 16 there is no row tile (``ROW_TILE`` 0): 7 rows x 2 vectors need 17 registers, and
+  LLVM kept the accumulators in memory (conv2 forward 21.7 ms against 11.5 on 6-row strips,
+  AVX2), and fewer rows than 7 do not divide 14.
 
 Rows past the last output position or tap repeat the last one (their products are not
 stored); a last strip of at most four rows takes a 4-row tile (``gather_half_tile``: 196
@@ -34,9 +36,9 @@ from .simd import (
     vector_zero,
 )
 
-# Output positions per tile of the forward's row path (gather_row_planes): 2 accumulators each,
-# plus two B vectors and a broadcast, within the register file.
-ROW_TILE = 14 if REGISTER_COUNT >= 32 else 7
+# Output positions per tile of the forward's row path (gather_row_planes); 0 where the register
+# file is too small for a row tile (16 registers: see the module docstring).
+ROW_TILE = 14 if REGISTER_COUNT >= 32 else 0
 
 
 @serial_kernel
@@ -233,13 +235,12 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
     """A ``ROW_TILE`` x 2-vector tile (output positions of one output row, by two vectors of
     output channels from ``first_column`` on) of ``bias + a @ b``, ``a[i, step] = image[base + i +
     index[step]]``: the positions of an output row at unit column stride sit one element apart in
-    the padded image, so one base pointer serves all the rows (the 8-row tile spends a register
-    on each), and 14 or 7 divides the reference CNN's rows of 14 (no ragged strip). Stored
+    the padded image, so one base pointer serves all fourteen rows (the 8-row tile spends a
+    register on each), and 14 divides the reference CNN's rows of 14 (no ragged strip). Stored
     straight into channels-first planes, as ``gather_strip_planes``: column r of row i to
-    ``out[offset + r * pitch + i]``. 28 accumulators (14 rows), two B vectors and a broadcast
-    fill 32 registers; rows 7 to 13 exist only where ``ROW_TILE`` is 14, so 7 rows fill 16 (with
-    one B vector read from memory). ``index`` is unsigned, and so are the row numbers added to
-    it (no negative-index wraparound in the loop)."""
+    ``out[offset + r * pitch + i]``. 28 accumulators, two B vectors and a broadcast fill the 32
+    registers of AVX-512. ``index`` is unsigned, and so are the row numbers added to it (no
+    negative-index wraparound in the loop)."""
     lanes = vector_lanes(b_strip)
     width = 2 * lanes
     channels = bias.shape[0]
@@ -275,8 +276,6 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
         a = line[k + np.uint64(6)]
         c060 = vector_fma(c060, a, b0)
         c061 = vector_fma(c061, a, b1)
-        if ROW_TILE <= 7:
-            continue
         a = line[k + np.uint64(7)]
         c070 = vector_fma(c070, a, b0)
         c071 = vector_fma(c071, a, b1)
@@ -302,17 +301,11 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
     high_offset = low_offset + lanes * pitch
     low_count = channels - first_column
     high_count = low_count - lanes
-    if ROW_TILE <= 7:
-        store_columns(out, low_offset, pitch, ROW_TILE, low_count,
-                      c000, c010, c020, c030, c040, c050, c060, c060)
-        store_columns(out, high_offset, pitch, ROW_TILE, high_count,
-                      c001, c011, c021, c031, c041, c051, c061, c061)
-        return
     store_columns(out, low_offset, pitch, 8, low_count,
                   c000, c010, c020, c030, c040, c050, c060, c070)
-    store_columns(out, low_offset + 8, pitch, ROW_TILE - 8, low_count,
+    store_columns(out, low_offset + 8, pitch, 6, low_count,
                   c080, c090, c100, c110, c120, c130, c130, c130)
     store_columns(out, high_offset, pitch, 8, high_count,
                   c001, c011, c021, c031, c041, c051, c061, c071)
-    store_columns(out, high_offset + 8, pitch, ROW_TILE - 8, high_count,
+    store_columns(out, high_offset + 8, pitch, 6, high_count,
                   c081, c091, c101, c111, c121, c131, c131, c131)
