@@ -24,6 +24,12 @@ def test_step_prints_minigrad_time_per_step():
     assert "us/step" in bench("step", "--repeats", "1")
 
 
+def test_a_report_starts_with_the_cpu_and_the_isa_numba_compiles_for():
+    first_line = bench("step", "--repeats", "1").splitlines()[0]
+    assert first_line.startswith("CPU: ") and "Numba target" in first_line
+    assert re.search(r"\((AVX-512|AVX2|AVX|SSE|NEON|\w+): \d+-byte vectors, \d+ registers\)", first_line)
+
+
 def test_startup_prints_import_and_first_step_times():
     output = bench("startup", "--runs", "1")
     assert "minigrad" in output and "first step" in output

@@ -6,6 +6,7 @@ the whole suite; with matmul, conv, cnn or adam, that part of it.
 Every public sibling module of this package is a subcommand (``matmul.py`` is ``matmul``): its
 docstring's first line is its help, and its ``main(arguments)`` parses the options that follow the
 subcommand. Adding ``conv.py`` or ``compile.py`` is all it takes to add ``conv`` or ``compile``.
+Every CPU report starts with the CPU, the vector ISA Numba compiles for and PyTorch's (``_machine.py``).
 """
 import argparse
 import importlib
@@ -13,6 +14,7 @@ import pkgutil
 import sys
 
 import minigrad.bench
+from minigrad.bench._machine import describe
 
 
 def subcommand_names():
@@ -42,6 +44,9 @@ def split_device(argv):
 
 def main(argv=None):
     device, argv = split_device(sys.argv[1:] if argv is None else list(argv))
+    if device == "cpu" and argv and not {"-h", "--help"} & set(argv):
+        # The first line of every CPU report: what the figures were measured on.
+        print(describe(), flush=True)
     if device == "cuda":
         gpu = importlib.import_module("minigrad.bench.gpu")
         return gpu.main(argv[1:] if argv[:1] == ["gpu"] else argv)
