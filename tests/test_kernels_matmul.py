@@ -311,8 +311,9 @@ def test_vector_intrinsics(dtype):
     """Loads, masked loads and stores, fused multiply-adds and the register transpose, on
     contiguous arrays and on strided ones (the element-by-element fallback)."""
     lanes = simd.VECTOR_BYTES // np.dtype(dtype).itemsize
-    source = np.arange(3 * lanes, dtype=dtype)
-    strided = np.arange(6 * lanes, dtype=dtype)[::2]
+    # Room for a vector from index 7 at any lane count (two lanes on SSE for float64).
+    source = np.arange(3 * lanes + 8, dtype=dtype)
+    strided = np.arange(2 * (3 * lanes + 8), dtype=dtype)[::2]
     load, first = compiled(copy_vector, False), compiled(copy_first, False)
     for array in (source, strided):
         target = np.zeros(lanes, dtype)
