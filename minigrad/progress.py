@@ -18,16 +18,26 @@ at the end they are exactly the per-image means of the epoch (a short last batch
 it is worth). Not an exponential moving average: it answers "how did this epoch go" and agrees
 with the summary.
 
+The first run on a machine compiles minigrad's kernels (Numba caches them on disk for later runs):
+``compile_notice()`` around a step says so when, and only when, it compiles, and how long that
+took; ``bar.exclude(seconds)`` leaves that time out of the bar's rate and summary, which measure
+training:
+
+    with mg.progress.compile_notice() as compiling:
+        ... one training step ...
+    bar.exclude(compiling.seconds)
+
 Cost: a disabled bar does a few additions per ``update``; an enabled one also reads the clock and
 hands its counts to tqdm only every ``interval`` seconds. tqdm is imported only when a bar is
 drawn, so ``import minigrad`` does not import it.
 """
+import contextlib
 import math
 import os
 import sys
 from time import perf_counter
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "compile_notice"]
 
 # A value that is not a plain number (a Tensor on a GPU, say) is kept, detached, until this many
 # have piled up or the bar needs the mean: converting it with .item() would wait for the device.
@@ -80,6 +90,17 @@ class ProgressBar:
             now = perf_counter()
             if now >= self._next_draw:
                 self._draw(now)
+
+    def exclude(self, seconds):
+        """Leave ``seconds`` just spent (a step that compiled kernels, say) out of the bar's time:
+        its rate, its estimate of the time left and ``summary()`` count only the rest."""
+        if seconds <= 0:
+            return
+        self._start += seconds
+        self._next_draw += seconds
+        if self._bar is not None:
+            self._bar.start_t += seconds
+            self._bar.last_print_t += seconds
 
     def close(self):
         """Stop the clock and draw the final state of the bar. Safe to call twice."""
@@ -145,6 +166,50 @@ class ProgressBar:
         if not math.isnan(accuracy):
             parts.append(f"acc={accuracy:.2%}")
         return ", ".join(parts)
+
+
+class CompileTime:
+    """What ``compile_notice`` saw: ``seconds`` spent compiling kernels in its block (0.0 when every
+    kernel came from the cache or was compiled earlier in the process)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.depth = 0         # compiles under way: Numba compiles a kernel's helpers inside it
+        self.started = None    # when the outermost compile under way began
+
+
+@contextlib.contextmanager
+def compile_notice(file=None):
+    """Say when the block compiles kernels, as minigrad's first run on a machine does, and how long
+    it took; nothing when every kernel it needs is in Numba's on-disk cache.
+
+    Numba announces an event only around a real compile (a cache miss), never around a load from
+    the cache, so a warm run prints nothing. The message goes to ``file`` (stdout by default),
+    flushed, so a log shows it during the wait rather than after. Yields a ``CompileTime``.
+    """
+    from numba.core import event  # minigrad's kernels need Numba anyway; imported on first use
+
+    file = sys.stdout if file is None else file
+    compile_time = CompileTime()
+
+    class Listener(event.Listener):
+        def on_start(self, compile_event):
+            if compile_time.depth == 0:
+                if compile_time.seconds == 0.0 and compile_time.started is None:
+                    print("compiling minigrad's kernels for this machine on first use "
+                          "(once: Numba caches them for later runs) ...", file=file, flush=True)
+                compile_time.started = perf_counter()
+            compile_time.depth += 1
+
+        def on_end(self, compile_event):
+            compile_time.depth -= 1
+            if compile_time.depth == 0:
+                compile_time.seconds += perf_counter() - compile_time.started
+
+    with event.install_listener("numba:compile", Listener()):
+        yield compile_time
+    if compile_time.seconds > 0:
+        print(f"compiled in {compile_time.seconds:.1f} s", file=file, flush=True)
 
 
 class _RunningMean:

@@ -211,3 +211,51 @@ def test_importing_minigrad_imports_neither_tqdm_nor_matplotlib():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- the first run's compile ---------------------------------------------------------------------
+
+
+def test_excluded_seconds_leave_the_rate_and_the_summary():
+    for enabled in (False, True):
+        bar = ProgressBar(total=200, enabled=enabled, file=Terminal())
+        time.sleep(0.2)  # stands in for a step that compiled its kernels
+        bar.exclude(0.2)
+        bar.update(images=100)
+        bar.close()
+        assert bar.summary()["seconds"] < 0.1
+        assert bar.summary()["images_per_second"] > 1000
+
+
+def test_compile_notice_speaks_only_when_kernels_compile():
+    import numba
+
+    @numba.njit
+    def double(x):
+        return 2 * x
+
+    out = io.StringIO()
+    with progress.compile_notice(file=out) as compiling:
+        double(1.0)
+    assert compiling.seconds > 0
+    assert out.getvalue().startswith("compiling minigrad's kernels for this machine on first use")
+    assert out.getvalue().splitlines()[-1].startswith("compiled in ")
+    out = io.StringIO()
+    with progress.compile_notice(file=out) as compiling:
+        double(2.0)  # compiled already: nothing happens, nothing is said
+    assert compiling.seconds == 0.0 and out.getvalue() == ""
+
+
+def test_a_cache_load_is_not_a_compile(tmp_path):
+    """Numba announces only real compiles: a second process loading the kernel from its cache
+    hears nothing."""
+    script = tmp_path / "kernel.py"
+    script.write_text("import io, numba\nfrom minigrad import progress\n"
+                      "@numba.njit(cache=True)\ndef triple(x):\n    return 3 * x\n"
+                      "out = io.StringIO()\n"
+                      "with progress.compile_notice(file=out) as compiling:\n    triple(1.0)\n"
+                      "print(compiling.seconds > 0, repr(out.getvalue()[:9]))\n")
+    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                           check=True, env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))).stdout
+            for _ in range(2)]
+    assert runs == ["True 'compiling'\n", "False ''\n"]
