@@ -45,8 +45,9 @@ fallback shares it):
   packed 4 x 4 dot-product tiles over the whole depth at once, b's few packed columns shared by
   all rows.
 """
+import numba
 import numpy as np
-from numba import prange
+from numba import prange, types
 
 from .preset import cpu_kernel, inlined_kernel, serial_kernel
 from .simd import (
@@ -459,6 +460,30 @@ def transposed_narrow_matmul(a, b, out):
                 out[first_row + row, column] = transposed[column, row]
 
 
+# (kernel, dtype) -> its entry point for arrays of any layout (any_layout).
+_ANY_LAYOUT_ENTRY_POINTS = {}
+
+
+def any_layout(kernel, dtype):
+    """``kernel(a, b, out)`` compiled once per dtype for 2-D arrays of any layout.
+
+    Numba compiles a function anew for each combination of array layouts (C, F, strided) it is
+    called with, together with everything it calls: a linear layer's three products (``x @ W.T``,
+    ``g @ W``, ``g.T @ x``) cost three compiles of the blocked path, about 4 s each on a 2-core
+    Zen 3. The blocked and narrow paths read a and b only in their packing, through the strides
+    whatever the layout, and compute on their own packed copies, so one compile for Numba's "any
+    layout" ('A') serves every call; Numba's entry point for it takes arrays of any layout of that
+    dtype. (The transposed narrow path computes on a directly and keeps its per-layout compiles:
+    its inner loops need a's lines typed contiguous to vectorise.)
+    """
+    key = (kernel, dtype)
+    entry_point = _ANY_LAYOUT_ENTRY_POINTS.get(key)
+    if entry_point is None:
+        matrix = types.Array(numba.from_dtype(dtype), 2, "A")
+        entry_point = _ANY_LAYOUT_ENTRY_POINTS[key] = kernel.compile((matrix, matrix, types.Array(numba.from_dtype(dtype), 2, "C")))
+    return entry_point
+
+
 def matmul(a, b, out):
     """``out = a @ b`` for a (M, K), b (K, N) of any layout, out (M, N) C-contiguous, one dtype.
 
@@ -466,7 +491,8 @@ def matmul(a, b, out):
     docstring). The choice is made here in Python, not in a Numba function: Numba compiles a
     function once per combination of array layouts, with everything it calls, so a compiled
     chooser compiled all three paths for each of the three layouts a linear layer uses (about
-    9 s each, cold); chosen here, each path compiles only for the layouts that reach it.
+    9 s each, cold); chosen here, each path compiles only when it is reached, once per dtype
+    (``any_layout``).
     """
     depth = a.shape[1]
     columns = b.shape[1]
@@ -478,9 +504,9 @@ def matmul(a, b, out):
     elif columns < OUTER_TILE_VECTORS * VECTOR_BYTES // a.itemsize and not columns_contiguous:
         # Less than one strip of the outer-product tile (fewer than 32 float32 columns):
         # measured faster than the blocked path when a's pack is not a transposing one.
-        narrow_matmul(a, b, out)
+        any_layout(narrow_matmul, a.dtype)(a, b, out)
     else:
-        blocked_matmul(a, b, out)
+        any_layout(blocked_matmul, a.dtype)(a, b, out)
 
 
 def batched_matmul(a, b, out):
