@@ -252,8 +252,34 @@ def test_the_checked_matmul_runs_the_twins_of_every_path(checked):
         out = np.empty((shape_a[0], shape_b[1]))
         checked(a, b, out)
         np.testing.assert_allclose(out, a @ b, rtol=1e-12)
+    if not matmul_module.NARROW_PATH:
+        # matmul does not take the narrow dot-product path on this target: its twin directly,
+        # bound to the other twins as matmul's call binds them.
+        a = strided_view((40, 30), "rows", generator)
+        b = strided_view((30, 7), "rows", generator)
+        out = np.empty((40, 7))
+        with pytest.MonkeyPatch.context() as patch:
+            for name, twin in checked.twins.items():
+                patch.setattr(matmul_module, name, twin)
+            checked.twins["narrow_matmul"](a, b, out)
+        np.testing.assert_allclose(out, a @ b, rtol=1e-12)
     for path in ("blocked_matmul", "narrow_matmul", "transposed_narrow_matmul", "micro_kernel"):
         assert checked.twins[path].signatures, f"{path}'s twin never ran"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (5, 3, 16), (129, 65, 15),
+                                                  (300, 1100, 3), (257, 7, 17)])
+def test_narrow_dot_product_path_on_its_own(rows, depth, columns, dtype):
+    """narrow_matmul directly, on every target (matmul takes it only where the outer-product tile
+    is 32 columns wide), with a of each layout its packing reads differently."""
+    generator = np.random.default_rng(rows + depth + columns)
+    for a_layout in ("C", "strided"):
+        a = make_matrix((rows, depth), dtype, a_layout, generator)
+        b = make_matrix((depth, columns), dtype, "F", generator)
+        out = np.full((rows, columns), np.nan, dtype)
+        matmul_module.any_layout(matmul_module.narrow_matmul, np.dtype(dtype))(a, b, out)
+        assert_matches_reference(out, a, b)
 
 
 @pytest.mark.parametrize("rows, depth, columns", [(2, 3, 2), (5, 7, 3), (6, 6, 9), (9, 65, 70),

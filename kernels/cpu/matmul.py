@@ -33,15 +33,16 @@ lanes x lanes blocks transposed in registers when its columns are (``x @ W.T``),
 at a time. Edge strips are zero-padded; edge tiles are stored with masked stores, so only
 in-bounds elements are written, and padded products land in lanes that are never stored.
 
-Outputs narrower than one vector of columns (a softmax regression's 10 classes), and outputs
-narrower than one tile whose a is packed by plain copies, take narrow paths on a 4 x 4
-dot-product micro-kernel that LLVM vectorises along k from plain scalar code (conv2d.py's general
-fallback shares it):
+Outputs narrower than one vector of columns (a softmax regression's 10 classes), and, on
+AVX-512, outputs narrower than one tile whose a is packed by plain copies, take narrow paths on a
+4 x 4 dot-product micro-kernel that LLVM vectorises along k from plain scalar code (conv2d.py's
+general fallback shares it):
 
 - fewer than ``NARROW_COLUMNS`` columns, a's columns contiguous (``a = x.T``):
   ``transposed_narrow_matmul`` computes ``out.T = b.T @ a.T`` as outer products along the
   long, contiguous lines of ``a.T``, chunk by chunk, and transposes each chunk into out;
-- fewer columns than one outer-product tile, a's columns not contiguous: ``narrow_matmul``,
+- fewer columns than one outer-product tile, a's columns not contiguous, where that tile is 32
+  columns wide (``NARROW_PATH``): ``narrow_matmul``,
   packed 4 x 4 dot-product tiles over the whole depth at once, b's few packed columns shared by
   all rows.
 """
@@ -76,6 +77,12 @@ TRANSPOSE_RUN = 8
 # Outputs with fewer columns than this (one float32 SIMD vector) and a's columns contiguous take
 # the transposed narrow path.
 NARROW_COLUMNS = 16
+# Outputs narrower than one outer-product tile, a's columns not contiguous, take the narrow
+# dot-product path where the tile is 32 float32 columns wide (AVX-512), which measured faster.
+# Where it is 16 (AVX2) the blocked path measured as fast (100x1024 @ 1024x10: 57.9 against 57.2
+# us; 100x784 @ 784x10: 45.4 against 42.6; 1024x100 @ 100x10: 49.4 against 67.4), and leaving
+# the narrow path out there saves its compile (3.9 s of the reference CNN's first step).
+NARROW_PATH = VECTOR_BYTES == 64
 # Output rows per parallel iteration of the transposed narrow path: its (columns, ROW_CHUNK)
 # buffer stays in L1, and 784 or 1024 rows still split into enough chunks for both cores.
 ROW_CHUNK = 128
@@ -501,9 +508,10 @@ def matmul(a, b, out):
         out[:, :] = 0
     elif columns < NARROW_COLUMNS and columns_contiguous:
         transposed_narrow_matmul(a, b, out)
-    elif columns < OUTER_TILE_VECTORS * VECTOR_BYTES // a.itemsize and not columns_contiguous:
-        # Less than one strip of the outer-product tile (fewer than 32 float32 columns):
-        # measured faster than the blocked path when a's pack is not a transposing one.
+    elif (NARROW_PATH and columns < OUTER_TILE_VECTORS * VECTOR_BYTES // a.itemsize
+          and not columns_contiguous):
+        # Less than one strip of the outer-product tile (fewer than 32 float32 columns on
+        # AVX-512): measured faster than the blocked path when a's pack is not a transposing one.
         any_layout(narrow_matmul, a.dtype)(a, b, out)
     else:
         any_layout(blocked_matmul, a.dtype)(a, b, out)
