@@ -1,10 +1,11 @@
 """Convolution sums as implicit matrix products on the matmul's outer-product register tile.
 
-Both drivers run ``outer_micro_kernel``'s scheme (an 8 x 2-vector tile of the product in zmm
+Both drivers run ``outer_micro_kernel``'s scheme (a rows x 2-vector tile of the product in
 registers for a whole run of the shared dimension, one rank-1 update per step: two vector loads
-of a packed B, eight broadcasts of A, sixteen fused multiply-adds) with A never packed: its eight
-values of a step are read straight from the zero-bordered image, ``image[base_i + index[step]]``
-(``gather_tile``), so the im2col matrix exists only as two short tables of offsets:
+of a packed B, a broadcast of A and two fused multiply-adds per row; 8 rows on AVX-512, 6 on
+AVX2, matmul.OUTER_TILE_ROWS) with A never packed: its values of a step are read straight from
+the zero-bordered image, ``image[base_i + index[step]]`` (``gather_tile``), so the im2col matrix
+exists only as two short tables of offsets:
 
 - ``tap_offsets[k]``: where tap k = (c, p, q) sits in a channels-first padded image,
   ``c * plane + p * dilation_h * padded_width + q * dilation_w``;
@@ -24,9 +25,11 @@ gradients).
   as the accumulators' start. Each thread takes a contiguous run of images, spreads each into
   one padded buffer of its own, zeroed once (the border stays zero: ``spread_into`` copies only
   the interior), and prefetches the next image and its output planes while the tiles compute.
-  At unit column stride and rows of at least 14 the tile is ``gather_row_planes``: 14
-  positions of one output row x 2 vectors (28 accumulators), one base pointer for all its rows
-  (the positions sit one element apart), no ragged strip on rows of 14; otherwise 8-row strips.
+  On AVX-512, at unit column stride and rows of at least 14, the tile is ``gather_row_planes``:
+  14 positions of one output row x 2 vectors (28 accumulators), one base pointer for all its
+  rows (the positions sit one element apart), no ragged strip on rows of 14; otherwise, and
+  always with 16 registers (AVX2: no row tile fits, see im2col_tiles.py), strips of
+  ``OUTER_TILE_ROWS`` positions.
 - ``gather_correlate_gradients`` (weight gradient): ``grad_weight^T (K, R) = patches^T (K,
   positions) @ grad_out^T (positions, R)``: rows are taps (their bases the tap offsets, stepping
   through the position offsets of a chunk of images padded end to end), columns the output
@@ -37,8 +40,8 @@ The register tiles themselves (8-row strips, 4-row half strips, the 14-position 
 im2col_tiles.py; this module holds what runs around them: the padding, the prefetches, the
 weight gradient's transposing pack, and the parallel drivers.
 
-Measured single-threaded on the reference CNN's second layer (batch 100, float32; peak is about
-250 GFLOP/s, two 16-lane FMAs a cycle): with its image hot, the gathered tile runs at 240-245
+Measured on AVX-512 (Zen 4), single-threaded on the reference CNN's second layer (batch 100,
+float32; peak is about 250 GFLOP/s, two 16-lane FMAs a cycle): with its image hot, the gathered tile runs at 240-245
 GFLOP/s, as fast as the matmul's contiguous-A tile, whether B (102 KiB a column strip) streams
 from L2 or not (a one-row B measured the same), so blocking the taps into L1-sized slabs gains
 nothing, and costs a tile's set-up and partial-sum store per slab (slabs of 400, 128 and 32
