@@ -83,6 +83,18 @@ def test_matmul_layouts(rows, depth, columns, a_layout, b_layout, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, depth, columns", [(0, 1, 0), (0, 3, 40), (5, 3, 0), (0, 0, 0)])
+def test_matmul_of_an_empty_output_writes_nothing(rows, depth, columns, dtype):
+    """No rows or no columns (a batch of none): found by the differential fuzzer, where a 0 x 1
+    by 1 x 0 product divided by zero strips."""
+    a = np.ones((rows, depth), dtype)
+    b = np.ones((depth, columns), dtype)
+    out = np.empty((rows, columns), dtype)
+    matmul(a, b, out)
+    assert out.shape == (rows, columns)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_matmul_empty_shared_dimension_gives_zeros(dtype):
     out = run_matmul(matmul, np.ones((5, 0), dtype), np.ones((0, 3), dtype))
     np.testing.assert_array_equal(out, np.zeros((5, 3)))

@@ -504,6 +504,8 @@ def matmul(a, b, out):
     depth = a.shape[1]
     columns = b.shape[1]
     columns_contiguous = a.strides[0] == a.itemsize
+    if out.size == 0:
+        return  # no rows or no columns: nothing to write (the blocked path would split 0 strips)
     if depth == 0:
         out[:, :] = 0
     elif columns < NARROW_COLUMNS and columns_contiguous:
