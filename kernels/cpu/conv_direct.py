@@ -75,23 +75,30 @@ def vector_multiply_add(typingctx, accumulator, left, right):
 
 
 @cpu_kernel
-def direct_correlate(padded, packed, bias, tap_channel, tap_row, tap_column, ones, out):
-    """``out[n, o, i, j] = bias[o] + sum_k packed[o // F, k, o % F] * padded[n, tap_channel[k],
-    i + tap_row[k], j + tap_column[k]]``, F = ``FORWARD_CHANNELS``.
+def direct_correlate(padded, packed, bias, tap_offsets, ones, out):
+    """``out[n, o, i, j] = bias[o] + sum_k packed[o // F, k, o % F] * flat[n, i * W + j +
+    tap_offsets[k]]``, F = ``FORWARD_CHANNELS``, ``flat[n]`` image n of ``padded`` (N, C, H, W)
+    read as one line, ``tap_offsets[k]`` where tap (c, p, q) sits in it: ``(c * H + p) * W + q``.
 
     ``packed`` is (channel groups, taps, F), zero past the last channel; ``bias`` has a value per
-    packed channel; ``ones`` is a vector's worth of ones (it makes the bias vectors).
+    packed channel; ``ones`` is a vector's worth of ones (it makes the bias vectors). The offsets
+    are unsigned, and so are the positions added to them: no negative-index wraparound and one
+    table read per tap in the inner loop (a table each for channel, row and column, indexed in 2-D,
+    spent more instructions on addresses than on the sixteen or eight multiply-adds).
     """
     batch, rows, out_height, out_width = out.shape
     groups, taps = packed.shape[0], packed.shape[1]
+    image_size = padded.shape[1] * padded.shape[2] * padded.shape[3]
+    padded_width = padded.shape[3]
     lanes = ones.shape[0]
+    second = np.uint64(lanes)  # the tile's second vector, lanes further on (unsigned, as offsets)
     chunks = (out_width + 2 * lanes - 1) // (2 * lanes)
     for task in prange(batch * groups):
         n = task // groups
         group = task % groups
         first = group * FORWARD_CHANNELS
         weights = packed[group]
-        image = padded[n]
+        image = padded[n].reshape(image_size)
         one = vector_load(ones, 0)
         zero = vector_zero(ones)
         b0 = vector_fma(zero, bias[first], one)
@@ -109,11 +116,11 @@ def direct_correlate(padded, packed, bias, tap_channel, tap_row, tap_column, one
                 j = chunk * 2 * lanes
                 c00, c01, c10, c11, c20, c21, c30, c31 = b0, b0, b1, b1, b2, b2, b3, b3
                 c40, c41, c50, c51, c60, c61, c70, c71 = b4, b4, b5, b5, b6, b6, b7, b7
+                position = np.uint64(i * padded_width + j)
                 for k in range(taps):
-                    line = image[tap_channel[k], i + tap_row[k]]
-                    start = tap_column[k] + j
-                    x0 = vector_load(line, start)
-                    x1 = vector_load(line, start + lanes)
+                    start = position + tap_offsets[k]
+                    x0 = vector_load(image, start)
+                    x1 = vector_load(image, start + second)
                     w = weights[k]
                     c00 = vector_fma(c00, w[0], x0)
                     c01 = vector_fma(c01, w[0], x1)
@@ -329,7 +336,10 @@ def forward(padded, weight, bias, dilation_h, dilation_w, out):
     bias_packed[:rows] = bias
     tap_channel, tap_row, tap_column = tap_tables(channels, kernel_height, kernel_width,
                                                   dilation_h, dilation_w)
-    direct_correlate(padded, packed, bias_packed, tap_channel, tap_row, tap_column,
+    padded_height, padded_width = padded.shape[2], padded.shape[3]
+    tap_offsets = ((tap_channel * padded_height + tap_row) * padded_width
+                   + tap_column).astype(np.uint64)
+    direct_correlate(np.ascontiguousarray(padded), packed, bias_packed, tap_offsets,
                      np.ones(lanes_of(out.dtype), out.dtype), out)
 
 
