@@ -200,7 +200,7 @@ def test_batched_matmul_with_broadcast_batches(dtype):
 
 CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile", "narrow_matmul",
                    "transposed_narrow_matmul", "outer_micro_kernel", "store_vector_tile", "store_row", "pack_row_strip",
-                   "pack_column_panel", "blocked_matmul"]
+                   "pack_column_panel", "pack_row_pieces", "blocked_matmul"]
 
 
 def strided_view(shape, kind, generator):
@@ -338,6 +338,12 @@ def transpose(lines, first_line, first_column, target, offset, pitch):
     simd.transpose_block(lines, first_line, first_column, target, offset, pitch)
 
 
+def copy_row(matrix, row, target):
+    line = simd.contiguous_row(matrix, row)
+    for index in range(line.shape[0]):
+        target[index] = line[index]
+
+
 def compiled(function, bounds_checked):
     if bounds_checked:
         return checked_twin(numba.njit(function))
@@ -396,6 +402,15 @@ def test_vector_intrinsics_check_bounds_in_twins():
         first(source, length - count + 1, count, target, 0)
     with pytest.raises(IndexError):
         first(source, 0, lanes, target, 1)
+    matrix = np.arange(12.0).reshape(3, 4)
+    row_twin = compiled(copy_row, True)
+    target = np.zeros(4)
+    row_twin(matrix, 2, target)
+    np.testing.assert_array_equal(target, matrix[2])
+    row_twin(matrix[:, :], 1, target)
+    np.testing.assert_array_equal(target, matrix[1])
+    with pytest.raises(IndexError):
+        row_twin(matrix, 3, target)
     lines = np.zeros((lanes + 2, lanes + 2))
     transpose_twin = compiled(transpose, True)
     transpose_twin(lines, 2, 2, np.zeros(lanes * lanes), 0, lanes)

@@ -321,6 +321,34 @@ def transpose_block(typingctx, lines, first_line, first_column, target, offset, 
 
 
 @intrinsic
+def contiguous_row(typingctx, matrix, row):
+    """Row ``row`` of a 2-D array whose rows the caller knows to be contiguous (unit column
+    stride), typed contiguous: loads from it take the plain vector path, where a row of an array
+    typed "any layout" tests its stride at every load. No reference is taken: the view lives no
+    longer than the call that made it, and ``matrix`` outlives it."""
+    _require(isinstance(matrix, types.Array) and matrix.ndim == 2
+             and isinstance(row, types.Integer),
+             "contiguous_row: a 2-D array and an integer")
+    line_type = types.Array(matrix.dtype, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        source = context.make_array(matrix)(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, source.shape, 2)
+        strides = cgutils.unpack_tuple(builder, source.strides, 2)
+        index = _index(context, builder, row, args[1])
+        if context.enable_boundscheck:
+            cgutils.do_boundscheck(context, builder, index, shape[0])
+        pointer = cgutils.get_item_pointer2(context, builder, source.data, shape, strides,
+                                            matrix.layout, [index, index.type(0)])
+        line = context.make_array(line_type)(context, builder)
+        context.populate_array(line, data=pointer, shape=[shape[1]],
+                               strides=[source.itemsize], itemsize=source.itemsize,
+                               meminfo=None)
+        return line._getvalue()
+    return line_type(matrix, row), codegen
+
+
+@intrinsic
 def thread_count(typingctx):
     """The number of threads parallel loops use now (``numba.get_num_threads()``).
 
