@@ -7,7 +7,7 @@ import math
 
 from numba import prange
 
-from .preset import cpu_kernel
+from .preset import cpu_kernel, serial_kernel
 
 # The entry points the backend calls; kernels/cuda/softmax_xent.py has the same names and arguments.
 __all__ = ["count_targets", "softmax_cross_entropy"]
@@ -64,13 +64,17 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index, losses
         grad_logits[n, target] -= 1.0 - label_smoothing
 
 
-@cpu_kernel
+@serial_kernel
 def count_targets(targets, class_count, ignore_index):
     """(valid, out_of_range): rows whose target is a class index, and rows whose target is neither a
-    class index nor ``ignore_index``. The first is the divisor of the mean loss; the second must be 0."""
+    class index nor ``ignore_index``. The first is the divisor of the mean loss; the second must be 0.
+
+    Serial: a batch's targets are a few hundred integers, which one core counts in well under a
+    microsecond each; a parallel reduction cost a fork and join per step, and 0.6 s of the first
+    run's compile against 0.13."""
     valid = 0
     out_of_range = 0
-    for n in prange(targets.shape[0]):
+    for n in range(targets.shape[0]):
         target = targets[n]
         if target != ignore_index:
             if 0 <= target < class_count:
