@@ -139,6 +139,22 @@ def _vector_access(context, builder, array_type, array_value, index, lanes, coun
     return result
 
 
+def _row_view(context, builder, matrix_type, source, index, line_type, stride):
+    """A 1-D view (of ``line_type``) of row ``index`` of the 2-D array ``source``, ``stride`` bytes
+    between its elements, bounds-checked in the checked twins. It holds no reference: it must not
+    outlive the call that made it."""
+    shape = cgutils.unpack_tuple(builder, source.shape, 2)
+    strides = cgutils.unpack_tuple(builder, source.strides, 2)
+    if context.enable_boundscheck:
+        cgutils.do_boundscheck(context, builder, index, shape[0])
+    pointer = cgutils.get_item_pointer2(context, builder, source.data, shape, strides,
+                                        matrix_type.layout, [index, index.type(0)])
+    line = context.make_array(line_type)(context, builder)
+    context.populate_array(line, data=pointer, shape=[shape[1]], strides=[stride],
+                           itemsize=source.itemsize, meminfo=None)
+    return line._getvalue()
+
+
 def _index(context, builder, index_type, index_value):
     return context.cast(builder, index_value, index_type, types.intp)
 
@@ -277,7 +293,6 @@ def transpose_block(typingctx, lines, first_line, first_column, target, offset, 
 
     def codegen(context, builder, signature, args):
         source = context.make_array(lines)(context, builder, args[0])
-        shape = cgutils.unpack_tuple(builder, source.shape, 2)
         strides = cgutils.unpack_tuple(builder, source.strides, 2)
         first = _index(context, builder, first_line, args[1])
         column = _index(context, builder, first_column, args[2])
@@ -288,18 +303,9 @@ def transpose_block(typingctx, lines, first_line, first_column, target, offset, 
             rows = []
             for lane in range(lanes):
                 # A 1-D view of line first + lane, read like any other line.
-                line_index = builder.add(first, first.type(lane))
-                if context.enable_boundscheck:
-                    cgutils.do_boundscheck(context, builder, line_index, shape[0])
-                pointer = cgutils.get_item_pointer2(context, builder, source.data, shape,
-                                                    strides, lines.layout,
-                                                    [line_index, line_index.type(0)])
-                line = context.make_array(line_type)(context, builder)
-                context.populate_array(line, data=pointer, shape=[shape[1]],
-                                       strides=[strides[1]], itemsize=source.itemsize,
-                                       meminfo=None)
-                rows.append(_vector_access(context, builder, line_type, line._getvalue(),
-                                           column, lanes))
+                line = _row_view(context, builder, lines, source,
+                                 builder.add(first, first.type(lane)), line_type, strides[1])
+                rows.append(_vector_access(context, builder, line_type, line, column, lanes))
             for lane, value in enumerate(_transpose(builder, rows)):
                 position = builder.add(start, builder.mul(step, step.type(lane)))
                 _vector_access(context, builder, target, args[3], position, lanes, value=value)
@@ -333,18 +339,8 @@ def contiguous_row(typingctx, matrix, row):
 
     def codegen(context, builder, signature, args):
         source = context.make_array(matrix)(context, builder, args[0])
-        shape = cgutils.unpack_tuple(builder, source.shape, 2)
-        strides = cgutils.unpack_tuple(builder, source.strides, 2)
-        index = _index(context, builder, row, args[1])
-        if context.enable_boundscheck:
-            cgutils.do_boundscheck(context, builder, index, shape[0])
-        pointer = cgutils.get_item_pointer2(context, builder, source.data, shape, strides,
-                                            matrix.layout, [index, index.type(0)])
-        line = context.make_array(line_type)(context, builder)
-        context.populate_array(line, data=pointer, shape=[shape[1]],
-                               strides=[source.itemsize], itemsize=source.itemsize,
-                               meminfo=None)
-        return line._getvalue()
+        return _row_view(context, builder, matrix, source, _index(context, builder, row, args[1]),
+                         line_type, source.itemsize)
     return line_type(matrix, row), codegen
 
 
