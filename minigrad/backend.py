@@ -147,7 +147,8 @@ PARALLEL_ELEMENTWISE_SIZE = 1 << 16
 @on_either_device
 def relu_forward(x):
     if x.size < PARALLEL_ELEMENTWISE_SIZE or x.dtype.kind != "f" or not x.flags.c_contiguous:
-        return np.maximum(x, x.dtype.type(0))
+        # x < 0 ? 0 : x, as PyTorch: np.maximum would turn -0.0 into 0.0 (its 1 / x is -inf).
+        return np.where(x < 0, x.dtype.type(0), x)
     out = np.empty_like(x)
     kernels("elementwise").relu_forward(x.reshape(-1), out.reshape(-1))
     return out

@@ -40,6 +40,23 @@ def relu_passes_the_gradient_through_nan_and_clamp_does_not(device):
     np.testing.assert_array_equal(host(x.grad), [0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
 
 
+def relu_and_clamp_keep_the_sign_of_a_zero_as_pytorch_does(device):
+    """x < 0 ? 0 : x: -0.0 stays -0.0 (its reciprocal -inf), on the CPU's NumPy path and its
+    kernel (65,536 elements and up) alike, and in the GPU kernel (every size); found by the
+    differential fuzzer (x / relu(x) at -0.0)."""
+    for size in ((3, 70000) if device == "cpu" else (3,)):
+        values = np.zeros(size)
+        values[:3] = [-0.0, -2.0, nan]
+        x = mg.tensor(values, device=device)
+        # PyTorch 2.13's values, the sign of each zero included.
+        for result, expected in [(x.relu(), [-0.0, 0.0, nan]), (x.clamp(0.0, None), [-0.0, 0.0, nan]),
+                                 (x.clamp(-0.0, 1.0), [-0.0, -0.0, nan]),
+                                 (x.clamp(None, -0.0), [-0.0, -2.0, nan])]:
+            first = host(result)[:3]
+            np.testing.assert_array_equal(first, expected)
+            np.testing.assert_array_equal(np.signbit(first[:2]), np.signbit(expected[:2]))
+
+
 def cross_entropy_with_every_target_ignored_has_a_nan_loss_and_no_gradient(device):
     for smoothing in (0.0, 0.1):
         logits = leaf(np.arange(6.0).reshape(2, 3), device)
@@ -117,6 +134,7 @@ def abs_at_nan_and_bool_arithmetic(device):
 CASES = [
     relu_and_clamp_pass_no_gradient_outside_even_an_infinite_one,
     relu_passes_the_gradient_through_nan_and_clamp_does_not,
+    relu_and_clamp_keep_the_sign_of_a_zero_as_pytorch_does,
     cross_entropy_with_every_target_ignored_has_a_nan_loss_and_no_gradient,
     integer_powers_with_negative_exponents,
     results_take_pytorchs_dtypes,

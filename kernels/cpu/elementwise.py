@@ -15,10 +15,10 @@ __all__ = ["relu_forward", "relu_backward"]
 
 @cpu_kernel
 def relu_forward(x, out):
-    """out = max(x, 0)"""
+    """out = x < 0 ? 0 : x (PyTorch's: -0.0 stays -0.0)"""
     for index in prange(x.size):
         value = x[index]
-        out[index] = 0 if value <= 0 else value  # NaN <= 0 is false: NaN stays NaN
+        out[index] = 0 if value < 0 else value  # NaN < 0 is false: NaN stays NaN
 
 
 @cpu_kernel

@@ -33,11 +33,11 @@ def blocks_for(size):
 
 @cuda.jit
 def relu_forward_kernel(x, out):
-    """out = max(x, 0)"""
+    """out = x < 0 ? 0 : x (PyTorch's: -0.0 stays -0.0)"""
     for index in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         value = x[index]
         # Two stores rather than `0 if ... else value`, which would type the result as float64.
-        if value <= 0:  # NaN <= 0 is false: NaN stays NaN
+        if value < 0:  # NaN < 0 is false: NaN stays NaN
             out[index] = 0
         else:
             out[index] = value

@@ -211,7 +211,7 @@ class Abs(Function):
 
 
 class Relu(Function):
-    """max(x, 0):  dx = g * (x > 0)"""
+    """x < 0 ? 0 : x:  dx = g * (x > 0)"""
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -258,7 +258,14 @@ class Clamp(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return np.clip(x, self.low, self.high)
+        # x < low ? low : x, then > high, as PyTorch: x itself wherever it is within the bounds
+        # (np.clip's maximum turns a -0.0 at a bound of 0 into 0.0, whose reciprocal is +inf).
+        out = x
+        if self.low is not None:
+            out = np.where(out < self.low, self.low, out)
+        if self.high is not None:
+            out = np.where(out > self.high, self.high, out)
+        return x.copy() if out is x else out
 
     def backward(self, g):
         (x,) = self.saved
