@@ -34,7 +34,7 @@ import numpy as np
 from numba import prange
 from numba.extending import intrinsic
 
-from .preset import cpu_kernel
+from .preset import cpu_kernel, serial_kernel
 from .simd import (
     REGISTER_COUNT,
     VECTOR_BYTES,
@@ -46,6 +46,7 @@ from .simd import (
     vector_load,
     vector_load_first,
     vector_store,
+    vector_lanes,
     vector_store_first,
     vector_zero,
 )
@@ -176,6 +177,24 @@ def direct_correlate(padded, packed, bias, tap_offsets, ones, out):
                     vector_store_first(line, j + lanes, c71, rest)
 
 
+@serial_kernel
+def add_tap_sums(sums, at, live, t0, t1, t2, t3, t4):
+    """``sums[at + k * lanes:][:lanes] += t_k`` for the first ``live`` of five per-lane sums (a
+    channel's block of taps), once per block of a whole image's rows. Written in the kernel as a
+    loop over the channels that selected each one's five sums, it cost the weight gradient's
+    cold compile 0.9 s more (5.1 against 4.2 s on Zen 3)."""
+    lanes = vector_lanes(sums)
+    vector_store(sums, at, vector_add(vector_load(sums, at), t0))
+    if live > 1:
+        vector_store(sums, at + lanes, vector_add(vector_load(sums, at + lanes), t1))
+    if live > 2:
+        vector_store(sums, at + 2 * lanes, vector_add(vector_load(sums, at + 2 * lanes), t2))
+    if live > 3:
+        vector_store(sums, at + 3 * lanes, vector_add(vector_load(sums, at + 3 * lanes), t3))
+    if live > 4:
+        vector_store(sums, at + 4 * lanes, vector_add(vector_load(sums, at + 4 * lanes), t4))
+
+
 @cpu_kernel
 def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilation_h, lanes_like,
                            partial):
@@ -265,30 +284,12 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
                                     s34 = vector_multiply_add(s34, a3, v)
                         # Add the block's sums; slots past the kernel's width are dropped.
                         live = min(GRADIENT_TAPS, kernel_width - q0)
-                        base = ((c * kernel_height + p) * kernel_width + q0) * lanes
-                        for r in range(GRADIENT_CHANNELS):
-                            if r == 0:
-                                t0, t1, t2, t3, t4 = s00, s01, s02, s03, s04
-                            elif r == 1:
-                                t0, t1, t2, t3, t4 = s10, s11, s12, s13, s14
-                            elif r == 2:
-                                t0, t1, t2, t3, t4 = s20, s21, s22, s23, s24
-                            else:
-                                t0, t1, t2, t3, t4 = s30, s31, s32, s33, s34
-                            at = r * pitch + base
-                            vector_store(sums, at, vector_add(vector_load(sums, at), t0))
-                            if live > 1:
-                                at += lanes
-                                vector_store(sums, at, vector_add(vector_load(sums, at), t1))
-                            if live > 2:
-                                at += lanes
-                                vector_store(sums, at, vector_add(vector_load(sums, at), t2))
-                            if live > 3:
-                                at += lanes
-                                vector_store(sums, at, vector_add(vector_load(sums, at), t3))
-                            if live > 4:
-                                at += lanes
-                                vector_store(sums, at, vector_add(vector_load(sums, at), t4))
+                        at = ((c * kernel_height + p) * kernel_width + q0) * lanes
+                        add_tap_sums(sums, at, live, s00, s01, s02, s03, s04)
+                        add_tap_sums(sums, pitch + at, live, s10, s11, s12, s13, s14)
+                        if GRADIENT_CHANNELS > 2:
+                            add_tap_sums(sums, 2 * pitch + at, live, s20, s21, s22, s23, s24)
+                            add_tap_sums(sums, 3 * pitch + at, live, s30, s31, s32, s33, s34)
         for r in range(own - first, GRADIENT_CHANNELS):
             for k in range(taps):
                 at = r * pitch + k * lanes
