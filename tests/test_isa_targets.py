@@ -113,7 +113,7 @@ matmul.any_layout = compile_any_layout
 for module, names in [(matmul, ["transposed_narrow_matmul"]),
                       (im2col, ["gather_correlate", "gather_correlate_gradients"]),
                       (conv_direct, ["direct_correlate", "direct_weight_gradient"]),
-                      (conv2d, ["spread_planes", "correlate_planes"])]:
+                      (conv2d, ["correlate_planes"])]:
     for name in names:
         compile_only(module, name)
 for dtype in (np.float32,):  # float64 compiles the same tiles at half the lanes

@@ -242,8 +242,8 @@ def test_conv2d_kernels_match_torch(geometry):
 # and the row store the tile store calls swapped in the matmul module).
 CHECKED_HELPERS = {
     matmul_module: ["store_row"],
-    conv2d_module: ["spread_planes", "correlate_planes"],
-    conv_direct_module: ["direct_correlate", "direct_weight_gradient"],
+    conv2d_module: ["correlate_planes"],
+    conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums"],
     im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
                           "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes"],
     im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "spread_into", "pad_image",

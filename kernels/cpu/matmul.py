@@ -488,7 +488,7 @@ _ANY_LAYOUT_ENTRY_POINTS = {}
 
 
 def any_layout(kernel, dtype):
-    """``kernel(a, b, out)`` compiled once per dtype for 2-D arrays of any layout.
+    """``kernel(a, b, out)`` compiled once per dtype for a and b of any layout (out C-contiguous).
 
     Numba compiles a function anew for each combination of array layouts (C, F, strided) it is
     called with, together with everything it calls: a linear layer's three products (``x @ W.T``,
@@ -502,8 +502,11 @@ def any_layout(kernel, dtype):
     key = (kernel, dtype)
     entry_point = _ANY_LAYOUT_ENTRY_POINTS.get(key)
     if entry_point is None:
-        matrix = types.Array(numba.from_dtype(dtype), 2, "A")
-        entry_point = _ANY_LAYOUT_ENTRY_POINTS[key] = kernel.compile((matrix, matrix, types.Array(numba.from_dtype(dtype), 2, "C")))
+        element = numba.from_dtype(dtype)
+        # a and b of any layout; out always C-contiguous (its stores then skip a stride test).
+        entry_point = kernel.compile((types.Array(element, 2, "A"), types.Array(element, 2, "A"),
+                                      types.Array(element, 2, "C")))
+        _ANY_LAYOUT_ENTRY_POINTS[key] = entry_point
     return entry_point
 
 
