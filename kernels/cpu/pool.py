@@ -18,7 +18,7 @@ import math
 
 from numba import prange
 
-from .preset import cpu_kernel, serial_kernel
+from .preset import cpu_kernel, inlined_kernel, serial_kernel
 
 # The entry points the backend calls; kernels/cuda/pool.py has the same names and arguments.
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward"]
@@ -51,6 +51,16 @@ def max_pool2d_forward(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, 
                                  indices)
 
 
+@inlined_kernel
+def running_max(value, position, best, best_index):
+    """(best, best_index) after the window's cell ``value`` at ``position``: strict >, so ties
+    keep the first cell in row-major order, and a NaN is always taken. Without a branch, because
+    which cell of a random window wins is unpredictable; inlined in Numba's IR, so the 2x2 loops
+    still unroll around it."""
+    take = (value > best) | (value != value)
+    return (value if take else best), (position if take else best_index)
+
+
 @serial_kernel
 def max_pool_plane(x, n, c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out, indices):
     """out[n, c, oh, ow] = max of x[n, c] over the window, indices = row * W + column of it."""
@@ -64,12 +74,8 @@ def max_pool_plane(x, n, c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w
             best_index = row_start * width + column_start
             for row in range(row_start, row_stop):
                 for column in range(column_start, column_stop):
-                    value = x[n, c, row, column]
-                    # Strict >: ties keep the first cell in row-major order. Written without a
-                    # branch, because which cell of a random window wins is unpredictable.
-                    take = (value > best) | (value != value)
-                    best = value if take else best
-                    best_index = row * width + column if take else best_index
+                    best, best_index = running_max(x[n, c, row, column], row * width + column,
+                                                   best, best_index)
             out[n, c, oh, ow] = best
             indices[n, c, oh, ow] = best_index
 
@@ -86,10 +92,8 @@ def max_pool2x2_forward(x, out, indices):
                 best_index = 2 * oh * width + 2 * ow
                 for row in range(2 * oh, 2 * oh + 2):
                     for column in range(2 * ow, 2 * ow + 2):
-                        value = x[n, c, row, column]
-                        take = (value > best) | (value != value)
-                        best = value if take else best
-                        best_index = row * width + column if take else best_index
+                        best, best_index = running_max(x[n, c, row, column],
+                                                       row * width + column, best, best_index)
                 out[n, c, oh, ow] = best
                 indices[n, c, oh, ow] = best_index
 
