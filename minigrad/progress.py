@@ -6,9 +6,14 @@
             bar.update(images=len(images), loss=loss_value, accuracy=batch_accuracy)
     print(bar.summary_line())      # epoch 1/3: loss 0.2141, accuracy 93.70%, 5,210 img/s, 11.5 s
 
-The bar is drawn by tqdm on stderr, and only when stderr is a terminal: in a log file or a CI job
-it draws nothing at all and ``summary()`` / ``summary_line()`` give the one line per epoch worth
-keeping. The bar counts *images* (or whatever ``unit`` is), not steps: ``total`` is the number of
+The bar is drawn by tqdm on stderr when stderr is a terminal. Elsewhere (a log file, a pipe, nohup,
+a CI job) a bar's carriage returns would make a mess, so plain lines are printed instead, at a
+steady pace: every 10% of ``total`` or every 30 s, whichever comes first, each with the step, the
+images so far, the running loss and accuracy, the rate and the time left:
+
+    epoch 1/3: step 60, 6,000/60,000 img (10%), loss 0.4521, accuracy 86.20%, 1,180 img/s, 46 s left
+
+``summary()`` / ``summary_line()`` give the one line per epoch worth keeping. The bar counts *images* (or whatever ``unit`` is), not steps: ``total`` is the number of
 images in the epoch and each ``update`` says how many the step processed, so the rate tqdm shows
 is images per second: tqdm's smoothed current rate while the bar runs, the average over the whole
 bar on its final line (the same figure as ``summary()["images_per_second"]``).
@@ -27,8 +32,9 @@ training:
         ... one training step ...
     bar.exclude(compiling.seconds)
 
-Cost: a disabled bar does a few additions per ``update``; an enabled one also reads the clock and
-hands its counts to tqdm only every ``interval`` seconds. tqdm is imported only when a bar is
+Cost: a silent bar does a few additions per ``update``; a drawn one or one printing lines also
+reads the clock, and hands its counts to tqdm or formats a line only every ``interval`` seconds
+or at its next 10%. tqdm is imported only when a bar is
 drawn, so ``import minigrad`` does not import it.
 """
 import contextlib
@@ -55,6 +61,10 @@ class ProgressBar:
         file: where the bar goes, stderr by default.
         interval: seconds between redraws; the postfix is formatted only then.
         leave: keep the finished bar on screen (True) or erase it.
+        lines: print plain progress lines instead of a bar. None (the default) prints them when
+            ``enabled`` is None and ``file`` is not a terminal; True or False forces it.
+        line_seconds, line_fraction: a line is printed every ``line_seconds`` of training time
+            and each time another ``line_fraction`` of ``total`` is done, whichever comes first.
 
     ``update(images, loss, accuracy)`` takes ``loss`` and ``accuracy`` (a fraction in [0, 1]) as
     Python floats, or as anything with ``.item()`` such as a 0-d Tensor: a CPU tensor is read at
@@ -63,14 +73,19 @@ class ProgressBar:
     """
 
     def __init__(self, total=None, description=None, unit="img", enabled=None, file=None, interval=0.25,
-                 leave=True):
+                 leave=True, lines=None, line_seconds=30.0, line_fraction=0.1):
         self.total = total
         self.description = description
         self.unit = unit
         self.file = sys.stderr if file is None else file  # looked up now: tests and notebooks replace sys.stderr
-        self.enabled = _is_terminal(self.file) if enabled is None else bool(enabled)
+        terminal = _is_terminal(self.file)
+        self.enabled = terminal if enabled is None else bool(enabled)
+        self.lines = (enabled is None and not terminal) if lines is None else bool(lines)
         self.interval = interval
+        self.line_seconds = line_seconds
+        self.line_images = total * line_fraction if total else math.inf
         self.images = 0
+        self.steps = 0
         self._loss = _RunningMean()
         self._accuracy = _RunningMean()
         self._end = None
@@ -78,10 +93,13 @@ class ProgressBar:
         self._start = perf_counter()  # after tqdm's first import, which is not training time
         self._next_draw = self._start + interval
         self._drawn_images = 0
+        self._next_line_time = self._start + line_seconds
+        self._next_line_images = self.line_images
 
     def update(self, images=1, loss=None, accuracy=None):
         """Count ``images`` more, and add this step's loss and accuracy (each weighted by ``images``)."""
         self.images += images
+        self.steps += 1
         if loss is not None:
             self._loss.add(loss, images)
         if accuracy is not None:
@@ -90,6 +108,10 @@ class ProgressBar:
             now = perf_counter()
             if now >= self._next_draw:
                 self._draw(now)
+        if self.lines:
+            now = perf_counter()
+            if now >= self._next_line_time or self.images >= self._next_line_images:
+                self._print_line(now)
 
     def exclude(self, seconds):
         """Leave ``seconds`` just spent (a step that compiled kernels, say) out of the bar's time:
@@ -98,6 +120,7 @@ class ProgressBar:
             return
         self._start += seconds
         self._next_draw += seconds
+        self._next_line_time += seconds
         if self._bar is not None:
             self._bar.start_t += seconds
             self._bar.last_print_t += seconds
@@ -133,11 +156,7 @@ class ProgressBar:
     def summary_line(self):
         """One line for a log: ``epoch 1/3: loss 0.2141, accuracy 93.70%, 5,210 img/s, 11.5 s``."""
         summary = self.summary()
-        parts = []
-        if not math.isnan(summary["loss"]):
-            parts.append(f"loss {summary['loss']:.4f}")
-        if not math.isnan(summary["accuracy"]):
-            parts.append(f"accuracy {summary['accuracy']:.2%}")
+        parts = self._metrics(loss_label="loss ", accuracy_label="accuracy ")
         parts.append(f"{summary['images_per_second']:,.0f} {self.unit}/s")
         parts.append(f"{summary['seconds']:.1f} s")
         line = ", ".join(parts)
@@ -157,15 +176,41 @@ class ProgressBar:
         self._drawn_images = self.images
         self._next_draw = now + self.interval
 
+    def _print_line(self, now):
+        """One plain progress line, for a file that is not a terminal; none once ``total`` is
+        reached, where the caller's summary line says it all."""
+        while self._next_line_images <= self.images:
+            self._next_line_images += self.line_images
+        self._next_line_time = now + self.line_seconds
+        if self.total and self.images >= self.total:
+            return
+        seconds = now - self._start
+        rate = self.images / seconds if seconds > 0 else math.nan
+        parts = [f"step {self.steps:,}"]
+        if self.total:
+            parts.append(f"{self.images:,}/{self.total:,} {self.unit} ({self.images / self.total:.0%})")
+        else:
+            parts.append(f"{self.images:,} {self.unit}")
+        parts += self._metrics(loss_label="loss ", accuracy_label="accuracy ")
+        parts.append(f"{rate:,.0f} {self.unit}/s")
+        if self.total and rate > 0:
+            parts.append(f"{_duration((self.total - self.images) / rate)} left")
+        line = ", ".join(parts)
+        print(f"{self.description}: {line}" if self.description else line, file=self.file, flush=True)
+
     def _postfix(self):
+        return ", ".join(self._metrics(loss_label="loss=", accuracy_label="acc="))
+
+    def _metrics(self, loss_label, accuracy_label):
+        """The running loss and accuracy as labelled strings, leaving out those never given."""
         parts = []
         loss = self._loss.mean()
         if not math.isnan(loss):
-            parts.append(f"loss={loss:.4f}")
+            parts.append(f"{loss_label}{loss:.4f}")
         accuracy = self._accuracy.mean()
         if not math.isnan(accuracy):
-            parts.append(f"acc={accuracy:.2%}")
-        return ", ".join(parts)
+            parts.append(f"{accuracy_label}{accuracy:.2%}")
+        return parts
 
 
 class CompileTime:
@@ -244,6 +289,16 @@ class _RunningMean:
     def mean(self):
         self.resolve()
         return self.total / self.weight if self.weight else math.nan
+
+
+def _duration(seconds):
+    """``46 s``, ``12 min 5 s``, ``2 h 3 min``: a time left, to the precision that matters."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _is_terminal(file):

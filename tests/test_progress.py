@@ -2,6 +2,7 @@
 import io
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,12 +47,55 @@ def run_epoch(bar, steps=((100, 1.0, 0.5), (50, 4.0, 1.0))):
 # --- drawing or not ------------------------------------------------------------------------------
 
 
-def test_off_a_terminal_the_bar_prints_nothing(capsys):
-    with ProgressBar(total=150, description="epoch 1/1") as bar:  # pytest's captured stderr is no terminal
-        run_epoch(bar)
-    assert not bar.enabled
+def test_off_a_terminal_no_bar_is_drawn_but_plain_lines_are_printed(capsys):
+    with ProgressBar(total=1000, description="epoch 1/1") as bar:  # pytest's captured stderr is no terminal
+        for _ in range(10):
+            bar.update(images=100, loss=0.5, accuracy=0.75)
+    assert not bar.enabled and bar.lines
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == ""
+    assert "\r" not in captured.err and captured.out == ""
+    lines = captured.err.splitlines()
+    # One line at each 10% but the last, which the caller's summary line covers.
+    assert len(lines) == 9
+    assert re.fullmatch(r"epoch 1/1: step 3, 300/1,000 img \(30%\), loss 0\.5000, accuracy 75\.00%, "
+                        r"[\d,]+ img/s, \d+ (s|min \d+ s|h \d+ min) left", lines[2]), lines[2]
+
+
+def test_plain_lines_also_come_every_so_many_seconds(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(progress, "perf_counter", lambda: clock[0])
+    output = io.StringIO()
+    bar = ProgressBar(total=1_000_000, file=output, line_seconds=30)
+    for _ in range(10):  # 1 image a second: far from the next 10%, so only the clock speaks
+        clock[0] += 1.0
+        bar.update(images=1, loss=2.0)
+    assert output.getvalue() == ""
+    clock[0] += 25.0
+    bar.exclude(25.0)  # a compile: its time does not count towards the 30 s
+    for _ in range(20):
+        clock[0] += 1.0
+        bar.update(images=1, loss=2.0)
+    lines = output.getvalue().splitlines()
+    assert len(lines) == 1
+    assert lines[0] == "step 30, 30/1,000,000 img (0%), loss 2.0000, 1 img/s, 277 h 46 min left"
+
+
+def test_lines_can_be_forced_on_or_off(capsys):
+    with ProgressBar(total=10, enabled=False) as bar:
+        bar.update(images=5)
+    with ProgressBar(total=10, lines=False) as bar:
+        bar.update(images=5)
+    assert capsys.readouterr().err == ""
+    terminal = Terminal()
+    with ProgressBar(total=10, enabled=False, lines=True, file=terminal) as bar:
+        bar.update(images=5)
+    assert terminal.getvalue().startswith("step 1, 5/10 img (50%), ")
+
+
+def test_a_time_left_reads_in_units_that_matter():
+    assert progress._duration(46.4) == "46 s"
+    assert progress._duration(725) == "12 min 5 s"
+    assert progress._duration(2 * 3600 + 3 * 60 + 59) == "2 h 3 min"
 
 
 def test_a_forced_off_bar_prints_nothing_even_on_a_terminal(capsys):
