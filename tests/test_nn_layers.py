@@ -245,3 +245,82 @@ def test_clear_errors_at_the_call():
         F.nll_loss(x, np.array([0, 5, 1, 1]))
     with pytest.raises(ValueError, match="Linear: in_features must be a positive int"):
         nn.Linear(0, 3)
+
+
+# --- a NumPy array (or anything else) where a Tensor belongs ----------------------------------------------
+
+# Each layer minigrad.nn exports, built small, with an input of the shape it takes.
+LAYERS = {
+    "Linear": (lambda: nn.Linear(4, 3), (2, 4)),
+    "Conv2d": (lambda: nn.Conv2d(1, 2, 3), (2, 1, 5, 5)),
+    "MaxPool2d": (lambda: nn.MaxPool2d(2), (2, 1, 4, 4)),
+    "AvgPool2d": (lambda: nn.AvgPool2d(2), (2, 1, 4, 4)),
+    "Dropout": (lambda: nn.Dropout(0.5), (2, 4)),
+    "ReLU": (nn.ReLU, (2, 4)),
+    "Sigmoid": (nn.Sigmoid, (2, 4)),
+    "Tanh": (nn.Tanh, (2, 4)),
+    "Flatten": (nn.Flatten, (2, 1, 2, 2)),
+    "Sequential": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(4, 3)), (2, 1, 2, 2)),
+    "CrossEntropyLoss": (nn.CrossEntropyLoss, (2, 4)),
+    "NLLLoss": (nn.NLLLoss, (2, 4)),
+    "MSELoss": (nn.MSELoss, (2, 4)),
+    "BCEWithLogitsLoss": (nn.BCEWithLogitsLoss, (2, 4)),
+}
+
+
+def exported_layers():
+    return sorted(name for name, value in vars(nn).items()
+                  if isinstance(value, type) and issubclass(value, nn.Module) and value is not nn.Module)
+
+
+def test_every_exported_layer_is_in_the_table_below():
+    assert exported_layers() == sorted(LAYERS)
+
+
+def call(layer, name, x):
+    """The layer on ``x``, with a valid Tensor target when it is a loss."""
+    if name in ("CrossEntropyLoss", "NLLLoss"):
+        return layer(x, mg.tensor([0, 3]))
+    if name in ("MSELoss", "BCEWithLogitsLoss"):
+        return layer(x, mg.zeros(*LAYERS[name][1]))
+    return layer(x)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_given_a_numpy_array_says_expected_a_tensor(name):
+    make, shape = LAYERS[name]
+    layer = make()
+    array = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    assert call(layer, name, mg.from_numpy(array)).dtype == mg.float32  # the Tensor works
+    for mode in (layer.train, layer.eval):  # Dropout in eval() does nothing, but still checks
+        mode()
+        with pytest.raises(TypeError) as caught:
+            call(layer, name, array)
+        message = str(caught.value)
+        assert message.startswith(f"{name}: expected a Tensor as input, got numpy.ndarray of shape {shape}")
+        assert "mg.from_numpy(x)" in message and "mg.tensor(x)" in message
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_given_a_list_says_expected_a_tensor(name):
+    make, shape = LAYERS[name]
+    with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor as input, got list; make one with mg.tensor\(x\)"):
+        call(make(), name, np.zeros(shape).tolist())
+
+
+def test_losses_take_numpy_targets_as_their_functions_do():
+    logits = mg.randn(2, 4)
+    assert nn.CrossEntropyLoss()(logits, np.array([0, 3])).item() == pytest.approx(
+        F.cross_entropy(logits, mg.tensor([0, 3])).item())
+    assert nn.MSELoss()(logits, np.zeros((2, 4), dtype=np.float32)).item() == pytest.approx(
+        (logits.numpy() ** 2).mean(), rel=1e-6)
+
+
+def test_the_functions_say_expected_a_tensor_too():
+    array = np.zeros((2, 1, 4, 4), dtype=np.float32)
+    for function, arguments in [(F.linear, (mg.randn(3, 4),)), (F.relu, ()), (F.sigmoid, ()), (F.tanh, ()),
+                                (F.softmax, ()), (F.log_softmax, ()), (F.max_pool2d, (2,)), (F.dropout, ())]:
+        with pytest.raises(TypeError, match=rf"^{function.__name__}: expected a Tensor as input, got numpy.ndarray"):
+            function(array, *arguments)
+    with pytest.raises(TypeError, match=r"^linear: expected a Tensor as weight, got numpy.ndarray of shape \(3, 4\)"):
+        F.linear(mg.randn(2, 4), np.zeros((3, 4)))

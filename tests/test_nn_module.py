@@ -112,3 +112,38 @@ def test_to_cuda_is_refused_clearly():
 def test_repr_nests_children():
     text = repr(Block())
     assert text.startswith("Block(\n  (conv): Conv2d(1, 2, kernel_size=(3, 3)") and "(pool): MaxPool2d(kernel_size=2" in text
+
+
+class Masked(nn.Module):
+    def forward(self, x, mask, scale=1.0):
+        return x * mask * scale
+
+
+class Summed(nn.Module):
+    def forward(self, tensors):
+        return sum(tensors[1:], tensors[0])
+
+
+def test_a_numpy_array_as_any_positional_argument_is_refused_with_the_module_name():
+    with pytest.raises(TypeError, match=r"^Block: expected a Tensor as input, got numpy.ndarray of shape \(2, 1, 6, 6\) "
+                                        r"and dtype float64; wrap it with mg.from_numpy\(x\)"):
+        Block()(np.zeros((2, 1, 6, 6)))
+    with pytest.raises(TypeError, match=r"^Masked: expected a Tensor as argument 2 \(mask\), got numpy.ndarray"):
+        Masked()(mg.ones(2), np.ones(2))
+    with pytest.raises(TypeError, match=r"^Masked: expected a Tensor as argument 3 \(scale\)"):
+        Masked()(mg.ones(2), mg.ones(2), np.float32(2) * np.ones(1))
+
+
+def test_a_users_forward_may_take_other_things_than_tensors():
+    # Only raw arrays are refused at a user's module: lists, numbers and NumPy scalars reach forward().
+    assert Masked()(mg.ones(2), mg.ones(2), np.float32(3.0)).tolist() == [3.0, 3.0]
+    assert Summed()([mg.ones(2), mg.ones(2)]).tolist() == [2.0, 2.0]
+    assert nn.Sequential(Summed(), nn.ReLU())([mg.ones(2), mg.ones(2)]).tolist() == [2.0, 2.0]
+
+
+def test_sequential_refuses_at_its_own_call_what_its_first_layer_would():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    with pytest.raises(TypeError, match=r"^Sequential: expected a Tensor as input, got list"):
+        model([[1.0, 2.0, 3.0, 4.0]])
+    with pytest.raises(TypeError, match=r"^Sequential: expected a Tensor as input, got numpy.ndarray"):
+        nn.Sequential(Summed())(np.ones((2, 2)))

@@ -6,12 +6,16 @@ from .module import Module
 class ReLU(Module):
     """max(x, 0)"""
 
+    tensor_input = True
+
     def forward(self, x):
         return functional.relu(x)
 
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x))"""
+
+    tensor_input = True
 
     def forward(self, x):
         return functional.sigmoid(x)
@@ -20,12 +24,16 @@ class Sigmoid(Module):
 class Tanh(Module):
     """tanh(x)"""
 
+    tensor_input = True
+
     def forward(self, x):
         return functional.tanh(x)
 
 
 class Flatten(Module):
     """Merge axes start_dim..end_dim into one (by default everything but the batch axis)."""
+
+    tensor_input = True
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -40,6 +48,8 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Inverted dropout while training (zero with probability p, scale the rest by 1/(1-p)); identity in eval()."""
+
+    tensor_input = True
 
     def __init__(self, p=0.5):
         super().__init__()

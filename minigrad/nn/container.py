@@ -11,6 +11,12 @@ class Sequential(Module):
         for module in modules:
             self.append(module)
 
+    @property
+    def tensor_input(self):
+        """Whatever its first module takes: refuse a non-Tensor at the Sequential if that module would."""
+        first = next(iter(self._modules.values()), None)
+        return first is not None and first.tensor_input
+
     def append(self, module):
         if not isinstance(module, Module):
             raise TypeError(f"Sequential: expected a Module, got {type(module).__name__}")

@@ -15,6 +15,8 @@ class Conv2d(Module):
     +1/sqrt(fan_in))), bias U(-1/sqrt(fan_in), +1/sqrt(fan_in)).
     """
 
+    tensor_input = True
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True,
                  dtype=None):
         super().__init__()

@@ -5,25 +5,31 @@ import numpy as np
 from .. import backend, ops, random_state
 from ..tensor import Tensor
 from . import geometry
+from .checks import not_a_tensor
 
 
 def relu(x):
+    _check_tensors("relu", ("input", x))
     return x.relu()
 
 
 def sigmoid(x):
+    _check_tensors("sigmoid", ("input", x))
     return x.sigmoid()
 
 
 def tanh(x):
+    _check_tensors("tanh", ("input", x))
     return x.tanh()
 
 
 def softmax(x, dim=-1):
+    _check_tensors("softmax", ("input", x))
     return x.softmax(dim)
 
 
 def log_softmax(x, dim=-1):
+    _check_tensors("log_softmax", ("input", x))
     return x.log_softmax(dim)
 
 
@@ -216,7 +222,7 @@ def l2_loss(x):
 def _check_tensors(name, *labelled):
     for label, tensor in labelled:
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"{name}: {label} must be a Tensor, got {type(tensor).__name__}")
+            raise not_a_tensor(name, label, tensor)
 
 
 def _check_one_float_dtype(name, *labelled):

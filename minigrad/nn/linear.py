@@ -14,6 +14,8 @@ class Linear(Module):
     +1/sqrt(in_features))), bias U(-1/sqrt(in_features), +1/sqrt(in_features)).
     """
 
+    tensor_input = True
+
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         for label, value in (("in_features", in_features), ("out_features", out_features)):

@@ -4,6 +4,9 @@ from .module import Module
 
 
 class _Loss(Module):
+    tensor_input = True  # the prediction; Module.__call__ refuses anything else with the loss's name
+    array_arguments = (1,)  # the target may be a NumPy array, as the loss functions accept
+
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):

@@ -4,16 +4,27 @@ Assigning a Parameter or a Module to an attribute registers it (``self.weight = 
 so ``parameters()`` and ``state_dict()`` find everything without being told. ``forward`` holds the
 computation; calling the module calls it.
 """
+import inspect
 from collections import OrderedDict
 
 import numpy as np
 
 from .. import autograd, backend
 from ..tensor import Tensor
+from .checks import is_array, not_a_tensor
 from .parameter import Parameter
 
 
 class Module:
+    # What __call__ checks before forward() runs, so a wrong input fails naming this module and saying
+    # how to fix it rather than deep inside an op. A raw array (NumPy or CUDA) as a positional argument
+    # is refused, as torch refuses one (minigrad's ops take Tensors), except at the positions listed in
+    # array_arguments (a loss's target, which the loss functions accept as an array). With tensor_input
+    # the first argument must be a Tensor whatever else it is: minigrad's own layers set it; a user's
+    # forward() may well take lists or numbers, so Module leaves it off.
+    array_arguments = ()
+    tensor_input = False
+
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -23,7 +34,24 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *inputs, **keywords):
+        for position, value in enumerate(inputs):
+            if is_array(value) and position not in self.array_arguments:
+                raise not_a_tensor(type(self).__name__, self._argument_label(position), value)
+        if self.tensor_input and inputs and not isinstance(inputs[0], Tensor):
+            raise not_a_tensor(type(self).__name__, "input", inputs[0])
         return self.forward(*inputs, **keywords)
+
+    def _argument_label(self, position):
+        """How an error names forward()'s positional argument ``position``: "input", "argument 2 (mask)"."""
+        if position == 0:
+            return "input"
+        try:
+            parameters = inspect.signature(self.forward).parameters.values()
+        except (TypeError, ValueError):
+            parameters = ()
+        names = [parameter.name for parameter in parameters if parameter.kind in (
+            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        return f"argument {position + 1}" + (f" ({names[position]})" if position < len(names) else "")
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:

@@ -6,6 +6,8 @@ from .module import Module
 class MaxPool2d(Module):
     """Maximum over each kernel_size window (stride defaults to kernel_size)."""
 
+    tensor_input = True
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -19,6 +21,8 @@ class MaxPool2d(Module):
 
 class AvgPool2d(Module):
     """Mean over each kernel_size window (padding counts as zeros unless count_include_pad=False)."""
+
+    tensor_input = True
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
         super().__init__()
