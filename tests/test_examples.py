@@ -5,6 +5,7 @@ The MNIST examples read the real data set through MINIGRAD_DATA and skip when it
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -92,19 +93,49 @@ def test_mnist_cnn_learns_in_a_hundred_steps_and_writes_its_figures(tmp_path):
 
 
 @needs_mnist
-def test_mnist_cnn_resumed_run_continues_the_same_loss_curve(tmp_path):
+def test_mnist_cnn_ctrl_c_then_resume_gives_the_uninterrupted_run(tmp_path):
+    # README's sequence: a run with --save stopped by Ctrl-C, then --resume, then more epochs than planned.
+    common = ["--train-limit", "2000", "--test-limit", "500"]
+    uninterrupted = run_example("mnist_cnn.py", "--epochs", "2", *common)
+    checkpoint = tmp_path / "run.npz"
+    interrupted = subprocess.Popen([sys.executable, str(EXAMPLES / "mnist_cnn.py"), "--epochs", "2", "--save",
+                                    str(checkpoint), *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in interrupted.stderr:  # off a terminal, the progress comes as plain lines: Ctrl-C at the first
+        if line.startswith("epoch 1/2: step "):
+            interrupted.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = interrupted.communicate(timeout=600)
+    assert interrupted.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert re.search(r"^interrupted after (step|epoch) .*: run saved to .*run\.npz", stdout, re.MULTILINE), stdout
+
+    resumed = run_example("mnist_cnn.py", "--resume", str(checkpoint), *common)
+    assert re.search(r"^resumed .* of a 2-epoch run\)$", resumed, re.MULTILINE), resumed
+
+    def epoch_lines(output):  # the figures of each epoch, without its speed and timing
+        return re.findall(r"^(epoch \d/2: .*?), [\d,]+ img/s", output, re.MULTILINE)
+
+    assert epoch_lines(resumed)[-1] == epoch_lines(uninterrupted)[-1]
+    assert final_value(resumed, "test_accuracy") == final_value(uninterrupted, "test_accuracy")
+    # The resumed run went on saving to its own file: a third epoch, beyond the plan, restarts the cosine.
+    extended = run_example("mnist_cnn.py", "--resume", str(checkpoint), "--epochs", "3", *common)
+    assert "resumed" in extended and "after epoch 2 (step 40 of a 2-epoch run)" in extended
+    assert "epochs 3-3 go beyond the 2 planned, where the cosine schedule ended: it restarts from lr 0.001" in extended
+    assert re.search(r"^epoch 3/3: ", extended, re.MULTILINE)
+
+
+@needs_mnist
+def test_mnist_cnn_resumed_step_schedule_goes_on_past_the_plan(tmp_path):
     common = ["--schedule", "exponential", "--train-limit", "1000", "--test-limit", "500"]
     uninterrupted = run_example("mnist_cnn.py", "--epochs", "2", *common)
     run_example("mnist_cnn.py", "--epochs", "1", "--save", str(tmp_path / "run.npz"), *common)
     resumed = run_example("mnist_cnn.py", "--epochs", "2", "--resume", str(tmp_path / "run.npz"), *common)
 
-    def epoch_two(output):  # the figures of epoch 2, without its speed and timing
-        line = re.search(r"^epoch 2/2: (.*?), [\d,]+ img/s", output, re.MULTILINE).group(1)
-        return line
+    def epoch_two(output):
+        return re.search(r"^epoch 2/2: (.*?), [\d,]+ img/s", output, re.MULTILINE).group(1)
 
-    assert "resumed" in resumed
+    assert "the exponential schedule has no end and goes on as before" in resumed
     assert epoch_two(resumed) == epoch_two(uninterrupted)
-    assert final_value(resumed, "test_accuracy") == final_value(uninterrupted, "test_accuracy")
 
 
 def test_mnist_cnn_says_plainly_when_the_data_or_the_device_is_missing(tmp_path):
