@@ -7,6 +7,10 @@ Each array is one .npy entry of the archive; the structure around them (dicts wi
 key types, lists vs tuples, arrays vs Tensors, NumPy scalars, Python scalars) is one JSON document stored
 as a uint8 entry. Nothing is pickled, so ``np.load(path, allow_pickle=False)`` reads any file written here
 and loading a file never runs code.
+
+``load`` raises FileNotFoundError for a missing file and CheckpointError (a ValueError) for a file it
+cannot read as one written by ``save``: not an .npz archive, a plain .npz from ``np.savez``, another format
+version, a damaged archive.
 """
 import json
 import os
@@ -22,7 +26,15 @@ from .tensor import Tensor
 STRUCTURE_ENTRY = "minigrad_structure"
 FORMAT_NAME = "minigrad.save"
 FORMAT_VERSION = 1
-_ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an archive's first entry; an empty archive's directory
+
+
+class CheckpointError(ValueError):
+    """``mg.load`` was given a file that is not one written by ``mg.save``, or a damaged one.
+
+    The message says what the file is and what was expected. A ValueError, so ``except ValueError``
+    catches it too; also available as ``mg.CheckpointError``.
+    """
 
 
 def save(obj, path):
@@ -46,36 +58,41 @@ def save(obj, path):
 
 
 def load(path):
-    """Read a file written by ``save``: the same nesting, with arrays as arrays and Tensors as Tensors."""
+    """Read a file written by ``save``: the same nesting, with arrays as arrays and Tensors as Tensors.
+
+    Raises FileNotFoundError if ``path`` does not exist and CheckpointError (a ValueError) if it is not a
+    file written by ``save`` or is damaged.
+    """
     path = os.fspath(path)
     with open(path, "rb") as file:
-        if file.read(4) != _ZIP_MAGIC:
-            raise ValueError(f"load: {path} is not a file written by mg.save (it is not an .npz archive)")
+        if file.read(4) not in _ZIP_MAGICS:
+            raise CheckpointError(f"load: {path} is not a file written by mg.save (it is not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return _decode(_read_structure(archive, path), archive, {})
-    except _FormatError:
-        raise
+    except CheckpointError:
+        raise  # load's own diagnosis, as is
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as error:
         # A cut or damaged archive fails inside zipfile, numpy's .npy reader or json, each in its own way.
-        raise ValueError(f"load: {path} is damaged or not written by mg.save ({type(error).__name__}: {error})") from None
-
-
-class _FormatError(ValueError):
-    """load's own diagnosis, passed through as is (other errors get the 'damaged' message)."""
+        raise CheckpointError(
+            f"load: {path} is damaged or not written by mg.save ({type(error).__name__}: {error})"
+        ) from None
 
 
 def _read_structure(archive, path):
     if STRUCTURE_ENTRY not in archive.files:
-        raise _FormatError(
-            f"load: {path} is an .npz archive but not one written by mg.save (it has no {STRUCTURE_ENTRY!r} "
-            "entry); read it with np.load"
+        names = ", ".join(repr(name.removesuffix(".npy")) for name in archive.files[:5])
+        more = f" and {len(archive.files) - 5} more" if len(archive.files) > 5 else ""
+        holding = f"arrays {names}{more}" if archive.files else "no arrays"
+        raise CheckpointError(
+            f"load: {path} is a plain .npz archive ({holding}), not one written by mg.save, which always holds "
+            f"a {STRUCTURE_ENTRY!r} entry; read it with np.load({path!r})"
         )
     document = json.loads(archive[STRUCTURE_ENTRY].tobytes().decode("utf-8"))
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise _FormatError(f"load: {path}: its structure entry is not in mg.save's format")
+        raise CheckpointError(f"load: {path}: its structure entry is not in mg.save's format")
     if document.get("version") != FORMAT_VERSION:
-        raise _FormatError(
+        raise CheckpointError(
             f"load: {path}: format version {document.get('version')!r}, this minigrad reads version {FORMAT_VERSION}"
         )
     return document["root"]

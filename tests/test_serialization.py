@@ -1,6 +1,9 @@
 """mg.save / mg.load: pickle-free round trips of nested structures, exact paths, atomic writes, clear errors."""
+import importlib
+import inspect
 import math
 import os
+import pkgutil
 import zipfile
 from collections import OrderedDict
 
@@ -174,34 +177,66 @@ def test_numpy_integer_keys_are_stored_as_int(tmp_path):
 
 def test_load_errors(tmp_path):
     (tmp_path / "text.npz").write_text("not an archive")
-    with pytest.raises(ValueError, match="not an .npz archive"):
+    with pytest.raises(mg.CheckpointError, match="not an .npz archive"):
         load(tmp_path / "text.npz")
     np.save(tmp_path / "single.npy", np.ones(2))
-    with pytest.raises(ValueError, match="not an .npz archive"):
+    with pytest.raises(ValueError, match="not an .npz archive"):  # a ValueError still, as before
         load(tmp_path / "single.npy")
-    np.savez(tmp_path / "plain.npz", weights=np.ones(2))
-    with pytest.raises(ValueError, match="not one written by mg.save.*read it with np.load"):
-        load(tmp_path / "plain.npz")
     save({"w": np.ones(100)}, tmp_path / "cut.npz")
     (tmp_path / "cut.npz").write_bytes((tmp_path / "cut.npz").read_bytes()[:300])
-    with pytest.raises(ValueError, match="damaged or not written by mg.save"):
+    with pytest.raises(mg.CheckpointError, match="damaged or not written by mg.save") as caught:
         load(tmp_path / "cut.npz")
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.npz")
+
+
+def test_a_plain_npz_says_what_it_is_and_what_was_expected(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, weights=np.ones(2), bias=np.zeros(1))
+    with pytest.raises(mg.CheckpointError) as caught:
+        load(path)
+    error = caught.value
+    assert type(error) is serialization.CheckpointError and isinstance(error, ValueError)
+    assert type(error).__module__ == "minigrad.serialization" and not type(error).__name__.startswith("_")
+    assert str(error) == (
+        f"load: {path} is a plain .npz archive (arrays 'weights', 'bias'), not one written by mg.save, which "
+        f"always holds a 'minigrad_structure' entry; read it with np.load({str(path)!r})"
+    )
+    np.savez(path)
+    with pytest.raises(mg.CheckpointError, match=r"plain .npz archive \(no arrays\)"):
+        load(path)
+    np.savez(path, **{f"a{index}": np.ones(1) for index in range(7)})
+    with pytest.raises(mg.CheckpointError, match=r"\(arrays 'a0', 'a1', 'a2', 'a3', 'a4' and 2 more\)"):
+        load(path)
+
+
+def test_every_error_class_of_the_package_is_public():
+    # An exception that reaches a user shows its class's full name: no private (_Name) classes.
+    packages = [(mg.__path__[:1], "minigrad."), (mg.kernels.__path__, "minigrad.kernels.")]
+    for path, prefix in packages:
+        for module_info in pkgutil.walk_packages(path, prefix):
+            if module_info.name.endswith("__main__"):
+                continue
+            module = importlib.import_module(module_info.name)
+            for name, value in vars(module).items():
+                if inspect.isclass(value) and issubclass(value, BaseException) and value.__module__ == module.__name__:
+                    assert not name.startswith("_"), f"{module.__name__}.{name} can reach users: make it public"
+                    assert value.__doc__, f"{module.__name__}.{name} needs a docstring"
 
 
 def test_load_rejects_other_structures(tmp_path):
     structure = np.frombuffer(b'{"format": "something else"}', dtype=np.uint8)
     np.savez(tmp_path / "foreign.npz", **{serialization.STRUCTURE_ENTRY: structure})
-    with pytest.raises(ValueError, match="not in mg.save's format"):
+    with pytest.raises(mg.CheckpointError, match="not in mg.save's format"):
         load(tmp_path / "foreign.npz")
     structure = np.frombuffer(b'{"format": "minigrad.save", "version": 99, "root": null}', dtype=np.uint8)
     np.savez(tmp_path / "future.npz", **{serialization.STRUCTURE_ENTRY: structure})
-    with pytest.raises(ValueError, match="format version 99"):
+    with pytest.raises(mg.CheckpointError, match="format version 99"):
         load(tmp_path / "future.npz")
     structure = np.frombuffer(b'{"format": "minigrad.save", "version": 1, "root": {"kind": "?"}}', dtype=np.uint8)
     np.savez(tmp_path / "odd.npz", **{serialization.STRUCTURE_ENTRY: structure})
-    with pytest.raises(ValueError, match="damaged.*unknown node kind"):
+    with pytest.raises(mg.CheckpointError, match="damaged.*unknown node kind"):
         load(tmp_path / "odd.npz")
 
 
