@@ -140,7 +140,12 @@ IMAGE_SIZE = 28
 
 
 class MNISTNotFoundError(FileNotFoundError):
-    """MNIST is neither on disk nor downloadable; the message lists where it looked and what each mirror said."""
+    """MNIST is neither on disk nor downloadable (a FileNotFoundError).
+
+    The message stands alone, for a script to print as is: the folders it looked in, why the download
+    failed (one line) and how to fix it (the four IDX files in a folder named by ``root=`` or
+    ``$MINIGRAD_DATA``).
+    """
 
 
 def default_cache_dir():
@@ -164,20 +169,26 @@ def load_mnist(split, root=None, download=True, normalize=True):
 
     If none is found and ``download`` is true, the split's two archives are downloaded from ``MIRRORS``
     into ``root`` if given, else into ``~/.cache/minigrad/mnist``, and checked against torchvision's MD5s.
-    Otherwise (or if every mirror fails) raises MNISTNotFoundError listing what was tried.
+    Each goes to a temporary file renamed only once complete and verified; a failed download leaves no
+    partial file and no folder it created (a folder that existed is left as it was).
+
+    Raises MNISTNotFoundError (a FileNotFoundError) when the files are not found and ``download`` is
+    false or every mirror fails; its message says where it looked, why nothing was downloaded and how
+    to point minigrad at the files.
     """
     if split not in SPLITS:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
     names = _file_names(split)
-    directories = _search_dirs(root)
-    paths = _find_local(directories, names)
+    bases = _search_bases(root)
+    paths = _find_local(_search_dirs(bases), names)
     if paths is None:
         if not download:
-            raise MNISTNotFoundError(_not_found_message(split, directories, names, None))
+            raise MNISTNotFoundError(_not_found_message(split, bases, None, None))
         target = os.fspath(root) if root is not None else default_cache_dir()
         paths, attempts = _download(target, names)
         if paths is None:
-            raise MNISTNotFoundError(_not_found_message(split, directories, names, attempts))
+            # The mirrors' errors are in the message, one line; their tracebacks would only hide it.
+            raise MNISTNotFoundError(_not_found_message(split, bases, target, attempts)) from None
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     _check_mnist(split, paths, images, labels)
     labels = labels.astype(np.int64)
@@ -193,13 +204,18 @@ def _file_names(split):
     return (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
 
 
-def _search_dirs(root):
-    """The directories to look in, in order, each followed by its torchvision-style MNIST/raw/ subfolder."""
-    bases = [os.fspath(root)] if root is not None else []
+def _search_bases(root):
+    """The folders to look in, in order, as (folder, where it comes from) pairs."""
+    bases = [(os.fspath(root), "root=")] if root is not None else []
     if os.environ.get("MINIGRAD_DATA"):
-        bases.append(os.environ["MINIGRAD_DATA"])
-    bases.append(default_cache_dir())
-    return [directory for base in bases for directory in (base, os.path.join(base, "MNIST", "raw"))]
+        bases.append((os.environ["MINIGRAD_DATA"], "$MINIGRAD_DATA"))
+    bases.append((default_cache_dir(), "the default cache"))
+    return bases
+
+
+def _search_dirs(bases):
+    """Each base folder followed by its torchvision-style MNIST/raw/ subfolder."""
+    return [directory for base, _ in bases for directory in (base, os.path.join(base, "MNIST", "raw"))]
 
 
 def _find_local(directories, names):
@@ -238,15 +254,45 @@ def _check_mnist(split, paths, images, labels):
 
 
 def _download(target, names):
-    """Download the missing archives into ``target``; (paths, None) on success, else (None, attempts)."""
-    os.makedirs(target, exist_ok=True)
+    """Download the missing archives into ``target``; (paths, None) on success, else (None, attempts).
+
+    Folders it had to create are removed again if the download fails and leaves them empty; an archive
+    that was downloaded and verified stays (with its folder), so a second try fetches only the other.
+    """
+    try:
+        created = _make_folders(target)
+    except OSError as error:
+        return None, [f"cannot create the folder {target} ({type(error).__name__}: {error})"]
     paths, attempts = [], []
-    for name in names:
-        path = _find_file(target, name) or _download_file(target, name + ".gz", attempts)
-        if path is None:
-            return None, attempts
-        paths.append(path)
-    return paths, None
+    try:
+        for name in names:
+            path = _find_file(target, name) or _download_file(target, name + ".gz", attempts)
+            if path is None:
+                return None, attempts
+            paths.append(path)
+        return paths, None
+    finally:
+        if len(paths) < len(names):  # failed, or interrupted
+            _remove_empty_folders(created)
+
+
+def _make_folders(target):
+    """Create ``target`` and its missing parents; the folders created, deepest first."""
+    created, folder = [], os.path.abspath(target)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        created.append(folder)
+        folder = os.path.dirname(folder)
+    os.makedirs(target, exist_ok=True)
+    return created
+
+
+def _remove_empty_folders(folders):
+    """Remove each of ``folders`` (deepest first) while they are empty; stop at the first that is not."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (a verified archive, another process's download) or already gone
+            return
 
 
 def _download_file(target, archive, attempts):
@@ -285,18 +331,28 @@ def _fetch(url, path, expected_md5):
             raise ValueError(f"MD5 mismatch: expected {expected_md5}, got {digest.hexdigest()}")
 
 
-def _not_found_message(split, directories, names, attempts):
-    wanted = " and ".join(f"{name}[.gz]" for name in names)
-    lines = [f"load_mnist: MNIST {split} split not found: looked for {wanted} in:"]
-    lines += [f"  {directory}" for directory in directories]
-    if attempts is None:
-        lines.append("download=False, so nothing was downloaded.")
+def _not_found_message(split, bases, target, attempts):
+    """What MNISTNotFoundError says: where it looked, why nothing was downloaded, how to fix it.
+
+    ``target`` is where the download went (None with download=False); ``attempts`` its failures.
+    """
+    wanted = " and ".join(_file_names(split))
+    lines = [f"load_mnist: MNIST {split} split not found: no folder holds both {wanted} (raw or .gz).",
+             "Looked in:"]
+    for base, origin in bases:
+        lines += [f"  {base}  ({origin})", f"  {os.path.join(base, 'MNIST', 'raw')}"]
+    if target is None:
+        lines.append("Not downloaded: download=False.")
     else:
-        lines.append("Downloading failed:")
-        lines += [f"  {attempt}" for attempt in attempts]
+        # One line however many mirrors failed; an error's own line breaks are folded into it.
+        reasons = "; ".join(" ".join(attempt.split()) for attempt in attempts) or (
+            "no mirror to try (mg.data.MIRRORS is empty)")
+        lines.append(f"Downloading into {target} failed: {reasons}")
+    every_file = ", ".join(name for split_name in SPLITS for name in _file_names(split_name))
     lines.append(
-        "Point minigrad at a directory holding the IDX files with load_mnist(..., root='/path/to/mnist') "
-        "or MINIGRAD_DATA=/path/to/mnist."
+        f"To fix: put the four MNIST IDX files ({every_file}; each raw or .gz) in one folder and set "
+        "MINIGRAD_DATA=/path/to/that/folder, or pass root='/path/to/that/folder' to load_mnist "
+        "(--data-dir in the examples)."
     )
     return "\n".join(lines)
 

@@ -314,7 +314,7 @@ def test_download_failing_everywhere_leaves_nothing_and_lists_attempts(monkeypat
     for mirror in (f"{base}/corrupt/", f"{base}/missing/", refused):
         assert mirror + "t10k-images-idx3-ubyte.gz" in message
     assert "MD5 mismatch" in message and "404" in message and "MINIGRAD_DATA" in message
-    assert os.listdir(isolated) == []  # no final-name file, no .part
+    assert not (isolated.parents[2] / ".cache").exists()  # no final-name file, no .part, no folder it made
 
 
 def test_download_keeps_a_verified_archive_when_the_other_one_fails(monkeypatch, server, isolated):
@@ -326,6 +326,151 @@ def test_download_keeps_a_verified_archive_when_the_other_one_fails(monkeypatch,
     with pytest.raises(data.MNISTNotFoundError, match="t10k-labels-idx1-ubyte.gz: HTTPError"):
         data.load_mnist("test")
     assert os.listdir(isolated) == ["t10k-images-idx3-ubyte.gz"]  # complete and checked: no need to fetch it again
+
+
+# --- load_mnist: failed downloads leave nothing behind, and say how to fix it ----------------------------------
+
+
+def refuse_downloads(monkeypatch, reason="<urlopen error [Errno -3] Temporary failure in name resolution>"):
+    """Every fetch fails as it does without a network; returns the URLs tried."""
+    import urllib.error
+
+    tried = []
+
+    def fetch(url, path, expected_md5):
+        tried.append(url)
+        raise urllib.error.URLError(reason.removeprefix("<urlopen error ").removesuffix(">"))
+
+    monkeypatch.setattr(data, "_fetch", fetch)
+    monkeypatch.setattr(data, "MIRRORS", ["https://mirror.invalid/mnist/", "http://other.invalid/"])
+    return tried
+
+
+def test_a_failed_download_removes_the_folders_it_created(tmp_path, monkeypatch, isolated):
+    refuse_downloads(monkeypatch)
+    home = isolated.parents[2]
+    with pytest.raises(data.MNISTNotFoundError):
+        data.load_mnist("test")  # into the default cache: ~/.cache/minigrad/mnist, none of it there before
+    assert os.listdir(home) == []
+    (home / ".cache").mkdir()  # a folder that was there before stays; only what the download made goes
+    with pytest.raises(data.MNISTNotFoundError):
+        data.load_mnist("train")
+    assert os.listdir(home) == [".cache"] and os.listdir(home / ".cache") == []
+    with pytest.raises(data.MNISTNotFoundError):
+        data.load_mnist("test", root=tmp_path / "new" / "mnist")  # into root
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_failed_download_leaves_an_existing_folder_and_its_files_alone(tmp_path, monkeypatch, isolated):
+    refuse_downloads(monkeypatch)
+    root = tmp_path / "mine"
+    root.mkdir()
+    (root / "notes.txt").write_text("mine")
+    with pytest.raises(data.MNISTNotFoundError):
+        data.load_mnist("test", root=root)
+    assert os.listdir(root) == ["notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(data.MNISTNotFoundError):
+        data.load_mnist("test", root=empty)
+    assert empty.is_dir() and os.listdir(empty) == []
+
+
+class FakeResponse:
+    """What urlopen returns, serving ``payload`` in pieces; ``on_read`` runs before each piece."""
+
+    def __init__(self, payload, on_read, fail_after=None):
+        self.pieces = [payload[start:start + 1000] for start in range(0, len(payload), 1000)]
+        self.headers = {"Content-Length": str(len(payload))}
+        self.on_read, self.fail_after, self.served = on_read, fail_after, 0
+
+    def read(self, size=-1):
+        self.on_read()
+        if self.fail_after is not None and self.served == self.fail_after:
+            raise ConnectionResetError("connection reset by peer")
+        self.served += 1
+        return self.pieces.pop(0) if self.pieces else b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        return False
+
+
+def test_downloads_go_to_a_temporary_file_renamed_once_verified(tmp_path, monkeypatch, isolated):
+    import urllib.request
+
+    archives = mnist_archives(4)
+    monkeypatch.setattr(data, "MD5", {name: hashlib.md5(payload).hexdigest() for name, payload in archives.items()})
+    monkeypatch.setattr(data, "MIRRORS", ["https://mirror.invalid/"])
+    root, listings = tmp_path / "root", []
+
+    def serve(fail_after=None):
+        def urlopen(url, timeout):
+            return FakeResponse(archives[url.rsplit("/", 1)[1]], lambda: listings.append(sorted(os.listdir(root))),
+                                fail_after)
+        monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+
+    serve(fail_after=3)  # the connection drops mid-file
+    with pytest.raises(data.MNISTNotFoundError, match="ConnectionResetError: connection reset by peer"):
+        data.load_mnist("test", root=root)
+    assert listings and all(len(listing) == 1 and listing[0].startswith(".t10k-images-idx3-ubyte.gz.")
+                            and listing[0].endswith(".part") for listing in listings)  # never the final name
+    assert not root.exists()  # the partial file and the folder made for it are gone
+
+    listings.clear()
+    serve()
+    assert (data.load_mnist("test", root=root)[1] == 4).all()
+    # While each file streams in, only its hidden .part exists; the final name appears once it is checked.
+    assert all(sum(name.endswith(".part") for name in listing) == 1 for listing in listings)
+    assert not any("t10k-labels-idx1-ubyte.gz" in listing for listing in listings)
+    assert sorted(os.listdir(root)) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+
+
+def test_the_missing_data_message_stands_alone(tmp_path, monkeypatch, isolated):
+    tried = refuse_downloads(monkeypatch, reason="<urlopen error [Errno -3] Temporary failure\nin name resolution>")
+    monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path / "env"))
+    root = tmp_path / "root"
+    with pytest.raises(data.MNISTNotFoundError) as caught:
+        data.load_mnist("test", root=root)
+    error = caught.value
+    assert isinstance(error, FileNotFoundError) and type(error).__name__ == "MNISTNotFoundError"
+    assert error.__cause__ is None and error.__suppress_context__  # no inner traceback when printed
+    lines = str(error).splitlines()
+    assert lines[0] == ("load_mnist: MNIST test split not found: no folder holds both t10k-images-idx3-ubyte and "
+                        "t10k-labels-idx1-ubyte (raw or .gz).")
+    assert lines[1:8] == [
+        "Looked in:",
+        f"  {root}  (root=)", f"  {root / 'MNIST' / 'raw'}",
+        f"  {tmp_path / 'env'}  ($MINIGRAD_DATA)", f"  {tmp_path / 'env' / 'MNIST' / 'raw'}",
+        f"  {isolated}  (the default cache)", f"  {isolated / 'MNIST' / 'raw'}",
+    ]
+    # Why the download failed: one line, each mirror's error, the error's own line break folded in.
+    assert tried == ["https://mirror.invalid/mnist/t10k-images-idx3-ubyte.gz", "http://other.invalid/t10k-images-idx3-ubyte.gz"]
+    assert lines[8] == (
+        f"Downloading into {root} failed: "
+        "https://mirror.invalid/mnist/t10k-images-idx3-ubyte.gz: URLError: <urlopen error [Errno -3] Temporary "
+        "failure in name resolution>; http://other.invalid/t10k-images-idx3-ubyte.gz: URLError: <urlopen error "
+        "[Errno -3] Temporary failure in name resolution>"
+    )
+    assert lines[9] == (
+        "To fix: put the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; each raw or .gz) in one folder and set "
+        "MINIGRAD_DATA=/path/to/that/folder, or pass root='/path/to/that/folder' to load_mnist "
+        "(--data-dir in the examples)."
+    )
+    assert len(lines) == 10 and "Traceback" not in str(error)
+
+
+def test_the_missing_data_message_when_nothing_could_be_tried(tmp_path, monkeypatch, isolated):
+    with pytest.raises(data.MNISTNotFoundError, match=r"Downloading into .* failed: no mirror to try"):
+        data.load_mnist("test")  # isolated: MIRRORS is empty
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(data.MNISTNotFoundError) as caught:
+        data.load_mnist("test", root=tmp_path / "a-file" / "mnist")
+    assert f"Downloading into {tmp_path / 'a-file' / 'mnist'} failed: cannot create the folder" in str(caught.value)
+    assert "NotADirectoryError" in str(caught.value) and "MINIGRAD_DATA=" in str(caught.value)
 
 
 # --- DataLoader -------------------------------------------------------------------------------------------------
