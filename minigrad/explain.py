@@ -18,15 +18,18 @@ class Explanation(str):
         return str(self)
 
 
-def explain(target, names=None):
+def explain(target, names=None, model=None):
     """The recorded nodes behind ``target`` (a tensor, a list of tensors, or a GradientTape).
 
-    ``names`` labels leaf tensors: a dict name -> tensor, such as ``dict(model.named_parameters())``.
+    ``model`` names each parameter by its path in the module (``"0.weight"``, from
+    ``model.named_parameters()``); ``names`` labels leaf tensors directly: a dict name -> tensor
+    (or (name, tensor) pairs), and wins where both name the same tensor. Unnamed leaves show as
+    "leaf" (needs a gradient) or "const", followed by their shape.
     """
     nodes = nodes_of(target)
     if not nodes:
         return Explanation("nothing recorded: no op on the tape (was grad mode on, and did an input require grad?)")
-    labels = tensor_names(names)
+    labels = tensor_names(names, model, "mg.autograd.explain")
     rows = [_row(node, labels) for node in nodes]
     with_gradients = any(hasattr(node, "output_gradient") for node in nodes)
     header = ["seq", "op", "inputs", "output", "saved for backward"]
@@ -50,12 +53,19 @@ def nodes_of(target):
     return list(reversed(autograd._reachable_nodes(roots)))
 
 
-def tensor_names(names):
-    """id(tensor) -> name, from a dict name -> tensor or from (name, tensor) pairs."""
-    if names is None:
-        return {}
-    pairs = names.items() if isinstance(names, dict) else names
-    return {id(tensor): name for name, tensor in pairs}
+def tensor_names(names=None, model=None, function="explain"):
+    """id(tensor) -> name: parameters by their module path in ``model``, then ``names`` (a dict
+    name -> tensor or (name, tensor) pairs) on top, so an explicit name wins."""
+    labels = {}
+    if model is not None:
+        if not hasattr(model, "named_parameters"):
+            raise TypeError(f"{function}: model= must be a module with named_parameters() (an mg.nn.Module), "
+                            f"got {type(model).__name__}; pass a dict name -> tensor as names= instead")
+        labels.update((id(parameter), name) for name, parameter in model.named_parameters())
+    if names is not None:
+        pairs = names.items() if isinstance(names, dict) else names
+        labels.update((id(tensor), name) for name, tensor in pairs)
+    return labels
 
 
 def source_label(tensor, labels):

@@ -23,9 +23,15 @@ value per evaluation::
 Splits may have any names (drawn in the order given); within a split, "loss" and "accuracy" are
 each optional and "step" defaults to 0, 1, 2, ... Accuracy is a fraction in [0, 1] (shown as a
 percentage) or already a percentage.
+
+A long per-step series is drawn faint ("train, each step") under its moving average ("train,
+moving average of 24 steps"). A short series beside it, such as a test split measured once per
+epoch, is drawn with a marker at each point and labelled "test, end of each epoch" (the
+``evaluated`` argument words it otherwise).
 """
 import math
 import os
+import textwrap
 
 import numpy as np
 
@@ -36,19 +42,26 @@ __all__ = ["confusion_counts", "confusion_matrix", "sample_grid", "training_curv
 SERIES_KEYS = ("step", "loss", "accuracy")
 RIGHT_COLOUR = "#2e7d32"  # a dark green and a dark red: readable as small text on white
 WRONG_COLOUR = "#c62828"
+# Colour alone fails colour-blind readers: a wrong tile also says so in words and gets a dashed frame.
+RIGHT_MARK = "\u2713"  # check mark
+WRONG_MARK = "\u2717"  # ballot x
+WRONG_FRAME = {"color": WRONG_COLOUR, "linewidth": 2.5, "linestyle": (0, (3, 1.5))}
+MARK_FONT = "DejaVu Sans"  # ships with matplotlib and has both marks, whatever the user's default font
 
 
 # --- public figures ------------------------------------------------------------------------------
 
 
-def training_curves(history, path, title="Training", smoothing=None, dpi=120):
-    """Loss and accuracy against step, one panel each, every split in its own colour.
+def training_curves(history, path, title="Training", smoothing=None, dpi=120, evaluated="end of each epoch"):
+    """Loss and accuracy against the training step, one panel each, every split in its own colour.
 
     ``history`` is described in the module docstring. A panel is drawn for each of loss and
     accuracy that some split reports. A long, noisy series (typically per-step training values) is
     drawn faint, with a trailing moving average of ``smoothing`` points on top; ``None`` picks
-    about 1/25 of the series' length, and a series too short to smooth (like per-epoch test
-    values) is drawn plainly with markers. Returns ``path``.
+    about 1/25 of the series' length. A series too short to smooth (like per-epoch test values)
+    is drawn with a marker at each point; beside a smoothed one its legend says when it was
+    measured: ``evaluated`` ("end of each epoch"; say "every 500 steps" if that is what your loop
+    does, or ``None`` for the bare split name). Returns ``path``.
     """
     splits = _checked_history(history)
     metrics = [metric for metric in ("loss", "accuracy") if any(metric in series for series in splits.values())]
@@ -60,11 +73,18 @@ def training_curves(history, path, title="Training", smoothing=None, dpi=120):
     figure = _new_figure(6.0 * len(metrics), 4.2)
     axes_list = figure.subplots(1, len(metrics), squeeze=False)[0]
     for axes, metric in zip(axes_list, metrics):
-        for colour_index, (name, series) in enumerate(splits.items()):
-            if metric in series:
-                _draw_series(axes, series["step"], series[metric], name, f"C{colour_index}", smoothing)
+        drawn = [(f"C{index}", name, series) for index, (name, series) in enumerate(splits.items()) if metric in series]
+        windows = {name: _smoothing_window(series[metric], smoothing) for _, name, series in drawn}
+        any_smoothed = any(windows.values())
+        for colour, name, series in drawn:
+            if windows[name]:
+                _draw_smoothed_series(axes, series["step"], series[metric], name, colour, windows[name])
+            else:
+                # Measured now and then beside a per-step series: say when (the end of each epoch).
+                when = evaluated if any_smoothed and _spacing(series["step"]) != 1 else None
+                _draw_marked_series(axes, series["step"], series[metric], f"{name}, {when}" if when else name, colour)
         axes.set_title(metric)
-        axes.set_xlabel("step")
+        axes.set_xlabel("training step")
         axes.set_ylabel(metric)
         axes.grid(True, alpha=0.3)
         axes.legend()
@@ -74,12 +94,14 @@ def training_curves(history, path, title="Training", smoothing=None, dpi=120):
     return _save_atomically(figure, path, dpi)
 
 
-def sample_grid(images, predicted, true, path, columns=10, max_images=50, title=None, dpi=120):
-    """Greyscale images in a grid, each titled "pred P / true T": green where right, red where wrong.
+def sample_grid(images, predicted, true, path, columns=10, max_images=50, title=None, dpi=120, split="test"):
+    """Greyscale images in a grid, each titled with the predicted class: "7 ✓" where right, and
+    "7 ✗ (true 1)" in a dashed frame where wrong (green and red too, but never colour alone).
 
     ``images`` is (N, 1, H, W) or (N, H, W); ``predicted`` and ``true`` are N class indices
     (``predicted`` may also be (N, C) scores, of which the argmax is taken). The first
-    ``max_images`` are shown. The default title counts the right ones. Returns ``path``.
+    ``max_images`` are shown. The default title says which images these are (``split``: "test
+    images") and counts the right ones. Returns ``path``.
     """
     images = _greyscale_images(images)
     predicted = _class_indices(predicted, "sample_grid", "predicted")
@@ -94,19 +116,29 @@ def sample_grid(images, predicted, true, path, columns=10, max_images=50, title=
     count = min(len(images), max_images)
     columns = min(columns, count)
     rows = math.ceil(count / columns)
-    figure = _new_figure(1.3 * columns, 1.45 * rows + 0.5)
+    width = max(1.3 * columns, 5.0)  # room for the title's two lines when there are few columns
+    figure = _new_figure(width, 1.45 * rows + 0.8)
     grid = figure.subplots(rows, columns, squeeze=False)
     for index, axes in enumerate(grid.flat):
-        axes.set_axis_off()  # also hides the unused cells of the last row
-        if index < count:
-            right = predicted[index] == true[index]
-            axes.imshow(images[index], cmap="gray", interpolation="nearest")
-            axes.set_title(f"pred {predicted[index]} / true {true[index]}", fontsize=8,
-                           color=RIGHT_COLOUR if right else WRONG_COLOUR)
+        if index >= count:
+            axes.set_axis_off()  # the unused cells of the last row
+            continue
+        right = predicted[index] == true[index]
+        axes.imshow(images[index], cmap="gray", interpolation="nearest")
+        axes.set_xticks([])
+        axes.set_yticks([])
+        for spine in axes.spines.values():  # the frame: none where right, dashed where wrong
+            spine.set_visible(not right)
+            if not right:
+                spine.set(**WRONG_FRAME)
+        text = f"{predicted[index]} {RIGHT_MARK}" if right else f"{predicted[index]} {WRONG_MARK} (true {true[index]})"
+        axes.set_title(text, fontsize=8, fontfamily=MARK_FONT, color=RIGHT_COLOUR if right else WRONG_COLOUR)
     if title is None:
         correct = int(np.sum(predicted[:count] == true[:count]))
-        title = f"{correct} of {count} right"
-    figure.suptitle(title)
+        images_of = f"{split} images" if split else "images"
+        key = f"each: the predicted class, {RIGHT_MARK} if right; {WRONG_MARK} (true class) in a dashed frame if wrong"
+        title = f"{images_of}: {correct} of {count} predicted right\n" + textwrap.fill(key, int(width * 10))
+    figure.suptitle(title, fontfamily=MARK_FONT)
     return _save_atomically(figure, path, dpi)
 
 
@@ -163,16 +195,36 @@ def confusion_matrix(predicted, true, path, classes=None, title=None, dpi=120):
 # --- drawing helpers -----------------------------------------------------------------------------
 
 
-def _draw_series(axes, steps, values, label, colour, smoothing):
-    """One split's series: raw values, plus a moving average on top when the series is long."""
+def _smoothing_window(values, smoothing):
+    """The moving average's width for a series, or 0 where it is too short to smooth."""
     window = smoothing if smoothing is not None else len(values) // 25
-    if window > 1 and len(values) > window:
-        axes.plot(steps, values, color=colour, alpha=0.25, linewidth=0.8)
-        axes.plot(steps, _moving_average(values, window), color=colour, linewidth=1.6,
-                  label=f"{label} (mean of {window})")
+    return window if window > 1 and len(values) > window else 0
+
+
+def _draw_smoothed_series(axes, steps, values, name, colour, window):
+    """A long, noisy series: the raw values faint, their trailing moving average on top."""
+    spacing = _spacing(steps)
+    if spacing == 1:
+        raw, unit = "each step", "steps"
     else:
-        marker = "o" if len(values) <= 50 else None
-        axes.plot(steps, values, color=colour, marker=marker, markersize=4, linewidth=1.6, label=label)
+        raw, unit = (f"every {spacing:g} steps" if spacing else "each logged value"), "values"
+    axes.plot(steps, values, color=colour, alpha=0.25, linewidth=0.8, label=f"{name}, {raw}")
+    axes.plot(steps, _moving_average(values, window), color=colour, linewidth=1.6,
+              label=f"{name}, moving average of {window} {unit}")
+
+
+def _draw_marked_series(axes, steps, values, label, colour):
+    """A short series, such as one test value per epoch: a marker on each point, above the other lines."""
+    axes.plot(steps, values, color=colour, marker="o", markersize=6 if len(values) <= 50 else 3,
+              markeredgecolor="white", markeredgewidth=0.8, linewidth=1.6, label=label, zorder=3)
+
+
+def _spacing(steps):
+    """The common difference of evenly spaced steps (1: every step), or None (uneven, or under 2 points)."""
+    differences = np.diff(np.asarray(steps, dtype=np.float64))
+    if differences.size == 0 or not np.allclose(differences, differences[0]):
+        return None
+    return float(differences[0])
 
 
 def _moving_average(values, window):
@@ -220,6 +272,8 @@ def _save_atomically(figure, path, dpi):
     """Write the figure atomically (see atomic_file.py). No fsync: a figure is cheap to redraw,
     only half-written files are the risk."""
     path = os.fspath(path)
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise ValueError(f"plot: cannot write {path!r}: it is a directory; give a file name such as 'curves.png'")
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
     file_format = suffix or "png"
     supported = figure.canvas.get_supported_filetypes()

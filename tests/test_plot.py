@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import matplotlib
 import matplotlib.image
@@ -71,10 +72,35 @@ def test_training_curves_draws_a_panel_per_metric_with_labels_and_legend(capture
     loss_axes, accuracy_axes = figure.axes
     assert figure.get_suptitle() == "MNIST CNN"
     assert (loss_axes.get_title(), accuracy_axes.get_title()) == ("loss", "accuracy")
-    assert loss_axes.get_xlabel() == "step" and accuracy_axes.get_ylabel() == "accuracy"
-    legend_labels = [text.get_text() for text in loss_axes.get_legend().get_texts()]
-    assert legend_labels == ["train (mean of 12)", "test"]  # 300 training points smoothed over 300 // 25
-    assert len(loss_axes.lines) == 3  # raw train, smoothed train, test
+    assert loss_axes.get_xlabel() == accuracy_axes.get_xlabel() == "training step"
+    assert (loss_axes.get_ylabel(), accuracy_axes.get_ylabel()) == ("loss", "accuracy")
+    for axes in (loss_axes, accuracy_axes):
+        legend_labels = [text.get_text() for text in axes.get_legend().get_texts()]
+        # 300 training points smoothed over 300 // 25; the test split beside them, once per epoch
+        assert legend_labels == ["train, each step", "train, moving average of 12 steps", "test, end of each epoch"]
+        raw, smoothed, test = axes.lines  # every line is in the legend
+        assert raw.get_alpha() < 1 and smoothed.get_alpha() is None  # the raw steps faint under their average
+        assert test.get_marker() == "o" and test.get_markersize() >= 5  # a mark at each epoch's point
+        np.testing.assert_array_equal(test.get_xdata(), [99, 199, 299])
+        assert test.get_zorder() > smoothed.get_zorder()  # drawn over the training curve
+
+
+def test_training_curves_says_when_the_sparse_split_was_measured(captured_figures):
+    history = full_history()
+    history["train"]["step"] = list(range(0, 3000, 10))  # logged every 10 steps
+    plot.training_curves(history, "curves.png", evaluated="every 1000 steps")
+    plot.training_curves(history, "curves.png", evaluated=None, smoothing=5)
+    first, second = ([text.get_text() for text in figure.axes[0].get_legend().get_texts()] for figure in captured_figures)
+    assert first == ["train, every 10 steps", "train, moving average of 12 values", "test, every 1000 steps"]
+    assert second == ["train, every 10 steps", "train, moving average of 5 values", "test"]
+
+
+def test_training_curves_with_only_short_series_draws_markers_and_bare_names(captured_figures):
+    history = {"train": {"step": [1, 2, 3], "loss": [3.0, 2.0, 1.0]}, "test": {"step": [3], "loss": [1.5]}}
+    plot.training_curves(history, "curves.png")
+    axes = captured_figures[0].axes[0]
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["train", "test"]
+    assert all(line.get_marker() == "o" for line in axes.lines)  # a single test point still shows
 
 
 def test_training_curves_with_loss_only_and_no_steps_has_one_panel(tmp_path, captured_figures):
@@ -125,25 +151,52 @@ def test_sample_grid_writes_a_png_for_each_image_layout(tmp_path, layout):
     assert_png(plot.sample_grid(images, predicted, true, tmp_path / "samples.png"))
 
 
-def test_sample_grid_titles_each_tile_green_when_right_and_red_when_wrong(captured_figures):
+def test_sample_grid_marks_wrong_tiles_by_words_and_frame_not_only_colour(captured_figures):
     images, predicted, true = classified_samples(count=23)
     plot.sample_grid(images, predicted, true, "samples.png", columns=5, max_images=12)
     (figure,) = captured_figures
     assert len(figure.axes) == 15  # 3 rows of 5, the last 3 cells empty
     shown = [axes for axes in figure.axes if axes.images]
     assert len(shown) == 12
+    assert all(not axes.axison for axes in figure.axes if not axes.images)
     for index, axes in enumerate(shown):
-        assert axes.get_title() == f"pred {predicted[index]} / true {true[index]}"
         right = predicted[index] == true[index]
+        if right:
+            assert axes.get_title() == f"{predicted[index]} \u2713"
+        else:
+            assert axes.get_title() == f"{predicted[index]} \u2717 (true {true[index]})"
         assert axes.title.get_color() == (plot.RIGHT_COLOUR if right else plot.WRONG_COLOUR)
-    assert figure.get_suptitle() == "8 of 12 right"
+        spines = list(axes.spines.values())
+        assert all(spine.get_visible() != right for spine in spines)  # a frame only around wrong ones...
+        if not right:
+            assert all(spine.get_linestyle() not in ("-", "solid") and spine.get_linewidth() >= 2 for spine in spines)
+            assert all(spine.get_linestyle() == plot.WRONG_FRAME["linestyle"] for spine in spines)  # ...dashed
+        assert not axes.get_xticks().size and not axes.get_yticks().size
+    assert figure.get_suptitle().splitlines()[0] == "test images: 8 of 12 predicted right"
+    key = " ".join(figure.get_suptitle().split())  # wrapped to the figure's width
+    assert "\u2713 if right" in key and "\u2717 (true class) in a dashed frame if wrong" in key
+
+
+def test_sample_grid_names_other_splits_and_keeps_a_given_title(captured_figures):
+    images, predicted, true = classified_samples(count=4)
+    plot.sample_grid(images, predicted, true, "samples.png", split="validation")
+    plot.sample_grid(images, predicted, true, "samples.png", title="mine")
+    assert captured_figures[0].get_suptitle().startswith("validation images: 2 of 4 predicted right")
+    assert captured_figures[1].get_suptitle() == "mine"
+
+
+def test_sample_grid_renders_its_marks_without_missing_glyph_warnings(tmp_path):
+    images, predicted, true = classified_samples(count=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" at draw time
+        assert_png(plot.sample_grid(images, predicted, true, tmp_path / "samples.png"))
 
 
 def test_sample_grid_takes_scores_as_predictions(captured_figures):
     images, _, true = classified_samples(count=4)
     scores = np.eye(10)[true]  # one-hot scores: every argmax right
     plot.sample_grid(images, scores, true, "samples.png")
-    assert captured_figures[0].get_suptitle() == "4 of 4 right"
+    assert captured_figures[0].get_suptitle().startswith("test images: 4 of 4 predicted right\n")
 
 
 @pytest.mark.parametrize(
@@ -230,6 +283,22 @@ def test_confusion_matrix_file_is_a_valid_png(tmp_path):
 def test_missing_directories_are_created(tmp_path):
     path = tmp_path / "runs" / "mnist" / "curves.png"
     assert_png(plot.training_curves(full_history(), path))
+
+
+def test_a_directory_given_with_a_trailing_slash_is_created_and_written_into(tmp_path):
+    directory = f"{tmp_path}/figures/"  # as a caller writes f"{directory}/curves.png"
+    images, predicted, true = classified_samples(count=4)
+    assert_png(plot.training_curves(full_history(), f"{directory}/curves.png"))
+    assert_png(plot.sample_grid(images, predicted, true, f"{directory}/samples.png"))
+    assert_png(plot.confusion_matrix(predicted, true, f"{directory}/confusion.png"))
+    assert sorted(entry.name for entry in (tmp_path / "figures").iterdir()) == ["confusion.png", "curves.png", "samples.png"]
+
+
+def test_a_directory_as_the_path_says_to_give_a_file_name(tmp_path):
+    for path in (tmp_path, f"{tmp_path}/figures/"):
+        with pytest.raises(ValueError, match="is a directory; give a file name"):
+            plot.training_curves(full_history(), path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_writing_leaves_no_temporary_file_and_replaces_an_old_one(tmp_path):
