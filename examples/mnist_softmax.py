@@ -10,9 +10,12 @@ import argparse
 import minigrad as mg
 import minigrad.nn.functional as F
 
+RUN_TIME = ("Runs in about 10 s on a 2-core AVX2 machine (AMD Zen 3) once its kernels are compiled "
+            "(the first run on a machine compiles them first).")
+
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=RUN_TIME)
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     parser.add_argument("--steps", type=int, default=1000, help="training steps (default 1000)")
     parser.add_argument("--batch-size", type=int, default=100, help="images per step (default 100)")
@@ -21,8 +24,11 @@ def main():
     args = parser.parse_args()
 
     mg.manual_seed(args.seed)
-    train_images, train_labels = mg.data.load_mnist("train", root=args.data_dir)
-    test_images, test_labels = mg.data.load_mnist("test", root=args.data_dir)
+    try:
+        train_images, train_labels = mg.data.load_mnist("train", root=args.data_dir)
+        test_images, test_labels = mg.data.load_mnist("test", root=args.data_dir)
+    except FileNotFoundError as error:  # no data and no download: say it plainly, once
+        raise SystemExit(f"mnist_softmax.py: {error}") from None
     train_images, test_images = train_images.reshape(-1, 784), test_images.reshape(-1, 784)
     loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size, shuffle=True, drop_last=True)
 

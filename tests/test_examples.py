@@ -41,11 +41,16 @@ def test_linear_regression_fits_y_equals_2x():
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_linear_regression_default_recipe_prints_every_ten_steps(optimizer):
+def test_linear_regression_fits_y_equals_2x_with_its_defaults(optimizer):
     output = run_example("linear_regression.py", "--optimizer", optimizer)
     assert len(re.findall(r"^step ", output, re.MULTILINE)) == 10
-    losses = [float(value) for value in re.findall(r"loss (\S+)", output)]
-    assert losses[-1] < losses[0]
+    weight, bias = map(float, re.findall(r"W (\S+)\s+b (\S+)", output)[-1])
+    assert abs(weight - 2) < 0.05 and abs(bias) < 0.05
+    assert "fitted y = 2x: " in output
+
+
+def test_linear_regression_says_when_it_has_not_fitted_yet():
+    assert "not fitted yet" in run_example("linear_regression.py", "--steps", "5")
 
 
 def test_inside_autodiff_tour_prints_each_view_of_the_step(tmp_path):
@@ -72,8 +77,9 @@ def test_binary_mlp_learns_its_rule():
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_help(script):
-    assert "--seed" in run_example(script, "--help")
+def test_help_states_the_options_and_the_run_time(script):
+    text = run_example(script, "--help")
+    assert "--seed" in text and re.search(r"Runs in about [\d.]+ (s|minutes)", text)
 
 
 @needs_mnist
@@ -138,14 +144,25 @@ def test_mnist_cnn_resumed_step_schedule_goes_on_past_the_plan(tmp_path):
     assert epoch_two(resumed) == epoch_two(uninterrupted)
 
 
-def test_mnist_cnn_says_plainly_when_the_data_or_the_device_is_missing(tmp_path):
+@pytest.mark.parametrize("script", ["mnist_cnn.py", "mnist_softmax.py"])
+def test_mnist_examples_say_plainly_when_the_data_is_missing(tmp_path, script):
     completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / "mnist_cnn.py"), "--data-dir", str(tmp_path), "--epochs", "1"],
+        [sys.executable, str(EXAMPLES / script), "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
         env={**os.environ, "MINIGRAD_DATA": str(tmp_path), "HOME": str(tmp_path)},
     )
-    # Offline here, so the download fails: one message, no traceback, saying where it looked.
+    # Offline here, so the download fails: one message, no traceback, saying where it looked and
+    # naming the script's own option.
     if completed.returncode == 0:
         pytest.skip("this machine could download MNIST")
     assert "Traceback" not in completed.stderr
+    assert f"{script}: " in completed.stderr and "--data-dir" in completed.stderr
     assert "MINIGRAD_DATA" in completed.stderr and str(tmp_path) in completed.stderr
+
+
+@needs_mnist
+def test_mnist_cnn_says_plainly_when_the_device_is_missing():
+    completed = subprocess.run([sys.executable, str(EXAMPLES / "mnist_cnn.py"), "--device", "tpu"],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode != 0 and "Traceback" not in completed.stderr
+    assert completed.stderr.startswith("mnist_cnn.py: ") and "tpu" in completed.stderr
