@@ -68,8 +68,9 @@ def pair(tensor, other, reflected=False, name=None):
     a 0-d float64 tensor does not promote a float32 one). A tensor of another dtype is cast by a
     recorded Cast, so its gradient comes back in its own dtype.
 
-    ``name`` adds the op's own rules: "div" gives floating results for integers, "sub" and "pow"
-    refuse bool operands as PyTorch does, "matmul" wants one dtype on both sides.
+    ``name`` adds the op's own rules: "div" gives floating results for integers, "sub" refuses bool
+    operands and "pow", "remainder", "floor_divide", "fmod" bool results, as PyTorch does, "matmul"
+    wants one dtype on both sides.
     """
     # The common cases, kept cheap: a float tensor with a Python number, or with a tensor of its dtype.
     if type(other) in (float, int) and tensor.dtype.kind == "f":
@@ -84,12 +85,16 @@ def pair(tensor, other, reflected=False, name=None):
             first, second = (other, tensor) if reflected else (tensor, other)
             raise TypeError(f"matmul: expected both operands to have the same dtype, got {first.dtype} and {second.dtype}")
         return (other, tensor) if reflected else (tensor, other)
+    # Anything else (a str, a list, None) would fail inside result_type with an AttributeError.
+    if not (isinstance(other, (bool, int, float, np.generic)) or hasattr(other, "dtype")):
+        raise TypeError(f"{name}: unsupported operand type {type(other).__name__} (expected a tensor, a NumPy array "
+                        "or a number)")
     dtype = dtypes.result_type(tensor, other)
     if name == "sub" and dtypes.bool_ in (tensor.dtype, dtypes.result_type(other)):
         raise TypeError("sub: subtraction (the - operator) with a bool tensor is not supported; "
                         "to invert a mask use ~ or logical_not()")
-    if name == "pow" and dtype == dtypes.bool_:
-        raise TypeError("pow: not implemented for bool tensors")
+    if name in ("pow", "remainder", "floor_divide", "fmod") and dtype == dtypes.bool_:
+        raise TypeError(f"{name}: not implemented for bool tensors")
     if name == "div" and not dtypes.is_floating(dtype):
         dtype = dtypes.default_float  # true division: 1 / 2 is 0.5
     if not isinstance(other, tensor_module.Tensor):

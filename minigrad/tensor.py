@@ -239,10 +239,18 @@ class Tensor:
     def __itruediv__(self, other):
         return self._update_in_place("div_ (/=)", np.divide, other)
 
+    def __imod__(self, other):
+        return self._update_in_place("remainder_ (%=)", ops.elementwise.remainder, other)
+
+    def __ifloordiv__(self, other):
+        return self._update_in_place("floor_divide_ (//=)", ops.elementwise.floor_divide, other)
+
     add_ = __iadd__
     sub_ = __isub__
     mul_ = __imul__
     div_ = __itruediv__
+    remainder_ = __imod__
+    floor_divide_ = __ifloordiv__
 
     def zero_(self):
         self._check_in_place("zero_")
@@ -370,10 +378,10 @@ class Tensor:
     # --- operators -------------------------------------------------------------------------------
 
     def __add__(self, other):
-        return ops.Add.apply(*arguments.pair(self, other))
+        return ops.Add.apply(*arguments.pair(self, other, name="add"))
 
     def __radd__(self, other):
-        return ops.Add.apply(*arguments.pair(self, other, reflected=True))
+        return ops.Add.apply(*arguments.pair(self, other, reflected=True, name="add"))
 
     def __sub__(self, other):
         return ops.Sub.apply(*arguments.pair(self, other, name="sub"))
@@ -382,16 +390,38 @@ class Tensor:
         return ops.Sub.apply(*arguments.pair(self, other, reflected=True, name="sub"))
 
     def __mul__(self, other):
-        return ops.Mul.apply(*arguments.pair(self, other))
+        return ops.Mul.apply(*arguments.pair(self, other, name="mul"))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(*arguments.pair(self, other, reflected=True))
+        return ops.Mul.apply(*arguments.pair(self, other, reflected=True, name="mul"))
 
     def __truediv__(self, other):
         return ops.Div.apply(*arguments.pair(self, other, name="div"))
 
     def __rtruediv__(self, other):
         return ops.Div.apply(*arguments.pair(self, other, reflected=True, name="div"))
+
+    def __mod__(self, other):
+        """The remainder with the sign of ``other`` (Python's %, torch.remainder); differentiable."""
+        return ops.Remainder.apply(*arguments.pair(self, other, name="remainder"))
+
+    def __rmod__(self, other):
+        return ops.Remainder.apply(*arguments.pair(self, other, reflected=True, name="remainder"))
+
+    def __floordiv__(self, other):
+        """The quotient rounded toward -inf (torch.floor_divide); not differentiable: backward through it
+        raises, as in PyTorch."""
+        return ops.FloorDivide.apply(*arguments.pair(self, other, name="floor_divide"))
+
+    def __rfloordiv__(self, other):
+        return ops.FloorDivide.apply(*arguments.pair(self, other, reflected=True, name="floor_divide"))
+
+    remainder = __mod__
+    floor_divide = __floordiv__
+
+    def fmod(self, other):
+        """The remainder with the sign of ``self`` (C's fmod, torch.fmod); differentiable."""
+        return ops.Fmod.apply(*arguments.pair(self, other, name="fmod"))
 
     def __pow__(self, exponent):
         if self.dtype == dtypes.bool_ and isinstance(exponent, bool):

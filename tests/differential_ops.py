@@ -85,6 +85,38 @@ elementwise("div", lambda a, b: a / b, lambda a, b: a / b, arity=2)
 elementwise("pow", lambda a, b: a**b, lambda a, b: a**b, arity=2)
 
 
+# --- division with rounding: floats and integers, edge values, zero divisors ---------------------
+
+INTEGER_EDGES = np.array([0, 1, -1, 2**62, -(2**63), 2**63 - 1])
+
+
+def draw_division(data, rng, special_rate):
+    """Two broadcast tensors (or one and a number) of float64, float32 or int64: special values in
+    float tensors, extreme integers in int64 ones. An integer divisor's zeros make PyTorch raise
+    (minigrad too), so they stay only where the draw asks for them, or few examples would get past."""
+    dtype = data.draw(st.sampled_from([FLOATS[0], FLOATS[1], np.dtype(np.int64)]), label="dtype")
+    zero_divisors = data.draw(st.booleans(), label="zero divisors")
+    arrays = [values(rng, shape, dtype, special_rate) for shape in data.draw(broadcast_shapes(2), label="shapes")]
+    if dtype.kind == "i":
+        arrays = [np.where(rng.random(array.shape) < special_rate, rng.choice(INTEGER_EDGES, array.shape), array)
+                  for array in arrays]
+        if not zero_divisors:
+            arrays[1] = np.where(arrays[1] == 0, rng.choice([-3, 3], arrays[1].shape), arrays[1])
+    operands = [Operand(array) for array in arrays]
+    position = data.draw(st.sampled_from([None, 0, 1]), label="a number operand")
+    if position is not None:  # a constant of the code (special values live in the tensors)
+        number = values(rng, (), dtype).item()
+        operands[position] = Operand(number if number or zero_divisors else 3)
+    return operands, {}
+
+
+# Not among the elementwise ops of the random compositions: a jump of b in the value is a failure
+# wherever exp or tanh rounds an ulp apart from PyTorch's near a multiple of b.
+register(Op("remainder (%)", lambda a, b: a % b, lambda a, b: a % b, draw_division))
+register(Op("floor_divide (//)", lambda a, b: a // b, lambda a, b: a // b, draw_division))
+register(Op("fmod", mg.fmod, torch.fmod, draw_division))
+
+
 # --- mixed dtypes: PyTorch's promotion, on values ------------------------------------------------
 
 KINDS = ["float64", "float32", "int64", "bool"]
@@ -104,7 +136,7 @@ def draw_mixed(data, rng, special_rate):
     operands = [data.draw(mixed_operand(rng, shape, special_rate), label="operand") for shape in operand_shapes]
     if not any(isinstance(operand.value, np.ndarray) for operand in operands):
         operands[0] = Operand(values(rng, operand_shapes[0], np.float64, special_rate))
-    symbol = data.draw(st.sampled_from(["+", "-", "*", "/", "**", "<", "=="]), label="op")
+    symbol = data.draw(st.sampled_from(["+", "-", "*", "/", "**", "%", "//", "<", "=="]), label="op")
     if symbol == "**":
         # x ** False: PyTorch's backward takes a bool exponent for nonzero (g * (0 * x**-1), NaN at
         # x = 0 or an infinite g) where x ** 0 gives zeros; minigrad treats False as 0.
@@ -117,7 +149,8 @@ def draw_mixed(data, rng, special_rate):
 
 
 BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
-          "**": lambda a, b: a**b, "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+          "**": lambda a, b: a**b, "%": lambda a, b: a % b, "//": lambda a, b: a // b, "<": lambda a, b: a < b,
+          "==": lambda a, b: a == b}
 register(Op("mixed dtypes", lambda a, b, symbol: BINARY[symbol](a, b), lambda a, b, symbol: BINARY[symbol](a, b),
             draw_mixed))
 

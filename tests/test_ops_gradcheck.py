@@ -97,6 +97,34 @@ def test_binary_ops_with_broadcasting(name, function, value_range, reference, sh
     assert mg.gradcheck(function, (a, b))
 
 
+# remainder and fmod jump where a / b crosses an integer: the ranges keep every quotient inside one
+# interval between integers (2.09..2.8 in size, each sign), where floor and trunc part ways for negatives.
+QUOTIENT_RANGES = {"a > 0, b > 0": ((2.3, 2.8), (1.0, 1.1)), "a < 0, b > 0": ((-2.8, -2.3), (1.0, 1.1)),
+                   "a > 0, b < 0": ((2.3, 2.8), (-1.1, -1.0)), "a < 0, b < 0": ((-2.8, -2.3), (-1.1, -1.0))}
+
+
+@pytest.mark.parametrize("shapes", BINARY_SHAPES, ids=str)
+@pytest.mark.parametrize("signs", QUOTIENT_RANGES)
+@pytest.mark.parametrize("name, function, reference", [
+    ("remainder", lambda a, b: a % b, np.remainder), ("fmod", lambda a, b: a.fmod(b), np.fmod),
+], ids=["remainder", "fmod"])
+def test_remainder_and_fmod_away_from_their_jumps(name, function, reference, signs, shapes):
+    a_range, b_range = QUOTIENT_RANGES[signs]
+    a = leaf(shapes[0], seed=1, low=a_range[0], high=a_range[1])
+    b = leaf(shapes[1], seed=2, low=b_range[0], high=b_range[1])
+    np.testing.assert_allclose(function(a, b).data, reference(a.data, b.data), rtol=1e-12)
+    assert mg.gradcheck(function, (a, b))
+
+
+def test_floor_divide_has_no_gradient_as_in_pytorch():
+    a, b = leaf((2, 3), seed=1), leaf((3,), seed=2, low=0.5, high=2.0)
+    quotient = a // b
+    np.testing.assert_array_equal(quotient.data, np.floor_divide(a.data, b.data))
+    assert quotient.requires_grad  # recorded, as PyTorch records it, so that backward can refuse
+    with pytest.raises(RuntimeError, match="floor_divide: not differentiable"):
+        quotient.sum().backward()
+
+
 @given(
     shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=3),
     operation=st.sampled_from(["add", "sub", "mul", "div"]),

@@ -104,6 +104,149 @@ def test_scalar_and_array_operands(mg_function, torch_function):
     compare_with_torch(mg_function, torch_function, [random_array((3, 4), 6, positive=True)])
 
 
+# --- remainder, floor division, fmod ------------------------------------------------------------
+
+DIVISIONS = {  # name: (minigrad, torch, differentiable)
+    "%": (lambda a, b: a % b, lambda a, b: a % b, True),
+    "//": (lambda a, b: a // b, lambda a, b: a // b, False),
+    "fmod": (lambda a, b: a.fmod(b), torch.fmod, True),
+    "mg.remainder": (mg.remainder, torch.remainder, True),
+    "mg.floor_divide": (mg.floor_divide, torch.floor_divide, False),
+    "mg.fmod": (mg.fmod, torch.fmod, True),
+}
+# Every edge value against every other. Not 1e30 / 1e-30: PyTorch's vectorised float32 fmod (SLEEF)
+# answers NaN wherever the quotient overflows float32, its scalar loop the exact remainder.
+DIVISION_EDGES = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 6.0, -6.0, 0.1, 1e-15, -1e15, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=str)
+@pytest.mark.parametrize("name", ["%", "fmod", "mg.remainder"])
+def test_remainder_and_fmod_broadcast(name, shapes, dtype):
+    mg_function, torch_function, _ = DIVISIONS[name]
+    compare_with_torch(mg_function, torch_function, [random_array(shapes[0], 1) * 3, random_array(shapes[1], 2)], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", DIVISIONS)
+def test_division_ops_at_the_edges(name, dtype):
+    """NaN where PyTorch has NaN, the same infinities and signs of zeros, and the same gradients."""
+    mg_function, torch_function, differentiable = DIVISIONS[name]
+    a, b = (grid.ravel().astype(dtype) for grid in np.meshgrid(DIVISION_EDGES, DIVISION_EDGES))
+    mine_a, mine_b = mg.tensor(a, requires_grad=True), mg.tensor(b, requires_grad=True)
+    their_a, their_b = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    mine, theirs = mg_function(mine_a, mine_b), torch_function(their_a, their_b)
+    expected = theirs.detach().numpy()
+    np.testing.assert_array_equal(mine.numpy(), expected)
+    numbers = ~np.isnan(expected)  # (a NaN's sign bit is no part of its value)
+    np.testing.assert_array_equal(np.signbit(mine.numpy()[numbers]), np.signbit(expected[numbers]))
+    if differentiable:
+        weight = np.random.default_rng(0).standard_normal(a.shape).astype(dtype)
+        (mine * mg.tensor(weight)).sum().backward()
+        (theirs * torch.tensor(weight)).sum().backward()
+        np.testing.assert_array_equal(mine_a.grad.numpy(), their_a.grad.numpy())
+        np.testing.assert_array_equal(mine_b.grad.numpy(), their_b.grad.numpy())
+
+
+@pytest.mark.parametrize("name", DIVISIONS)
+def test_division_ops_on_integers(name):
+    mg_function, torch_function, _ = DIVISIONS[name]
+    a, b = (grid.ravel() for grid in np.meshgrid(np.arange(-7, 8), [-3, -2, -1, 1, 2, 3]))
+    mine, theirs = mg_function(mg.tensor(a), mg.tensor(b)), torch_function(torch.tensor(a), torch.tensor(b))
+    assert mine.dtype == mg.int64
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    with pytest.raises(ZeroDivisionError, match=name.removeprefix("mg.").replace("%", "remainder").replace(
+            "//", "floor_divide")):
+        mg_function(mg.tensor(a), mg.tensor(np.where(b == 3, 0, b)))
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):  # PyTorch's way of saying it
+        torch_function(torch.tensor(a), torch.tensor(np.where(b == 3, 0, b)))
+
+
+NUMBER_OPERANDS = {  # a number on either side of a tensor, as in PyTorch
+    "x % 2.5": (lambda x: x % 2.5, True), "x % -2": (lambda x: x % -2, True), "7 % x": (lambda x: 7 % x, False),
+    "x // -1.5": (lambda x: x // -1.5, False), "7.5 // x": (lambda x: 7.5 // x, False),
+    "x.remainder(3)": (lambda x: x.remainder(3), True), "x.floor_divide(3)": (lambda x: x.floor_divide(3), False),
+    "fmod(x, -1.5)": (lambda x: x.fmod(-1.5), True), "remainder(7, x)": (lambda x: x.remainder(7), True),
+}
+
+
+@pytest.mark.parametrize("name", NUMBER_OPERANDS)
+def test_division_ops_with_a_number(name):
+    function, differentiable = NUMBER_OPERANDS[name]
+    x = random_array((3, 4), 10) * 4
+    if differentiable:  # (PyTorch has no derivative for a number first: 7 % x's backward raises there)
+        compare_with_torch(function, function, [x])
+    else:
+        np.testing.assert_array_equal(function(mg.tensor(x)).numpy(), function(torch.tensor(x)).numpy())
+
+
+# (left, right): lists become tensors of the default dtypes on both sides, NumPy float arrays float64 ones
+PROMOTIONS = [([5, -7], 2), ([5, -7], 2.5), ([5.0, -7.0], 2), ([5.0, -7.0], np.array(2.0)), ([5, -7], [2.0, 3.0]),
+              ([True, False], 2), (np.array([5.0, -7.0]), [2.0, 3.0]), (np.array([5.0, -7.0]), np.float32(2.0))]
+
+
+@pytest.mark.parametrize("symbol", ["%", "//", "fmod"])
+def test_division_ops_promote_types_as_torch(symbol):
+    mg_function, torch_function, _ = DIVISIONS[symbol]
+    for left, right in PROMOTIONS:
+        number = isinstance(right, (int, float))
+        mine = mg_function(mg.tensor(left), right if number else mg.tensor(right))
+        theirs = torch_function(torch.tensor(left), right if number else torch.tensor(right))
+        assert str(mine.dtype) == str(theirs.dtype).removeprefix("torch."), (left, right)
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    for right in (True, "tensor"):  # bool with bool: neither library has the op
+        with pytest.raises(TypeError, match=" not implemented for bool"):
+            mg_function(mg.tensor([True]), mg.tensor([True]) if right == "tensor" else right)
+        with pytest.raises(NotImplementedError):
+            torch_function(torch.tensor([True]), torch.tensor([True]) if right == "tensor" else right)
+
+
+def test_floor_divide_records_and_refuses_backward_as_torch():
+    x = random_array((3,), 11)
+    mine, theirs = mg.tensor(x, requires_grad=True) // 0.7, torch.tensor(x, requires_grad=True) // 0.7
+    assert mine.requires_grad and theirs.requires_grad
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        mine.sum().backward()
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        theirs.sum().backward()
+
+
+@pytest.mark.parametrize("update", ["%=", "//=", "remainder_", "floor_divide_"])
+@pytest.mark.parametrize("dtype", [np.int64, np.float32])
+def test_division_in_place_as_torch(update, dtype):
+    apply = {"%=": lambda x, v: x.__imod__(v), "//=": lambda x, v: x.__ifloordiv__(v),
+             "remainder_": lambda x, v: x.remainder_(v), "floor_divide_": lambda x, v: x.floor_divide_(v)}[update]
+    values = np.array([5, -5, 7, 0, -1], dtype)
+    mine, theirs = mg.tensor(values), torch.tensor(values)
+    for value in (3, -2, mg.tensor(np.array([2, 3, -4, 5, 1], dtype))):
+        assert apply(mine, value) is mine
+        apply(theirs, torch.tensor(value.numpy()) if isinstance(value, mg.Tensor) else value)
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    if dtype == np.int64:  # a float result does not fit an integer tensor: both refuse
+        with pytest.raises(TypeError, match=update):
+            apply(mine, 2.5)
+        with pytest.raises(RuntimeError):
+            apply(theirs, 2.5)
+        with pytest.raises(ZeroDivisionError):
+            apply(mine, 0)
+
+
+def test_division_ops_refuse_what_is_not_a_number_or_tensor():
+    for bad in ("2", None, [1.0, 2.0]):
+        with pytest.raises(TypeError, match="remainder: unsupported operand type"):
+            mg.tensor([1.0, 2.0]) % bad
+        with pytest.raises(TypeError, match="floor_divide: unsupported operand type"):
+            mg.tensor([1.0, 2.0]) // bad
+        with pytest.raises(TypeError):
+            torch.tensor([1.0, 2.0]) % bad
+    with pytest.raises(TypeError, match="fmod: expected a tensor first"):
+        mg.fmod(5, mg.tensor([1.0]))
+
+
+def test_the_readme_snippet():
+    np.testing.assert_array_equal((mg.tensor(range(100)) % 10).numpy(), (torch.tensor(range(100)) % 10).numpy())
+
+
 # --- unary functions -----------------------------------------------------------------------------
 
 UNARY = {

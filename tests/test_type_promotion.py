@@ -28,14 +28,14 @@ def operands():
 
 
 OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow,
-             "<": operator.lt, "==": operator.eq}
+             "%": operator.mod, "//": operator.floordiv, "<": operator.lt, "==": operator.eq}
 
 
 def outcome(function):
     """The result's dtype, or "refused"."""
     try:
         result = function()
-    except (TypeError, ValueError, RuntimeError, NotImplementedError):
+    except (TypeError, ValueError, RuntimeError, NotImplementedError, ZeroDivisionError):
         return "refused"
     return result.dtype
 
@@ -62,7 +62,7 @@ def test_result_type_is_pytorchs_for_every_pair_of_operand_kinds():
     assert not mismatches, "\n".join(mismatches)
 
 
-@pytest.mark.parametrize("symbol", ["+", "*", "/", "**", "<"])
+@pytest.mark.parametrize("symbol", ["+", "*", "/", "**", "%", "//", "<"])
 def test_mixed_dtypes_compute_in_the_promoted_dtype(symbol):
     """A float32 tensor with a float64 0-d tensor computes in float32 (the values PyTorch gives)."""
     function = OPERATORS[symbol]

@@ -21,6 +21,7 @@ so each compiles only code that types for its dtypes.
 
 NumPy's values at the edges: log(0) = -inf, log(x < 0) = nan, sqrt(x < 0) = nan, log1p(-1) = -inf,
 exp overflow = inf, x / 0 = ±inf or nan, 0 ** negative = inf, negative ** non-integer = nan,
+fmod(x, 0) = fmod(±inf, y) = nan, x // 0 = x / 0, trunc keeps the sign of a zero,
 sign(nan) = nan, NaN wins in maximum / minimum, comparisons with NaN are false (``!=`` true).
 On the GPU most of these come from IEEE arithmetic and libdevice; under the simulator
 (NUMBA_ENABLE_CUDASIM=1) the body runs as Python, where ``math.log(-1)``, ``math.sqrt(-1)`` and
@@ -30,9 +31,11 @@ float32: constants that take part in arithmetic are made in the operand's dtype
 
 Integers: int64 arithmetic wraps around as NumPy's does. ``POWER`` on int64 runs NumPy's integer
 loop (repeated squaring); NumPy refuses negative integer exponents, here they give C's truncated
-1 / a**n (1 for a = 1, ±1 for a = -1, else 0). Conversions (``COPY``) follow Numba's casts, which
-agree with NumPy's for every value that fits the target (float to int truncates toward zero, NaN
-to bool is True); NaN or out-of-range floats to int64 are undefined in both.
+1 / a**n (1 for a = 1, ±1 for a = -1, else 0). ``FMOD`` on int64 is C's % (the sign of a),
+``FLOOR_DIVIDE`` floors as NumPy's; both give 0 for a divisor of 0, as NumPy's loops. Conversions
+(``COPY``) follow Numba's casts, which agree with NumPy's for every value that fits the target
+(float to int truncates toward zero, NaN to bool is True); NaN or out-of-range floats to int64 are
+undefined in both.
 
 Performance: memory-bound for the contiguous case (float32 add: 12 bytes per element, 10 M
 elements in about 40 µs on an H100's 3 TB/s). The index arithmetic is int64 division (a few dozen
@@ -60,6 +63,7 @@ LOGICAL_NOT = 9  # out bool from here to ISFINITE
 ISNAN = 10
 ISINF = 11
 ISFINITE = 12
+TRUNC = 13  # arithmetic again (added after the predicates, which keep their codes)
 
 ADD = 20
 SUBTRACT = 21
@@ -80,10 +84,14 @@ LOGICAL_OR = 34
 INTEGER_POWER = 35
 # where_map takes no code; this one names it for callers that look every operation up by name.
 WHERE = 36
+FMOD = 37
+FLOOR_DIVIDE = 38
+# Not for callers: binary_map runs FMOD on integer operands as this (C's %, NumPy's integer loop).
+INTEGER_FMOD = 39
 
-UNARY_ARITHMETIC = (NEGATIVE, EXP, LOG, LOG1P, SQRT, ABS, SIGN, TANH)
+UNARY_ARITHMETIC = (NEGATIVE, EXP, LOG, LOG1P, SQRT, ABS, SIGN, TANH, TRUNC)
 UNARY_PREDICATES = (LOGICAL_NOT, ISNAN, ISINF, ISFINITE)
-BINARY_ARITHMETIC = (ADD, SUBTRACT, MULTIPLY, DIVIDE, POWER, MAXIMUM, MINIMUM)
+BINARY_ARITHMETIC = (ADD, SUBTRACT, MULTIPLY, DIVIDE, POWER, MAXIMUM, MINIMUM, FMOD, FLOOR_DIVIDE)
 BINARY_PREDICATES = (EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL, LOGICAL_AND, LOGICAL_OR)
 
 # exp overflows float64 above log(DBL_MAX): the simulator's math.exp raises there, the GPU returns
@@ -123,7 +131,7 @@ def copy_kernel(x, x_offset, x_strides, out, out_offset, out_strides, shape, siz
 
 @cuda.jit
 def unary_arithmetic_kernel(operation, x, x_offset, x_strides, out, out_offset, out_strides, shape, size):
-    """out = f(x), f in -x, exp, log, log1p, sqrt, abs, sign, tanh"""
+    """out = f(x), f in -x, exp, log, log1p, sqrt, abs, sign, tanh, trunc"""
     zero = x.dtype.type(0)
     one = x.dtype.type(1)
     for linear in range(cuda.grid(1), size, cuda.gridsize(1)):
@@ -182,6 +190,16 @@ def unary_arithmetic_kernel(operation, x, x_offset, x_strides, out, out_offset, 
                 out[out_position] = value  # NaN
         elif operation == TANH:
             out[out_position] = math.tanh(value)
+        elif operation == TRUNC:  # floats only: unary_map copies integers
+            # The simulator's math.trunc raises at NaN and infinities, returns an int (a zero without
+            # its sign) and takes no NumPy float32: those values and (-1, 1) are answered here, and the
+            # rest goes through float64, where a float32's integer part is exact too.
+            if value != value or value == math.inf or value == -math.inf:  # noqa: PLR0124
+                out[out_position] = value
+            elif -one < value < one:
+                out[out_position] = value * zero  # a zero with x's sign
+            else:
+                out[out_position] = math.trunc(float(value))
 
 
 @cuda.jit
@@ -214,7 +232,7 @@ def unary_predicate_kernel(operation, x, x_offset, x_strides, out, out_offset, o
 @cuda.jit
 def binary_arithmetic_kernel(operation, a, a_offset, a_strides, b, b_offset, b_strides, out, out_offset, out_strides,
                              shape, size):
-    """out = a op b, op in + - * / ** maximum minimum"""
+    """out = a op b, op in + - * / ** maximum minimum fmod //"""
     zero = a.dtype.type(0)
     one = a.dtype.type(1)
     two = a.dtype.type(2)
@@ -256,6 +274,27 @@ def binary_arithmetic_kernel(operation, a, a_offset, a_strides, b, b_offset, b_s
                 out[out_position] = left
             else:
                 out[out_position] = right
+        elif operation == FMOD:  # floats only: binary_map sends integers to INTEGER_FMOD
+            # C's fmod, exact in float64 for float32 values too (float() lets the branch type for
+            # int64). NaN where the simulator's math.fmod would raise: b = 0 or an infinite a.
+            if right == zero or left == math.inf or left == -math.inf:
+                out[out_position] = math.nan
+            else:
+                out[out_position] = math.fmod(float(left), float(right))
+        elif operation == FLOOR_DIVIDE:
+            # Numba's // is Python's, which is NumPy's floor_divide: floored for integers (0 for
+            # b = 0), and for floats fmod-based with the quotient snapped to an integer, a / b at b = 0.
+            out[out_position] = left // right
+        elif operation == INTEGER_FMOD:
+            # C's % (the sign of a, 0 for b = 0 as NumPy's loop): Python's floored %, moved back by b
+            # where its sign differs from a's.
+            if right == zero:
+                out[out_position] = zero
+            else:
+                modulus = left % right
+                if modulus != zero and (modulus < zero) != (left < zero):
+                    modulus -= right
+                out[out_position] = modulus
         elif operation == INTEGER_POWER:
             # NumPy's integer loop, repeated squaring (wrapping on overflow); typed for floats too,
             # but binary_map sends only integers here.
@@ -352,7 +391,7 @@ def unary_map(operation, x, x_offset, x_strides, out, out_offset, out_strides, s
         return  # a grid of zero blocks is an error, and there is nothing to do
     arguments = (x, x_offset, tuple(x_strides), out, out_offset, tuple(out_strides), tuple(shape), size)
     launch = (blocks_for(size), THREADS_PER_BLOCK)
-    if operation == COPY:
+    if operation == COPY or (operation == TRUNC and x.dtype.kind in "iub"):  # an integer is its own trunc
         copy_kernel[launch](*arguments)
     elif operation in UNARY_ARITHMETIC:
         unary_arithmetic_kernel[launch](operation, *arguments)
@@ -373,6 +412,8 @@ def binary_map(operation, a, a_offset, a_strides, b, b_offset, b_strides, out, o
     if operation in BINARY_ARITHMETIC:
         if operation == POWER and a.dtype.kind in "iub":
             operation = INTEGER_POWER
+        elif operation == FMOD and a.dtype.kind in "iub":
+            operation = INTEGER_FMOD
         binary_arithmetic_kernel[launch](operation, *arguments)
     elif operation in BINARY_PREDICATES:
         binary_predicate_kernel[launch](operation, *arguments)

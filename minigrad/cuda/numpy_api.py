@@ -55,11 +55,12 @@ def _as_operand(value, dtype, where):
 
 UNARY = {np.negative: "NEGATIVE", np.exp: "EXP", np.log: "LOG", np.log1p: "LOG1P", np.sqrt: "SQRT",
          np.absolute: "ABS", np.sign: "SIGN", np.tanh: "TANH", np.logical_not: "LOGICAL_NOT",
-         np.isnan: "ISNAN", np.isinf: "ISINF", np.isfinite: "ISFINITE", np.positive: "COPY"}
+         np.isnan: "ISNAN", np.isinf: "ISINF", np.isfinite: "ISFINITE", np.positive: "COPY", np.trunc: "TRUNC"}
 BINARY = {np.add: "ADD", np.subtract: "SUBTRACT", np.multiply: "MULTIPLY", np.divide: "DIVIDE",
           np.power: "POWER", np.maximum: "MAXIMUM", np.minimum: "MINIMUM", np.equal: "EQUAL",
           np.not_equal: "NOT_EQUAL", np.less: "LESS", np.less_equal: "LESS_EQUAL", np.greater: "GREATER",
-          np.greater_equal: "GREATER_EQUAL", np.logical_and: "LOGICAL_AND", np.logical_or: "LOGICAL_OR"}
+          np.greater_equal: "GREATER_EQUAL", np.logical_and: "LOGICAL_AND", np.logical_or: "LOGICAL_OR",
+          np.fmod: "FMOD", np.floor_divide: "FLOOR_DIVIDE"}
 # On booleans NumPy's bitwise ops are the logical ones (``mask &= other`` in ops.Clamp).
 BOOLEAN_ALIASES = {np.bitwise_and: np.logical_and, np.bitwise_or: np.logical_or, np.invert: np.logical_not}
 

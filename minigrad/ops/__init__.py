@@ -7,7 +7,8 @@ docstring gives the op's math in one line; ``g`` is the incoming gradient. Eleme
 NumPy's interface (on a CudaArray too); matmul, convolution, pooling, ReLU, dropout and the fused
 softmax cross-entropy run Numba kernels through backend.py.
 
-    elementwise.py  arithmetic and the functions of one element (exp, log, relu, clamp, cast...)
+    elementwise.py  arithmetic (remainder, floor division too) and the functions of one element (exp,
+                    log, relu, clamp, cast...)
     reduction.py    sum, mean, max, min, and softmax / log-softmax along an axis
     shape.py        reshape, permute, indexing, moves between devices
     linalg.py       the matrix product and the linear layer
@@ -19,7 +20,8 @@ softmax cross-entropy run Numba kernels through backend.py.
 from .broadcasting import unbroadcast
 from .conv import Conv2d
 from .elementwise import (
-    Abs, Add, Cast, Clamp, Clone, Div, Exp, Log, Mul, Neg, Pow, PowConstant, Relu, Sigmoid, Sqrt, Sub, Tanh,
+    Abs, Add, Cast, Clamp, Clone, Div, Exp, FloorDivide, Fmod, Log, Mul, Neg, Pow, PowConstant, Relu, Remainder,
+    Sigmoid, Sqrt, Sub, Tanh,
 )
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
@@ -30,7 +32,7 @@ from .shape import GetItem, Permute, Reshape, ToDevice
 
 __all__ = [
     "Abs", "Add", "AvgPool2d", "BinaryCrossEntropyWithLogits", "Cast", "Clamp", "Clone", "Conv2d", "Div", "Dropout",
-    "Exp", "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Mean", "Min", "Mul", "Neg",
-    "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Reshape", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
-    "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "reduce_losses", "unbroadcast",
+    "Exp", "FloorDivide", "Fmod", "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Mean",
+    "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape", "Sigmoid",
+    "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "reduce_losses", "unbroadcast",
 ]

@@ -5,7 +5,7 @@ fused Numba kernel on large arrays, through backend.py.
 """
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..autograd import Function
 from .broadcasting import unbroadcast
 
@@ -155,6 +155,85 @@ def power(x, exponent):
         with np.errstate(divide="ignore", invalid="ignore"):
             return special(x)
     return x**exponent
+
+
+# --- division with rounding: PyTorch's remainder, floor_divide and fmod ----------------------------
+# The array functions compute PyTorch's values (its forward and its in-place forms, Tensor.__imod__...);
+# the ops below add the gradients. Integers divided by zero raise, as in PyTorch (NumPy answers 0).
+
+def remainder(a, b, out=None):
+    """a - b * floor(a / b), the sign of b (Python's %), computed as PyTorch does: C's fmod, plus b
+    where the fmod is nonzero with the other sign (so a zero keeps a's sign; NumPy's remainder gives b's)."""
+    _refuse_integer_division_by_zero("remainder", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        modulus = np.fmod(a, b)
+        result = np.where((modulus != 0) & ((modulus < 0) != (b < 0)), modulus + b, modulus)
+    if out is None:
+        return result
+    np.copyto(out, result, casting="same_kind")  # what a ufunc's out= allows: no float into an int tensor
+    return out
+
+
+def floor_divide(a, b, out=None):
+    """floor(a / b), rounded toward -inf: NumPy's floor_divide is PyTorch's (>= 1.13) to the sign of a zero."""
+    _refuse_integer_division_by_zero("floor_divide", a, b)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # int64 min // -1 wraps, as in PyTorch
+        return np.floor_divide(a, b, out=out)
+
+
+def fmod(a, b, out=None):
+    """a - b * trunc(a / b), the sign of a (C's fmod), as PyTorch's fmod."""
+    _refuse_integer_division_by_zero("fmod", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.fmod(a, b, out=out)
+
+
+def _refuse_integer_division_by_zero(name, a, b):
+    # Only where there is something to divide: PyTorch's empty // 0 is empty (a nonempty a and b
+    # broadcast to a nonempty result, which reads every element of b).
+    if (not dtypes.is_floating(dtypes.result_type(a, b)) and np.size(a) and np.size(b)
+            and np.any(np.equal(b, 0))):
+        raise ZeroDivisionError(f"{name}: integer division by zero (a 0 in the divisor)")
+
+
+class Remainder(_Binary):
+    """a - b * floor(a / b):  da = g,  db = -g * floor(a / b)"""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return self.broadcasting(remainder, a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        da = unbroadcast(g, self.shapes[0]) if self.needs_input_grad[0] else None
+        db = unbroadcast(-g * floor_divide(a, b), self.shapes[1]) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Fmod(_Binary):
+    """a - b * trunc(a / b):  da = g,  db = -g * trunc(a / b)"""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return self.broadcasting(fmod, a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        da = unbroadcast(g, self.shapes[0]) if self.needs_input_grad[0] else None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            db = unbroadcast(-g * np.trunc(a / b), self.shapes[1]) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class FloorDivide(_Binary):
+    """floor(a / b):  no gradient; backward raises, as PyTorch's (its output still requires grad)"""
+
+    def forward(self, a, b):
+        return self.broadcasting(floor_divide, a, b)
+
+    def backward(self, g):
+        raise RuntimeError("floor_divide: not differentiable (PyTorch: 'derivative for aten::floor_divide is not "
+                           "implemented'); divide detached tensors (x.detach() // y) where no gradient is wanted")
 
 
 # --- elementwise functions ------------------------------------------------------------------------

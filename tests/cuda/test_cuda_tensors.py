@@ -69,6 +69,8 @@ ELEMENTWISE = {
     "matmul": (lambda a, b: a @ b, [(5, 7), (7, 3)]),
     "batched matmul": (lambda a, b: a @ b, [(2, 5, 7), (7, 3)]),
     "matmul transposed": (lambda a, b: a @ b.T, [(5, 7), (3, 7)]),
+    "remainder broadcast": (lambda a, b: a % b, [(3, 1), (2,)]),
+    "fmod broadcast": (lambda a, b: a.fmod(b), [(2, 3), (3,)]),
 }
 
 
@@ -83,6 +85,23 @@ def test_ops_on_positive_inputs_match_the_cpu(name):
     function = {"log": lambda a: a.log(), "sqrt": lambda a: a.sqrt(), "pow tensor": lambda a, b: a**b}[name]
     shapes = [(3, 4), (3, 4)] if name == "pow tensor" else [(3, 4)]
     assert_same_on_both_devices(function, *shapes, positive=True)
+
+
+def test_remainder_floor_divide_and_fmod_match_the_cpu_on_integers_and_signed_zeros():
+    a, b = [5, -5, 5, -5, 0, -0.0, 7], [3, 3, -3, -3, -2, 2, -1]
+    for dtype in (mg.int64, mg.float32):
+        for function in (lambda x, y: x % y, lambda x, y: x // y, lambda x, y: x.fmod(y)):
+            expected = function(mg.tensor(a, dtype=dtype), mg.tensor(b, dtype=dtype)).numpy()
+            got = function(mg.tensor(a, dtype=dtype, device="cuda"), mg.tensor(b, dtype=dtype, device="cuda"))
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got.cpu().numpy(), expected)
+            np.testing.assert_array_equal(np.signbit(got.cpu().numpy()), np.signbit(expected))
+    x = mg.tensor([5, -5, 7], device="cuda")
+    x %= 3
+    x //= 2
+    np.testing.assert_array_equal(x.cpu().numpy(), [1, 0, 0])
+    with pytest.raises(ZeroDivisionError, match="remainder"):
+        x % mg.tensor([1, 0, 1], device="cuda")
 
 
 def test_layers_and_losses_match_the_cpu_in_float32():

@@ -26,13 +26,13 @@ EDGE_INTEGERS = [0, 1, -1, 2, -2, 3, -3, 5, -7, 2**62, -(2**62), 2**63 - 1]
 
 UNARY_FUNCTIONS = {
     "NEGATIVE": np.negative, "EXP": np.exp, "LOG": np.log, "LOG1P": np.log1p, "SQRT": np.sqrt,
-    "ABS": np.absolute, "SIGN": np.sign, "TANH": np.tanh,
+    "ABS": np.absolute, "SIGN": np.sign, "TANH": np.tanh, "TRUNC": np.trunc,
     "LOGICAL_NOT": np.logical_not, "ISNAN": np.isnan, "ISINF": np.isinf, "ISFINITE": np.isfinite,
 }
 UNARY_PREDICATES = ["LOGICAL_NOT", "ISNAN", "ISINF", "ISFINITE"]
 BINARY_FUNCTIONS = {
     "ADD": np.add, "SUBTRACT": np.subtract, "MULTIPLY": np.multiply, "DIVIDE": np.divide, "POWER": np.power,
-    "MAXIMUM": np.maximum, "MINIMUM": np.minimum,
+    "MAXIMUM": np.maximum, "MINIMUM": np.minimum, "FMOD": np.fmod, "FLOOR_DIVIDE": np.floor_divide,
     "EQUAL": np.equal, "NOT_EQUAL": np.not_equal, "LESS": np.less, "LESS_EQUAL": np.less_equal,
     "GREATER": np.greater, "GREATER_EQUAL": np.greater_equal,
     "LOGICAL_AND": np.logical_and, "LOGICAL_OR": np.logical_or,
@@ -164,7 +164,7 @@ def test_unary_operations_match_numpy_on_floats(name, dtype, layout):
     assert_matches(*run_unary(name, dtype, out_dtype, layout))
 
 
-@pytest.mark.parametrize("name", ["NEGATIVE", "ABS", "SIGN", "ISNAN", "ISINF", "ISFINITE", "LOGICAL_NOT"])
+@pytest.mark.parametrize("name", ["NEGATIVE", "ABS", "SIGN", "TRUNC", "ISNAN", "ISINF", "ISFINITE", "LOGICAL_NOT"])
 def test_unary_operations_match_numpy_on_int64(name):
     out_dtype = bool if name in UNARY_PREDICATES else np.int64
     assert_matches(*run_unary(name, np.int64, out_dtype, "sliced-3d-into-transposed"))
@@ -405,7 +405,20 @@ def test_unknown_operation_codes_are_refused():
 
 
 def test_operation_codes_are_distinct_ints():
-    names = ["COPY", *UNARY_FUNCTIONS, *BINARY_FUNCTIONS, "INTEGER_POWER", "WHERE"]
+    names = ["COPY", *UNARY_FUNCTIONS, *BINARY_FUNCTIONS, "INTEGER_POWER", "INTEGER_FMOD", "WHERE"]
     codes = [getattr(ufunc, name) for name in names]
     assert all(isinstance(code, int) for code in codes)
     assert len(set(codes)) == len(codes)
+
+
+def test_fmod_floor_divide_and_trunc_keep_numpys_signs_of_zeros():
+    a, a_arguments = operand(np.array([-0.0, 0.0, -4.0, 4.0, -0.5, 0.5, -6.0, 1.0], np.float64), lambda base: base)
+    b, b_arguments = operand(np.array([3.0, -3.0, 2.0, -2.0, 1.0, -np.inf, -3.0, -np.inf], np.float64),
+                             lambda base: base)
+    for name in ("FMOD", "FLOOR_DIVIDE"):
+        got = run(ufunc.binary_map, getattr(ufunc, name), [a_arguments, b_arguments], np.float64, 8, lambda base: base)
+        expected = BINARY_FUNCTIONS[name](a, b)
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected), err_msg=name)
+    got = run(ufunc.unary_map, ufunc.TRUNC, [a_arguments], np.float64, 8, lambda base: base)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(np.trunc(a)))
