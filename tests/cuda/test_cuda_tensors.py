@@ -296,6 +296,7 @@ def test_mg_cuda_under_the_simulator():
 
 def test_the_mnist_example_trains_on_the_gpu_and_reads_its_figures_once_per_epoch(monkeypatch):
     """examples/mnist_cnn.py's loop on cuda keeps the loss and accuracy on the device each step."""
+    import functools
     import importlib.util
     from pathlib import Path
 
@@ -316,6 +317,10 @@ def test_the_mnist_example_trains_on_the_gpu_and_reads_its_figures_once_per_epoc
     labels = generator.integers(0, 10, 6)
     loader = mg.data.DataLoader((images, labels), batch_size=3)
     history = {"train": {"step": [], "loss": [], "accuracy": []}}
+    # Off a terminal the bar prints a plain line every 10% of the epoch, which reads the running
+    # means (a wait for the GPU ten times an epoch); without those lines the steps read nothing.
+    quiet_bar = functools.partial(mg.progress.ProgressBar, lines=False)
+    monkeypatch.setattr(example.mg.progress, "ProgressBar", quiet_bar)
     step, summary = example.train_epoch(model, loader, optimizer, None, "epoch 1/1", history, 0, device="cuda")
     assert step == 2 and history["train"]["step"] == [1, 2]
     assert all(type(value) is float for value in history["train"]["loss"] + history["train"]["accuracy"])
