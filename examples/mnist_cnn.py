@@ -2,7 +2,7 @@
 hidden layer with dropout 0.5, ten outputs; 3,274,634 parameters.
 
 With the defaults (Adam, learning rate 1e-3 annealed along a cosine over the run, batch 100, 3 epochs)
-it reaches about 99.2-99.3% test accuracy, in about 2.5 minutes on a 2-core AVX2 machine (Zen 3;
+it reaches about 99.2-99.3% test accuracy, in about 2 minutes on a 2-core AVX2 machine (Zen 3;
 the first run also compiles the kernels, about 30 s). A first try: --epochs 1 --train-limit 5000
 (about 15 s). MNIST is read from --data-dir, $MINIGRAD_DATA or ~/.cache/minigrad/mnist, and
 downloaded there on first use.
@@ -29,7 +29,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
 
-RUN_TIME = ("Runs in about 2.5 minutes (3 epochs) on a 2-core AVX2 machine (AMD Zen 3) once its kernels are compiled "
+RUN_TIME = ("Runs in about 2 minutes (3 epochs) on a 2-core AVX2 machine (AMD Zen 3) once its kernels are compiled "
             "(the first run on a machine compiles them first).")
 
 OPTIMIZERS = {
