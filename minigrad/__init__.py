@@ -20,7 +20,7 @@ from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detec
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from .creation import arange, empty, from_numpy, full, ones, rand, randn, tensor, zeros  # noqa: E402
 from .dtypes import bool_, float32, float64, int64  # noqa: E402
-from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .pointwise import floor_divide, fmod, remainder  # noqa: E402
 from .random_state import get_rng_state, manual_seed, set_rng_state  # noqa: E402
 from .serialization import CheckpointError, load, save  # noqa: E402
@@ -30,5 +30,5 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "rand", "randn",
     "remainder", "floor_divide", "fmod",
     "manual_seed", "get_rng_state", "set_rng_state", "float32", "float64", "int64", "bool_", "no_grad", "enable_grad", "is_grad_enabled",
-    "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "GradcheckError", "autograd", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
+    "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
 ]

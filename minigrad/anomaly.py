@@ -148,10 +148,13 @@ def check_forward(function, inputs, output_data, settings):
     )
 
 
-def run_node_backward(node, grad_output):
-    """node.backward, with any error it raises extended by where the node was created."""
+def run_node_backward(node, grad_output, create_graph=False):
+    """node.backward (its differentiable_backward with create_graph), with any error it raises
+    extended by where the node was created."""
     try:
         node.check_saved_versions()
+        if create_graph:
+            return node.differentiable_backward(grad_output)
         return node.backward(grad_output)
     except Exception as error:
         if hasattr(error, "add_note"):  # Python 3.11+

@@ -105,6 +105,24 @@ class Function:
     def save_for_backward(self, *arrays):
         self.saved = arrays
 
+    def differentiable_backward(self, grad_output):
+        """backward written as recorded ops on Tensors, for ``backward(create_graph=True)``.
+
+        ``grad_output`` is a Tensor, the op's inputs are ``self.inputs``; returns one Tensor (or None)
+        per input, computed with Tensor ops so that the gradient can be differentiated again. An op
+        whose gradient is a kernel makes that kernel an op of its own (Conv2d's input gradient is
+        an op whose backward is a convolution).
+        """
+        raise NotImplementedError(
+            f"{self.name}: backward with create_graph=True is not supported for this op yet (its gradient "
+            "cannot be differentiated again); backward without create_graph works"
+        )
+
+    def constant(self, array):
+        """``array`` (a mask, indices, a one-hot) as a Tensor that needs no gradient, on the inputs' device."""
+        first = self.inputs[0]
+        return first._wrap(array, first.device)
+
     @classmethod
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays; record the application on the tape if it needs grad."""
@@ -258,74 +276,125 @@ def _accumulate(gradients, key, gradient):
     gradients[key] = gradient if previous is None else previous + gradient
 
 
-def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None):
+def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None, create_graph=False):
     """Propagate gradients from ``roots`` back through the tape.
 
-    Without ``capture`` (``loss.backward()``), leaf gradients are accumulated into ``.grad``. With
-    it (``tape.gradient``), nothing is written to ``.grad``: the gradient reaching each tensor in
-    ``capture`` is returned in a dict keyed by ``id(tensor)``. ``allowed`` limits the replay to one
-    GradientTape's nodes; tensors made by other nodes then count as constants.
+    Without ``capture`` (``loss.backward()``), leaf gradients are accumulated into ``.grad`` once
+    the whole pass has succeeded (an error halfway leaves every ``.grad`` as it was). With it
+    (``tape.gradient``, ``mg.autograd.grad``), nothing is written to ``.grad``: the gradient
+    reaching each tensor in ``capture`` is returned in a dict keyed by ``id(tensor)``. ``allowed``
+    limits the replay to one GradientTape's nodes; tensors made by other nodes then count as
+    constants.
+
+    The gradients are arrays, and each node runs its fused ``backward``. With ``create_graph`` they
+    are Tensors and each node runs ``differentiable_backward`` with grad mode on: the gradient
+    computation is recorded on the tape like any forward, so it can be differentiated again.
     """
     nodes = _reachable_nodes(roots, allowed)
     node_gradients = {}  # node -> gradient with respect to its output
-    leaf_gradients = {}  # id(leaf) -> gradient, when capturing
+    leaf_gradients = {}  # id(leaf) -> gradient
+    leaves = {}  # id(leaf) -> leaf, for the .grad written at the end
+    if create_graph:
+        root_gradients = [_as_gradient_tensor(root, gradient) for root, gradient in zip(roots, root_gradients)]
     for root, gradient in zip(roots, root_gradients):
         if root.grad_fn is not None and (allowed is None or root.grad_fn in allowed):
             _accumulate(node_gradients, root.grad_fn, gradient)
         else:
-            _deliver_to_leaf(root, gradient, leaf_gradients, capture)
+            _deliver_to_leaf(root, gradient, leaf_gradients, leaves, capture)
     captured_nodes = {}
     if capture is not None:
         captured_nodes = {tensor.grad_fn: tensor for tensor in capture if tensor.grad_fn is not None}
 
-    for node in nodes:
-        grad_output = node_gradients.pop(node, None)
-        if grad_output is None:
-            continue
-        if node in captured_nodes:
-            leaf_gradients[id(captured_nodes[node])] = grad_output
-        if node.released:
-            raise RuntimeError(
-                f"backward: {node.name} (sequence {node.sequence}) has already been through backward "
-                "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
-                "(or use GradientTape(persistent=True)) to go through the graph a second time."
-            )
-        if _anomaly_mode is None:
-            node.check_saved_versions()
-            input_gradients = node.backward(grad_output)
-        else:
-            from . import anomaly
-
-            input_gradients = anomaly.run_node_backward(node, grad_output)
-        for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
-            if gradient is None or not needed:
+    with _GradModeSetting(create_graph):
+        for node in nodes:
+            grad_output = node_gradients.pop(node, None)
+            if grad_output is None:
                 continue
-            if gradient.dtype != tensor.dtype:
-                gradient = gradient.astype(tensor.dtype)
-            if tensor.grad_fn is not None and (allowed is None or tensor.grad_fn in allowed):
-                _accumulate(node_gradients, tensor.grad_fn, gradient)
-            else:
-                _deliver_to_leaf(tensor, gradient, leaf_gradients, capture)
-        # Kept (not copied) for explain(): the gradient that reached the node and those it sent on.
-        node.output_gradient, node.input_gradients = grad_output, input_gradients
-        if _anomaly_mode is not None:
-            anomaly.check_backward(node, grad_output, input_gradients, _anomaly_mode)
-        if not retain_graph:
-            node.release()
+            if node in captured_nodes:
+                leaf_gradients[id(captured_nodes[node])] = grad_output
+            input_gradients = _run_node(node, grad_output, create_graph)
+            for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
+                if gradient is None or not needed:
+                    continue
+                if gradient.dtype != tensor.dtype:
+                    gradient = gradient.to(tensor.dtype) if create_graph else gradient.astype(tensor.dtype)
+                if tensor.grad_fn is not None and (allowed is None or tensor.grad_fn in allowed):
+                    _accumulate(node_gradients, tensor.grad_fn, gradient)
+                else:
+                    _deliver_to_leaf(tensor, gradient, leaf_gradients, leaves, capture)
+            if not retain_graph:
+                node.release()
+    if capture is None:
+        for key, leaf in leaves.items():
+            _write_grad(leaf, leaf_gradients[key], create_graph)
     return leaf_gradients
 
 
-def _deliver_to_leaf(tensor, gradient, leaf_gradients, capture):
-    if capture is not None:
-        _accumulate(leaf_gradients, id(tensor), gradient)
-        return
-    if not tensor.requires_grad or tensor.grad_fn is not None:
+def _run_node(node, grad_output, create_graph):
+    """One node's backward: the gradients it sends to its inputs (arrays, or Tensors with create_graph)."""
+    if node.released:
+        raise RuntimeError(
+            f"backward: {node.name} (sequence {node.sequence}) has already been through backward "
+            "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
+            "(or use GradientTape(persistent=True)) to go through the graph a second time."
+        )
+    if _anomaly_mode is None:
+        node.check_saved_versions()
+        input_gradients = node.differentiable_backward(grad_output) if create_graph else node.backward(grad_output)
+    else:
+        from . import anomaly
+
+        input_gradients = anomaly.run_node_backward(node, grad_output, create_graph)
+    input_gradients = tuple(input_gradients)
+    output_array, input_arrays = grad_output, input_gradients
+    if create_graph:  # explain() and anomaly mode look at the arrays
+        output_array = grad_output.data
+        input_arrays = tuple(None if gradient is None else gradient.data for gradient in input_gradients)
+    if len(input_gradients) != len(node.inputs):
+        raise RuntimeError(f"backward: {node.name} returned {len(input_gradients)} gradients for "
+                           f"{len(node.inputs)} inputs")
+    # Kept (not copied) for explain(): the gradient that reached the node and those it sent on.
+    node.output_gradient, node.input_gradients = output_array, input_arrays
+    if _anomaly_mode is not None:
+        from . import anomaly
+
+        anomaly.check_backward(node, output_array, input_arrays, _anomaly_mode)
+    return input_gradients
+
+
+def _as_gradient_tensor(root, gradient):
+    """A root's seed gradient as a Tensor (kept as given when it is one: it may carry a graph)."""
+    from .tensor import Tensor
+
+    if isinstance(gradient, Tensor):
+        return gradient
+    return root._wrap(gradient, root.device)
+
+
+def _deliver_to_leaf(tensor, gradient, leaf_gradients, leaves, capture):
+    if capture is None and (not tensor.requires_grad or tensor.grad_fn is not None):
         return  # a constant, or a non-leaf: PyTorch keeps .grad on leaves only
-    if tensor.grad is None:
+    _accumulate(leaf_gradients, id(tensor), gradient)
+    leaves[id(tensor)] = tensor
+
+
+def _write_grad(tensor, gradient, create_graph):
+    """Add a finished gradient to ``tensor.grad``: in place for arrays; for a recorded gradient
+    (create_graph) as a new Tensor, so the sum keeps its graph, as PyTorch does."""
+    if create_graph:
+        tensor.grad = gradient if tensor.grad is None else tensor.grad + gradient
+    elif tensor.grad is None:
         # Own the buffer: backward may hand the same array (or a view of it) to several inputs.
         tensor.grad = tensor._wrap(backend.copied(gradient, tensor.dtype), tensor.device)
     else:
         tensor.grad.data += gradient
+
+
+class _GradModeSetting(_GradMode):
+    """Grad mode set to a given value for a block (backward runs with it on only for create_graph)."""
+
+    def __init__(self, mode):
+        self.mode = mode
 
 
 # --- GradientTape ---------------------------------------------------------------------------------
@@ -403,14 +472,18 @@ class GradientTape:
                     )
                 root_gradients.append(weight)
         self._used = True
+        # Inside another tape's block (nested tapes, TensorFlow's way to second derivatives) the
+        # gradient is computed with recorded ops, so the outer tape can differentiate it again.
+        create_graph = bool(_active_tapes) and _grad_enabled
         gradients = run_backward(
-            targets, root_gradients, retain_graph=True, allowed=set(self.nodes), capture=source_list
+            targets, root_gradients, retain_graph=True, allowed=set(self.nodes), capture=source_list,
+            create_graph=create_graph,
         )
         if not self.persistent:
             for node in self.nodes:
                 node.release()  # the nodes stay listed, so print(tape) can still show them
         results = [
-            None if id(source) not in gradients else source._wrap(
+            None if id(source) not in gradients else gradients[id(source)] if create_graph else source._wrap(
                 backend.as_array(gradients[id(source)], source.dtype, source.data), source.device
             )
             for source in source_list
@@ -437,3 +510,6 @@ def _as_list(items):
 # mg.autograd.detect_anomaly are where PyTorch users look for them.
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
 from .explain import explain
+
+
+from .gradients import grad  # noqa: E402  (mg.autograd.grad; it runs the backward defined above)

@@ -45,6 +45,41 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return True
 
 
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check second derivatives: gradcheck of the first derivatives of ``fn`` as recorded ops.
+
+    As ``torch.autograd.gradgradcheck``: the vector-Jacobian product of ``fn(*inputs)`` with
+    ``grad_outputs`` (default: random float64 tensors, seeded, that require grad) is computed with
+    ``mg.autograd.grad(..., create_graph=True)``, and its gradients with respect to the inputs and
+    to ``grad_outputs`` are checked against central differences. In a report, inputs are numbered
+    as ``fn``'s, then ``grad_outputs`` follow them.
+    """
+    from .gradients import grad
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    checked = [index for index, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad; create the inputs with requires_grad=True")
+    outputs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        generator = np.random.default_rng(0)
+        grad_outputs = [Tensor(generator.standard_normal(output.shape), dtype=np.float64, requires_grad=True)
+                        for output in outputs]
+    else:
+        grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
+    count = len(inputs)
+
+    def first_derivatives(*arguments):
+        function_inputs, weights = arguments[:count], arguments[count:]
+        with autograd.enable_grad():  # gradcheck's central differences run under no_grad
+            gradients = grad(_outputs(fn, function_inputs), [function_inputs[index] for index in checked],
+                             weights, create_graph=True, allow_unused=True)
+        return tuple(gradient for gradient in gradients if gradient is not None)
+
+    return gradcheck(first_derivatives, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
+
+
 def _outputs(fn, inputs):
     """fn's floating outputs as a list of tensors (fn may return a tensor or a tuple of them)."""
     result = fn(*inputs)

@@ -183,8 +183,17 @@ class Tensor:
 
     # --- backward --------------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``create_graph=True`` records the gradient computation itself, so each ``.grad`` has a
+        ``grad_fn`` and can be differentiated again; ``retain_graph`` defaults to ``create_graph``.
+        """
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph and not autograd.is_grad_enabled():
+            raise RuntimeError("backward: create_graph=True inside mg.no_grad() cannot record the gradient's "
+                               "graph; call it outside no_grad (or inside mg.enable_grad())")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no grad_fn; did an input have "
@@ -201,7 +210,9 @@ class Tensor:
             seed = backend.as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype, self.data)
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient of shape {seed.shape} given for a tensor of shape {self.shape}")
-        autograd.run_backward([self], [seed], retain_graph)
+            if create_graph and isinstance(gradient, Tensor) and gradient.dtype == self.dtype:
+                seed = gradient  # its graph too: the result is differentiable with respect to it
+        autograd.run_backward([self], [seed], retain_graph, create_graph=create_graph)
 
     # --- in-place updates ------------------------------------------------------------------------
 
