@@ -18,21 +18,22 @@ softmax cross-entropy run Numba kernels through backend.py.
     broadcasting.py unbroadcast: a broadcast input's gradient summed back to its shape
 """
 from .broadcasting import unbroadcast
-from .conv import Conv2d
+from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .elementwise import (
     Abs, Add, Cast, Clamp, Clone, Div, Exp, FloorDivide, Fmod, Log, Mul, Neg, Pow, PowConstant, Relu, Remainder,
     Sigmoid, Sqrt, Sub, Tanh,
 )
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
-from .pool import AvgPool2d, MaxPool2d
+from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
 from .random import Dropout
 from .reduction import LogSoftmax, Max, Mean, Min, Softmax, Sum
 from .shape import GetItem, Permute, Reshape, ToDevice
 
 __all__ = [
-    "Abs", "Add", "AvgPool2d", "BinaryCrossEntropyWithLogits", "Cast", "Clamp", "Clone", "Conv2d", "Div", "Dropout",
-    "Exp", "FloorDivide", "Fmod", "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Mean",
-    "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape", "Sigmoid",
-    "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "reduce_losses", "unbroadcast",
+    "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "Cast", "Clamp", "Clone", "Conv2d",
+    "Conv2dInputGradient", "Conv2dWeightGradient", "Div", "Dropout", "Exp", "FloorDivide", "Fmod", "GetItem", "Linear",
+    "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Mean", "Min", "Mul",
+    "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape", "Sigmoid", "Softmax",
+    "SoftmaxCrossEntropy", "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "reduce_losses", "unbroadcast",
 ]

@@ -1,4 +1,12 @@
-"""Convolution (NCHW) on the kernels of kernels/cpu/conv2d.py and its CUDA twin, through backend.py."""
+"""Convolution (NCHW) on the kernels of kernels/cpu/conv2d.py and its CUDA twin, through backend.py.
+
+Conv2d's two gradients are ops of their own as well (Conv2dInputGradient, Conv2dWeightGradient),
+so that ``backward(create_graph=True)`` records them and a gradient can be differentiated again.
+All three are bilinear, and each one's gradients are the other two kernels, with the same
+geometry: forward c = conv(x, w), input gradient t = T(g, w), weight gradient r = R(x, g), where
+<conv(x, w), g> = <x, T(g, w)> = <w, R(x, g)>. The three ops' backward passes close over each other,
+so a derivative of any order is these three kernels again.
+"""
 from .. import backend
 from ..autograd import Function
 
@@ -26,3 +34,74 @@ class Conv2d(Function):
         if not self.has_bias:
             return dx, dw
         return dx, dw, backend.conv2d_backward_bias(g) if self.needs_input_grad[2] else None
+
+    def differentiable_backward(self, g):
+        x, weight = self.inputs[0], self.inputs[1]
+        dx = dw = None
+        if self.needs_input_grad[0]:
+            dx = Conv2dInputGradient.apply(g, weight, geometry=self.geometry, input_shape=x.shape)
+        if self.needs_input_grad[1]:
+            dw = Conv2dWeightGradient.apply(x, g, geometry=self.geometry, weight_shape=weight.shape)
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+
+
+class Conv2dInputGradient(Function):
+    """t = T(g, w), Conv2d's input gradient (the transposed convolution):
+    dg = conv(h, w) (Conv2d's forward of the incoming gradient h),  dw = R(h, g) (Conv2d's weight gradient)
+    """
+
+    saved_names = ("grad_output", "weight")
+
+    def __init__(self, geometry, input_shape):
+        self.geometry, self.input_shape = geometry, tuple(input_shape)
+
+    def forward(self, g, weight):
+        self.save_for_backward(g, weight)
+        return backend.conv2d_backward_input(g, weight, self.geometry, self.input_shape)
+
+    def backward(self, h):
+        g, weight = self.saved
+        dg = backend.conv2d_forward(h, weight, None, self.geometry, g.shape[2:]) if self.needs_input_grad[0] else None
+        dw = backend.conv2d_backward_weight(h, g, self.geometry, weight.shape) if self.needs_input_grad[1] else None
+        return dg, dw
+
+    def differentiable_backward(self, h):
+        g, weight = self.inputs
+        dg = dw = None
+        if self.needs_input_grad[0]:
+            dg = Conv2d.apply(h, weight, geometry=self.geometry, output_size=tuple(g.shape[2:]))
+        if self.needs_input_grad[1]:
+            dw = Conv2dWeightGradient.apply(h, g, geometry=self.geometry, weight_shape=weight.shape)
+        return dg, dw
+
+
+class Conv2dWeightGradient(Function):
+    """r = R(x, g), Conv2d's weight gradient (the correlation of x with g):
+    dx = T(g, v) (Conv2d's input gradient of g with the incoming gradient v as the weight),  dg = conv(x, v)
+    """
+
+    saved_names = ("input", "grad_output")
+
+    def __init__(self, geometry, weight_shape):
+        self.geometry, self.weight_shape = geometry, tuple(weight_shape)
+
+    def forward(self, x, g):
+        self.save_for_backward(x, g)
+        return backend.conv2d_backward_weight(x, g, self.geometry, self.weight_shape)
+
+    def backward(self, v):
+        x, g = self.saved
+        dx = backend.conv2d_backward_input(g, v, self.geometry, x.shape) if self.needs_input_grad[0] else None
+        dg = backend.conv2d_forward(x, v, None, self.geometry, g.shape[2:]) if self.needs_input_grad[1] else None
+        return dx, dg
+
+    def differentiable_backward(self, v):
+        x, g = self.inputs
+        dx = dg = None
+        if self.needs_input_grad[0]:
+            dx = Conv2dInputGradient.apply(g, v, geometry=self.geometry, input_shape=x.shape)
+        if self.needs_input_grad[1]:
+            dg = Conv2d.apply(x, v, geometry=self.geometry, output_size=tuple(g.shape[2:]))
+        return dx, dg

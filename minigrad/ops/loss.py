@@ -39,6 +39,27 @@ class SoftmaxCrossEntropy(Function):
             g = g / self.count
         return (grad_logits * g,)
 
+    def differentiable_backward(self, g):
+        """The kernel's gradient recomputed with Tensor ops: (softmax(x) - q) * valid, q the smoothed
+        one-hot and valid 0 on ignored rows (0 * softmax, NaN where the softmax is, as the kernel)."""
+        (logits,) = self.inputs
+        targets, classes = backend.to_host(self.targets), logits.shape[1]
+        valid = targets != self.ignore_index
+        one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+        one_hot[np.flatnonzero(valid), targets[valid]] = 1.0
+        smoothed = (1.0 - self.label_smoothing) * one_hot + self.label_smoothing / classes
+        # Constants on the logits' device: the targets are not differentiable.
+        q = self.constant(backend.to_device(smoothed * valid[:, None], logits.device))
+        row_mask = self.constant(backend.to_device(valid[:, None].astype(logits.dtype), logits.device))
+        grad_logits = (logits.softmax(dim=1) - q) * row_mask
+        if self.reduction == "none":
+            return (grad_logits * g.reshape(-1, 1),)
+        if self.reduction == "mean":
+            if not self.count:  # every row ignored: no gradient, as backward
+                return (grad_logits,)
+            g = g / self.count
+        return (grad_logits * g,)
+
 
 class BinaryCrossEntropyWithLogits(Function):
     """l = w * ((1 - y) x + (1 + (p - 1) y) softplus(-x)):  dx = g w ((1 - y) - (1 + (p - 1) y) sigmoid(-x))
@@ -72,6 +93,18 @@ class BinaryCrossEntropyWithLogits(Function):
             dx = dx * self.weight
         return (_reduced_gradient(g, dx, self.reduction),)
 
+    def differentiable_backward(self, g):
+        """The same formula on Tensors; targets and weights are constants."""
+        (x,) = self.inputs
+        sigmoid_of_negative = (-x).sigmoid()
+        if self.positive_weight is not None:
+            log_weight = self.constant(backend.as_array(self.log_weight, x.dtype, x.data))
+            sigmoid_of_negative = log_weight * sigmoid_of_negative
+        dx = self.constant(1 - self.targets) - sigmoid_of_negative
+        if self.weight is not None:
+            dx = dx * self.constant(backend.as_array(self.weight, x.dtype, x.data))
+        return (_reduced_gradient(g, dx, self.reduction),)
+
 
 class NllLoss(Function):
     """l_n = -x[n, t_n] (0 where t_n == ignore_index):  dx[n, t_n] = -g_n (divided by the count for "mean")"""
@@ -95,6 +128,19 @@ class NllLoss(Function):
         dx = backend.full(self.input_shape, 0, self.dtype, backend.device_of(g))
         dx[self.rows, self.safe_targets] = np.where(self.valid, -row_gradient, 0)
         return (dx,)
+
+    def differentiable_backward(self, g):
+        """dx = -g times a constant one-hot of the targets (all zero on ignored rows)."""
+        (x,) = self.inputs
+        valid, safe_targets = backend.to_host(self.valid), backend.to_host(self.safe_targets)
+        one_hot = np.zeros(self.input_shape, dtype=self.dtype)
+        one_hot[np.flatnonzero(valid), safe_targets[valid]] = -1.0
+        negative_one_hot = self.constant(backend.to_device(one_hot, x.device))
+        if self.reduction == "none":
+            return (negative_one_hot * g.reshape(-1, 1),)
+        if self.reduction == "mean" and self.count:  # no target counted: the one-hot is all zero anyway
+            g = g / self.count
+        return (negative_one_hot * g,)
 
 
 def reduce_losses(losses, reduction):

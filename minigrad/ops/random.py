@@ -23,3 +23,7 @@ class Dropout(Function):
     def backward(self, g):
         (scaled_mask,) = self.saved
         return (g * scaled_mask,)
+
+    def differentiable_backward(self, g):
+        (scaled_mask,) = self.saved
+        return (g * self.constant(scaled_mask),)  # the mask is drawn, not differentiated: a constant
