@@ -21,19 +21,20 @@ from .broadcasting import unbroadcast
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .elementwise import (
     Abs, Add, Cast, Clamp, Clone, Div, Exp, FloorDivide, Fmod, Log, Mul, Neg, Pow, PowConstant, Relu, Remainder,
-    Sigmoid, Sqrt, Sub, Tanh,
+    Sigmoid, Sqrt, Sub, Tanh, Where,
 )
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
 from .random import Dropout
 from .reduction import LogSoftmax, Max, Mean, Min, Softmax, Sum
-from .shape import GetItem, Permute, Reshape, ToDevice
+from .shape import BroadcastTo, GetItem, Permute, Reshape, ScatterAdd, ToDevice
 
 __all__ = [
-    "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "Cast", "Clamp", "Clone", "Conv2d",
-    "Conv2dInputGradient", "Conv2dWeightGradient", "Div", "Dropout", "Exp", "FloorDivide", "Fmod", "GetItem", "Linear",
-    "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Mean", "Min", "Mul",
-    "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape", "Sigmoid", "Softmax",
-    "SoftmaxCrossEntropy", "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "reduce_losses", "unbroadcast",
+    "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
+    "Clone", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Div", "Dropout", "Exp", "FloorDivide", "Fmod",
+    "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather",
+    "Mean", "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape",
+    "ScatterAdd", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "Where",
+    "reduce_losses", "unbroadcast",
 ]

@@ -39,6 +39,8 @@ class Add(_Binary):
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
+    differentiable_backward = backward  # unbroadcast is a sum and a reshape: Tensor ops too
+
 
 class Sub(_Binary):
     """a - b:  da = g,  db = -g"""
@@ -48,6 +50,8 @@ class Sub(_Binary):
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+
+    differentiable_backward = backward
 
 
 class Mul(_Binary):
@@ -59,6 +63,13 @@ class Mul(_Binary):
 
     def backward(self, g):
         a, b = self.saved
+        return self._gradients(g, a, b)
+
+    def differentiable_backward(self, g):
+        return self._gradients(g, *self.inputs)
+
+    def _gradients(self, g, a, b):
+        """The same formula on arrays (backward) or on the input Tensors (create_graph)."""
         da = unbroadcast(g * b, self.shapes[0]) if self.needs_input_grad[0] else None
         db = unbroadcast(g * a, self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
@@ -79,6 +90,12 @@ class Div(_Binary):
         db = unbroadcast(-g * (out / b), self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
 
+    def differentiable_backward(self, g):
+        a, b = self.inputs
+        da = unbroadcast(g / b, self.shapes[0]) if self.needs_input_grad[0] else None
+        db = unbroadcast(-g * ((a / b) / b), self.shapes[1]) if self.needs_input_grad[1] else None
+        return da, db
+
 
 class Neg(Function):
     """-x:  dx = -g"""
@@ -88,6 +105,8 @@ class Neg(Function):
 
     def backward(self, g):
         return (-g,)
+
+    differentiable_backward = backward
 
 
 class Pow(_Binary):
@@ -114,6 +133,17 @@ class Pow(_Binary):
                 db = unbroadcast(g * np.where((a == 0) & (b >= 0), 0, out * np.log(a)), self.shapes[1])
         return da, db
 
+    def differentiable_backward(self, g):
+        a, b = self.inputs
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # backward's selections, as constant masks
+            if self.needs_input_grad[0]:
+                da = unbroadcast(Where.apply(g * (b * a ** (b - 1)), mask=b.data != 0), self.shapes[0])
+            if self.needs_input_grad[1]:
+                constant = (a.data == 0) & (b.data >= 0)
+                db = unbroadcast(g * Where.apply(a**b * a.log(), mask=np.logical_not(constant)), self.shapes[1])
+        return da, db
+
 
 def _integer_power(a, b):
     """a ** b on integers with PyTorch's answer for negative exponents (NumPy refuses them): 1 for a = 1,
@@ -137,6 +167,11 @@ class PowConstant(Function):
         if self.exponent == 0:
             return (np.zeros_like(g),)
         return (g * (self.exponent * power(x, self.exponent - 1)),)
+
+    def differentiable_backward(self, g):
+        if self.exponent == 0:
+            return (self.constant(np.zeros_like(g.data)),)
+        return (g * (self.exponent * self.inputs[0] ** (self.exponent - 1)),)
 
 
 # PyTorch computes these powers by the functions they equal, not by pow(), and the answers differ
@@ -209,6 +244,12 @@ class Remainder(_Binary):
         db = unbroadcast(-g * floor_divide(a, b), self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
 
+    def differentiable_backward(self, g):
+        a, b = (tensor.data for tensor in self.inputs)  # the quotient is piecewise constant: a constant
+        da = unbroadcast(g, self.shapes[0]) if self.needs_input_grad[0] else None
+        db = unbroadcast(-g * self.constant(floor_divide(a, b)), self.shapes[1]) if self.needs_input_grad[1] else None
+        return da, db
+
 
 class Fmod(_Binary):
     """a - b * trunc(a / b):  da = g,  db = -g * trunc(a / b)"""
@@ -224,6 +265,15 @@ class Fmod(_Binary):
             db = unbroadcast(-g * np.trunc(a / b), self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
 
+    def differentiable_backward(self, g):
+        a, b = (tensor.data for tensor in self.inputs)  # the quotient is piecewise constant: a constant
+        da = unbroadcast(g, self.shapes[0]) if self.needs_input_grad[0] else None
+        if not self.needs_input_grad[1]:
+            return da, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = self.constant(np.trunc(a / b))
+        return da, unbroadcast(-g * quotient, self.shapes[1])
+
 
 class FloorDivide(_Binary):
     """floor(a / b):  no gradient; backward raises, as PyTorch's (its output still requires grad)"""
@@ -234,6 +284,8 @@ class FloorDivide(_Binary):
     def backward(self, g):
         raise RuntimeError("floor_divide: not differentiable (PyTorch: 'derivative for aten::floor_divide is not "
                            "implemented'); divide detached tensors (x.detach() // y) where no gradient is wanted")
+
+    differentiable_backward = backward
 
 
 # --- elementwise functions ------------------------------------------------------------------------
@@ -250,6 +302,9 @@ class Exp(Function):
         (out,) = self.saved
         return (g * out,)
 
+    def differentiable_backward(self, g):
+        return (g * self.inputs[0].exp(),)
+
 
 class Log(Function):
     """log(x):  dx = g / x"""
@@ -261,6 +316,9 @@ class Log(Function):
     def backward(self, g):
         (x,) = self.saved
         return (g / x,)
+
+    def differentiable_backward(self, g):
+        return (g / self.inputs[0],)
 
 
 class Sqrt(Function):
@@ -275,6 +333,9 @@ class Sqrt(Function):
         (out,) = self.saved
         return (g / (2 * out),)
 
+    def differentiable_backward(self, g):
+        return (g / (2 * self.inputs[0].sqrt()),)
+
 
 class Abs(Function):
     """|x|:  dx = g * sign(x)  (sign 0 at x = 0 and at NaN, as PyTorch)"""
@@ -285,8 +346,16 @@ class Abs(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        one = x.dtype.type(1)
-        return (g * np.where(x > 0, one, np.where(x < 0, -one, 0 * one)),)
+        return (g * _sign(x),)
+
+    def differentiable_backward(self, g):
+        return (g * self.constant(_sign(self.inputs[0].data)),)
+
+
+def _sign(x):
+    """sign(x) in x's dtype, 0 at NaN (np.sign gives NaN there)."""
+    one = x.dtype.type(1)
+    return np.where(x > 0, one, np.where(x < 0, -one, 0 * one))
 
 
 class Relu(Function):
@@ -299,6 +368,9 @@ class Relu(Function):
     def backward(self, g):
         (x,) = self.saved
         return (backend.relu_backward(x, g),)
+
+    def differentiable_backward(self, g):
+        return (Where.apply(g, mask=np.logical_not(self.inputs[0].data <= 0)),)  # backward's: 0 where x <= 0
 
 
 class Sigmoid(Function):
@@ -315,6 +387,10 @@ class Sigmoid(Function):
         (out,) = self.saved
         return (g * out * (1 - out),)
 
+    def differentiable_backward(self, g):
+        out = self.inputs[0].sigmoid()
+        return (g * out * (1 - out),)
+
 
 class Tanh(Function):
     """tanh(x):  dx = g * (1 - tanh(x)**2)"""
@@ -326,6 +402,10 @@ class Tanh(Function):
 
     def backward(self, g):
         (out,) = self.saved
+        return (g * (1 - out * out),)
+
+    def differentiable_backward(self, g):
+        out = self.inputs[0].tanh()
         return (g * (1 - out * out),)
 
 
@@ -348,14 +428,22 @@ class Clamp(Function):
 
     def backward(self, g):
         (x,) = self.saved
+        inside = self._inside(x)
+        # A selection, not g * inside: an infinite g outside the range gives 0, not NaN.
+        return (g if inside is None else np.where(inside, g, 0),)
+
+    def differentiable_backward(self, g):
+        inside = self._inside(self.inputs[0].data)
+        return (g if inside is None else Where.apply(g, mask=inside),)
+
+    def _inside(self, x):
         inside = None
         if self.low is not None:
             inside = x >= self.low
         if self.high is not None:
             below = x <= self.high
             inside = below if inside is None else inside & below
-        # A selection, not g * inside: an infinite g outside the range gives 0, not NaN.
-        return (g if inside is None else np.where(inside, g, 0),)
+        return inside
 
 
 class Clone(Function):
@@ -366,6 +454,8 @@ class Clone(Function):
 
     def backward(self, g):
         return (g,)
+
+    differentiable_backward = backward
 
 
 class Cast(Function):
@@ -380,3 +470,27 @@ class Cast(Function):
 
     def backward(self, g):
         return (g.astype(self.input_dtype),)
+
+    def differentiable_backward(self, g):
+        return (g.to(self.input_dtype),)
+
+
+class Where(Function):
+    """where(mask, x, 0) for a constant boolean mask:  dx = where(mask, g, 0) (summed back to x's shape)
+
+    The selections in Relu's, Clamp's, Pow's and Max's gradients with create_graph (g * mask would
+    make an infinite g NaN where the mask is 0).
+    """
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return np.where(self.mask, x, 0)
+
+    def backward(self, g):
+        return (unbroadcast(np.where(self.mask, g, 0), self.input_shape),)
+
+    def differentiable_backward(self, g):
+        return (unbroadcast(Where.apply(g, mask=self.mask), self.input_shape),)

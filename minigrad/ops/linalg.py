@@ -45,6 +45,20 @@ class MatMul(Function):
             db = unbroadcast(backend.matmul(np.swapaxes(a2, -1, -2), g2, batch), b2.shape).reshape(b.shape)
         return da, db
 
+    def differentiable_backward(self, g):
+        a, b = self.inputs
+        a2_shape, b2_shape = self.matrix_shapes
+        a2 = a.reshape(a2_shape) if a.ndim == 1 else a
+        b2 = b.reshape(b2_shape) if b.ndim == 1 else b
+        g2_shape = g.shape[:-1] + (1,) + g.shape[-1:] if a.ndim == 1 else g.shape
+        g2 = g.reshape(g2_shape + (1,) if b.ndim == 1 else g2_shape)
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = unbroadcast(g2 @ b2.transpose(-1, -2), a2_shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            db = unbroadcast(a2.transpose(-1, -2) @ g2, b2_shape).reshape(b.shape)
+        return da, db
+
 
 class Linear(Function):
     """y = x @ w.T + b:  dx = g @ w,  dw = g.T @ x,  db = sum of g over rows
@@ -71,6 +85,18 @@ class Linear(Function):
             dx = backend.matmul(g_rows, weight, ()).reshape(x.shape)
         if self.needs_input_grad[1]:
             dw = backend.matmul(g_rows.T, x.reshape(-1, x.shape[-1]), ())
+        if self.has_bias and self.needs_input_grad[2]:
+            db = g_rows.sum(axis=0)
+        return (dx, dw, db) if self.has_bias else (dx, dw)
+
+    def differentiable_backward(self, g):
+        x, weight = self.inputs[:2]
+        g_rows = g.reshape(-1, g.shape[-1])
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = (g_rows @ weight).reshape(x.shape)
+        if self.needs_input_grad[1]:
+            dw = g_rows.T @ x.reshape(-1, x.shape[-1])
         if self.has_bias and self.needs_input_grad[2]:
             db = g_rows.sum(axis=0)
         return (dx, dw, db) if self.has_bias else (dx, dw)

@@ -2,6 +2,8 @@
 import numpy as np
 
 from ..autograd import Function
+from .elementwise import Where
+from .shape import BroadcastTo
 
 
 class _Reduction(Function):
@@ -14,6 +16,11 @@ class _Reduction(Function):
             return g.reshape([1] * len(self.input_shape)) if self.axis is None and g.ndim == 0 else g
         return np.expand_dims(g, self.axis)
 
+    def expand_tensor(self, g):
+        """expand on a Tensor: g reshaped to the input's shape with the reduced axes of size 1."""
+        reduced = range(len(self.input_shape)) if self.axis is None else self.axis
+        return g.reshape(tuple(1 if axis in reduced else size for axis, size in enumerate(self.input_shape)))
+
 
 class Sum(_Reduction):
     """sum over axis:  dx = g broadcast back over the summed axes"""
@@ -24,6 +31,9 @@ class Sum(_Reduction):
 
     def backward(self, g):
         return (np.broadcast_to(self.expand(g), self.input_shape),)
+
+    def differentiable_backward(self, g):
+        return (BroadcastTo.apply(self.expand_tensor(g), shape=self.input_shape),)
 
 
 class Mean(_Reduction):
@@ -36,6 +46,9 @@ class Mean(_Reduction):
 
     def backward(self, g):
         return (np.broadcast_to(self.expand(g) / self.count, self.input_shape),)
+
+    def differentiable_backward(self, g):
+        return (BroadcastTo.apply(self.expand_tensor(g) / self.count, shape=self.input_shape),)
 
 
 class Max(_Reduction):
@@ -72,6 +85,16 @@ class Max(_Reduction):
         counts = winners.sum(axis=self.axis, keepdims=True)
         return (winners * (self.expand(g) / counts),)
 
+    def differentiable_backward(self, g):
+        # The same rules as backward; which elements win is a constant (its derivative is 0 almost everywhere)
+        x, out = self.saved
+        winners = x == self.expand(out)
+        if self.axis is None:
+            winners = winners | (np.isnan(x) & np.isnan(out))
+            return (Where.apply(g / self.constant(winners.sum(keepdims=True).astype(g.dtype)), mask=winners),)
+        counts = self.constant(winners.sum(axis=self.axis, keepdims=True).astype(g.dtype))
+        return (self.constant(winners.astype(g.dtype)) * (self.expand_tensor(g) / counts),)
+
 
 class Min(Max):
     """min over axis:  dx = g * (x == min) / (number of minima)"""
@@ -98,6 +121,13 @@ class Softmax(Function):
 
     def backward(self, g):
         (out,) = self.saved
+        return self._gradient(g, out)
+
+    def differentiable_backward(self, g):
+        return self._gradient(g, self.inputs[0].softmax(self.axis))
+
+    def _gradient(self, g, out):
+        """The same formula on arrays (backward) or on Tensors (create_graph: s recomputed from x)."""
         return (out * (g - (g * out).sum(axis=self.axis, keepdims=True)),)
 
 
@@ -118,4 +148,11 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         (out,) = self.saved
-        return (g - np.exp(out) * g.sum(axis=self.axis, keepdims=True),)
+        return self._gradient(g, np.exp(out))
+
+    def differentiable_backward(self, g):
+        return self._gradient(g, self.inputs[0].softmax(self.axis))
+
+    def _gradient(self, g, probabilities):
+        """The same formula on arrays (backward) or on Tensors (create_graph: exp(y) recomputed from x)."""
+        return (g - probabilities * g.sum(axis=self.axis, keepdims=True),)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from .broadcasting import unbroadcast
 
 
 class Reshape(Function):
@@ -20,6 +21,9 @@ class Reshape(Function):
     def backward(self, g):
         return (g.reshape(self.input_shape),)
 
+    def differentiable_backward(self, g):
+        return (Reshape.apply(g, shape=self.input_shape),)
+
 
 class Permute(Function):
     """x.transpose(axes):  dx = g.transpose(inverse of axes)"""
@@ -34,6 +38,29 @@ class Permute(Function):
 
     def backward(self, g):
         return (g.transpose(tuple(int(axis) for axis in np.argsort(self.axes))),)
+
+    def differentiable_backward(self, g):
+        return (Permute.apply(g, axes=tuple(int(axis) for axis in np.argsort(self.axes))),)
+
+
+class BroadcastTo(Function):
+    """np.broadcast_to(x, shape), as a new array:  dx = g summed back over the broadcast axes
+
+    The differentiable form of Sum's and Mean's gradients (create_graph).
+    """
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        # A copy: a broadcast view is read-only, and the result may become a .grad updated in place
+        return backend.copied(np.broadcast_to(x, self.shape), x.dtype)
+
+    def backward(self, g):
+        return (unbroadcast(g, self.input_shape),)
+
+    differentiable_backward = backward  # unbroadcast is a sum and a reshape: Tensor ops too
 
 
 class GetItem(Function):
@@ -59,15 +86,43 @@ class GetItem(Function):
         return out
 
     def backward(self, g):
-        dx = backend.full(self.input_shape, 0, self.input_dtype, backend.device_of(g))
-        if self.stages is not None:
-            selected = dx[self.stages[0]]  # a view of dx: what the integers selected
-            np.add.at(selected, self.stages[1], g)
-        elif _is_basic_index(self.index):
-            dx[self.index] = g  # a basic index selects each element at most once
-        else:
-            np.add.at(dx, self.index, g)
-        return (dx,)
+        return (scatter(g, self.input_shape, self.input_dtype, self.index, self.stages),)
+
+    def differentiable_backward(self, g):
+        return (ScatterAdd.apply(g, shape=self.input_shape, index=self.index, stages=self.stages),)
+
+
+def scatter(g, shape, dtype, index, stages):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (GetItem's index and its ``stages``)."""
+    dx = backend.full(shape, 0, dtype, backend.device_of(g))
+    if stages is not None:
+        selected = dx[stages[0]]  # a view of dx: what the integers selected
+        np.add.at(selected, stages[1], g)
+    elif _is_basic_index(index):
+        dx[index] = g  # a basic index selects each element at most once
+    else:
+        np.add.at(dx, index, g)
+    return dx
+
+
+class ScatterAdd(Function):
+    """zeros(shape) with x added at index (GetItem's gradient as an op):  dx = g[index]
+
+    What GetItem's backward computes, recorded, so that its gradient can be differentiated again.
+    """
+
+    def __init__(self, shape, index, stages):
+        self.shape, self.index, self.stages = shape, index, stages
+
+    def forward(self, x):
+        return scatter(x, self.shape, x.dtype, self.index, self.stages)
+
+    def backward(self, g):
+        selected = g[self.index] if self.stages is None else g[self.stages[0]][self.stages[1]]
+        return (np.asarray(selected) if isinstance(selected, np.generic) else selected,)  # x[0, 1]: a scalar
+
+    def differentiable_backward(self, g):
+        return (GetItem.apply(g, index=self.index),)
 
 
 def index_stages(index, ndim):
@@ -121,3 +176,6 @@ class ToDevice(Function):
 
     def backward(self, g):
         return (backend.to_device(g, self.input_device),)
+
+    def differentiable_backward(self, g):
+        return (g.to(self.input_device),)
