@@ -1,6 +1,6 @@
 """PyTorch's module-level functions for the Tensor operators: ``mg.remainder(x, y)`` is ``x % y``.
 
-The math lives in the ops (minigrad/ops/elementwise.py); these only pick the tensor operand. As in
+The math lives in the ops (minigrad/ops/arithmetic.py); these only pick the tensor operand. As in
 PyTorch, remainder and floor_divide take a number first (``mg.remainder(5, x)`` is ``5 % x``), fmod
 wants a tensor first.
 """

@@ -251,10 +251,10 @@ class Tensor:
         return self._update_in_place("div_ (/=)", np.divide, other)
 
     def __imod__(self, other):
-        return self._update_in_place("remainder_ (%=)", ops.elementwise.remainder, other)
+        return self._update_in_place("remainder_ (%=)", ops.arithmetic.remainder, other)
 
     def __ifloordiv__(self, other):
-        return self._update_in_place("floor_divide_ (//=)", ops.elementwise.floor_divide, other)
+        return self._update_in_place("floor_divide_ (//=)", ops.arithmetic.floor_divide, other)
 
     add_ = __iadd__
     sub_ = __isub__

@@ -7,11 +7,12 @@ docstring gives the op's math in one line; ``g`` is the incoming gradient. Eleme
 NumPy's interface (on a CudaArray too); matmul, convolution, pooling, ReLU, dropout and the fused
 softmax cross-entropy run Numba kernels through backend.py.
 
-    elementwise.py  arithmetic (remainder, floor division too) and the functions of one element (exp,
-                    log, relu, clamp, cast...)
+    arithmetic.py   + - * /, powers, and division with rounding (remainder, floor_divide, fmod)
+    elementwise.py  the functions of one element (exp, log, relu, clamp, cast...)
     reduction.py    sum, mean, max, min, and softmax / log-softmax along an axis
     shape.py        reshape, permute, indexing, moves between devices
     linalg.py       the matrix product and the linear layer
+    join.py         stack (the rows of a Jacobian)
     conv.py         2-d convolution          pool.py     max and average pooling
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
@@ -19,10 +20,9 @@ softmax cross-entropy run Numba kernels through backend.py.
 """
 from .broadcasting import unbroadcast
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
-from .elementwise import (
-    Abs, Add, Cast, Clamp, Clone, Div, Exp, FloorDivide, Fmod, Log, Mul, Neg, Pow, PowConstant, Relu, Remainder,
-    Sigmoid, Sqrt, Sub, Tanh, Where,
-)
+from .arithmetic import Add, Div, FloorDivide, Fmod, Mul, Neg, Pow, PowConstant, Remainder, Sub
+from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, Sigmoid, Sqrt, Tanh, Where
+from .join import Stack
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
@@ -35,6 +35,6 @@ __all__ = [
     "Clone", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Div", "Dropout", "Exp", "FloorDivide", "Fmod",
     "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather",
     "Mean", "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape",
-    "ScatterAdd", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Sub", "Sum", "Tanh", "ToDevice", "Where",
-    "reduce_losses", "unbroadcast",
+    "ScatterAdd", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "ToDevice",
+    "Where", "reduce_losses", "unbroadcast",
 ]
