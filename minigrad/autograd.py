@@ -26,6 +26,7 @@ _grad_enabled = True
 _active_tapes = []  # GradientTapes whose `with` block is running, innermost last
 _sequence_numbers = itertools.count()
 _anomaly_mode = None  # None: off; else anomaly.py's settings (set by mg.detect_anomaly())
+_dual_level_active = False  # inside forward_ad.dual_level(): ops also compute their outputs' tangents
 
 
 # --- grad mode ------------------------------------------------------------------------------------
@@ -118,6 +119,14 @@ class Function:
             "cannot be differentiated again); backward without create_graph works"
         )
 
+    def jvp(self, *tangents):
+        """Forward mode: the output's tangent from the inputs' tangents (arrays; None for a zero
+        tangent), right after forward, which left ``self.primal_inputs``, ``self.primal_output``
+        and what it saved."""
+        raise NotImplementedError(
+            f"{self.name}: forward-mode AD (jvp) is not supported for this op yet; reverse mode works"
+        )
+
     def constant(self, array):
         """``array`` (a mask, indices, a one-hot) as a Tensor that needs no gradient, on the inputs' device."""
         first = self.inputs[0]
@@ -143,6 +152,10 @@ class Function:
         # (Reshape of a non-contiguous array and advanced indexing copy: those are not views.)
         shares_buffer = cls.is_view and np.may_share_memory(output_data, first.data)
         output = first._wrap(output_data, device, first._version_counter if shares_buffer else None)
+        if _dual_level_active:  # forward-mode AD: before the saved buffers go (the jvp rules read them)
+            from . import forward_ad
+
+            forward_ad.propagate(function, inputs, [tensor.data for tensor in inputs], output)
         if _grad_enabled and output_data.dtype.kind == "f":
             function._record(inputs, output, output_data)
         else:
@@ -397,115 +410,6 @@ class _GradModeSetting(_GradMode):
         self.mode = mode
 
 
-# --- GradientTape ---------------------------------------------------------------------------------
-
-class GradientTape:
-    """TensorFlow's tape: records the ops run inside ``with GradientTape() as tape:``.
-
-    Tensors with ``requires_grad=True`` (trainable parameters) are watched automatically; others
-    must be passed to ``tape.watch(x)``. ``tape.gradient(target, sources)`` returns d(sum of
-    target)/d(source) for each source (None where a source does not affect the target) and leaves
-    ``.grad`` untouched. A non-persistent tape frees its buffers after one ``gradient`` call.
-    """
-
-    def __init__(self, persistent=False):
-        self.persistent = persistent
-        self.nodes = []
-        self._watched = {}  # id(tensor) -> tensor (kept alive so its id stays unique)
-        self._used = False
-        self._recording = False
-
-    def __enter__(self):
-        if self._recording:
-            raise RuntimeError("GradientTape: this tape is already recording")
-        self._recording = True
-        _active_tapes.append(self)
-        return self
-
-    def __exit__(self, *exception):
-        _active_tapes.remove(self)
-        self._recording = False
-
-    def watch(self, tensors):
-        """Record ops on these tensors (a tensor or a list of tensors) even if they need no grad."""
-        for tensor in _as_list(tensors):
-            if not np.issubdtype(tensor.dtype, np.floating):
-                raise TypeError(f"GradientTape.watch: only floating point tensors can be watched, got {tensor.dtype}")
-            self._watched[id(tensor)] = tensor
-
-    def _watches(self, tensor):
-        return id(tensor) in self._watched
-
-    def watched_tensors(self):
-        return list(self._watched.values())
-
-    def gradient(self, target, sources, output_gradients=None):
-        """Gradients of ``target`` (a tensor or list, summed) with respect to ``sources``.
-
-        ``sources`` may be one tensor or a list/tuple; the result has the same structure.
-        ``output_gradients`` weights the target's elements (default: ones, as in TensorFlow).
-        """
-        from .tensor import Tensor
-
-        if self._used and not self.persistent:
-            raise RuntimeError(
-                "GradientTape.gradient: a non-persistent GradientTape can only compute one set of "
-                "gradients; create it with GradientTape(persistent=True) to call gradient() again"
-            )
-        if self._recording and not self.persistent:
-            raise RuntimeError("GradientTape.gradient: call it after the `with` block of a non-persistent tape")
-        targets = _as_list(target)
-        source_list = _as_list(sources)
-        for source in source_list:
-            if not isinstance(source, Tensor):
-                raise TypeError(f"GradientTape.gradient: sources must be tensors, got {type(source).__name__}")
-        if output_gradients is None:
-            root_gradients = [backend.full(t.shape, 1, t.dtype, t.device) for t in targets]
-        else:
-            root_gradients = []
-            for t, weight in zip(targets, _as_list(output_gradients)):
-                weight = backend.as_array(weight.data if isinstance(weight, Tensor) else weight, t.dtype, t.data)
-                if weight.shape != t.shape:
-                    raise ValueError(
-                        f"GradientTape.gradient: output_gradients shape {weight.shape} does not match "
-                        f"target shape {t.shape}"
-                    )
-                root_gradients.append(weight)
-        self._used = True
-        # Inside another tape's block (nested tapes, TensorFlow's way to second derivatives) the
-        # gradient is computed with recorded ops, so the outer tape can differentiate it again.
-        create_graph = bool(_active_tapes) and _grad_enabled
-        gradients = run_backward(
-            targets, root_gradients, retain_graph=True, allowed=set(self.nodes), capture=source_list,
-            create_graph=create_graph,
-        )
-        if not self.persistent:
-            for node in self.nodes:
-                node.release()  # the nodes stay listed, so print(tape) can still show them
-        results = [
-            None if id(source) not in gradients else gradients[id(source)] if create_graph else source._wrap(
-                backend.as_array(gradients[id(source)], source.dtype, source.data), source.device
-            )
-            for source in source_list
-        ]
-        if isinstance(sources, (list, tuple)):
-            return type(sources)(results)
-        return results[0]
-
-    def __repr__(self):
-        return f"<GradientTape persistent={self.persistent} nodes={len(self.nodes)}>"
-
-    def __str__(self):
-        """``print(tape)``: the recorded nodes, one line each (see explain)."""
-        return str(explain(self))
-
-
-def _as_list(items):
-    if isinstance(items, (list, tuple)):
-        return list(items)
-    return [items]
-
-
 # Imported last: both modules read this one's names. mg.autograd.explain and
 # mg.autograd.detect_anomaly are where PyTorch users look for them.
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
@@ -513,3 +417,4 @@ from .explain import explain
 
 
 from .gradients import grad  # noqa: E402  (mg.autograd.grad; it runs the backward defined above)
+from .gradient_tape import GradientTape  # noqa: E402,F401  (mg.GradientTape)

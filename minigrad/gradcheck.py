@@ -68,6 +68,11 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     else:
         grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
     count = len(inputs)
+    report = _compare_first_derivatives(fn, inputs, checked, grad_outputs, atol, rtol)
+    if report:
+        if raise_exception:
+            raise GradcheckError(report)
+        return False
 
     def first_derivatives(*arguments):
         function_inputs, weights = arguments[:count], arguments[count:]
@@ -78,6 +83,35 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
     return gradcheck(first_derivatives, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)
+
+
+def _compare_first_derivatives(fn, inputs, checked, grad_outputs, atol, rtol):
+    """Each op has two backward formulas, the fused one (arrays) and the differentiable one (Tensor
+    ops): the first derivatives both give must agree, or the second derivatives check the wrong function."""
+    from .gradients import grad
+
+    sources = [inputs[index] for index in checked]
+    with autograd.enable_grad():
+        fused = grad(_outputs(fn, inputs), sources, grad_outputs, allow_unused=True)
+        recorded = grad(_outputs(fn, inputs), sources, grad_outputs, create_graph=True, allow_unused=True)
+    for index, plain, differentiable in zip(checked, fused, recorded):
+        if (plain is None) != (differentiable is None):
+            return (f"gradgradcheck: input {index}: backward gives {'no' if plain is None else 'a'} gradient, "
+                    f"the differentiable backward (create_graph=True) {'none' if differentiable is None else 'one'}")
+        if plain is None:
+            continue
+        a, b = plain.data.astype(np.float64), differentiable.data.astype(np.float64)
+        excess = np.asarray(np.abs(a - b) - (atol + rtol * np.abs(a)))  # an array even for 0-d inputs
+        excess[np.isnan(a) & np.isnan(b)] = -1.0
+        excess[np.isnan(a) ^ np.isnan(b)] = np.inf
+        if (excess > 0).any():
+            worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            position = [int(i) for i in worst]
+            return (f"gradgradcheck: the first derivative of input {index} (shape {tuple(a.shape)}) differs between "
+                    f"backward and the differentiable backward (create_graph=True)\n"
+                    f"  worst element: input{position}  backward {a[worst]:.10g}  differentiable {b[worst]:.10g}\n"
+                    f"  {int((excess > 0).sum())} of {excess.size} elements out of tolerance")
+    return ""
 
 
 def _outputs(fn, inputs):
