@@ -15,7 +15,7 @@ if not _os.path.isdir(_os.path.join(__path__[0], "kernels")) and _os.path.isdir(
 ):
     __path__.append(_checkout_root)
 
-from . import autograd, cuda, data, nn, optim, plot, progress, viz  # noqa: E402
+from . import autograd, cuda, data, func, nn, optim, plot, progress, testing, viz  # noqa: E402
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from .creation import arange, empty, from_numpy, full, ones, rand, randn, tensor, zeros  # noqa: E402
@@ -30,5 +30,5 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "rand", "randn",
     "remainder", "floor_divide", "fmod",
     "manual_seed", "get_rng_state", "set_rng_state", "float32", "float64", "int64", "bool_", "no_grad", "enable_grad", "is_grad_enabled",
-    "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
+    "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "testing", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
 ]
