@@ -418,3 +418,4 @@ from .explain import explain
 
 from .gradients import grad  # noqa: E402  (mg.autograd.grad; it runs the backward defined above)
 from .gradient_tape import GradientTape  # noqa: E402,F401  (mg.GradientTape)
+from . import forward_ad  # noqa: E402,F401  (mg.autograd.forward_ad, as torch.autograd.forward_ad)
