@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py", "inside_autodiff.py"]
+SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py", "inside_autodiff.py",
+           "higher_order.py"]
 
 needs_mnist = pytest.mark.skipif(
     not os.path.isdir(os.environ.get("MINIGRAD_DATA", "")),
@@ -80,6 +81,14 @@ def test_binary_mlp_learns_its_rule():
 def test_help_states_the_options_and_the_run_time(script):
     text = run_example(script, "--help")
     assert "--seed" in text and re.search(r"Runs in about [\d.]+ (s|minutes)", text)
+
+
+@needs_mnist
+def test_higher_order_tour_agrees_with_finite_differences():
+    output = run_example("higher_order.py")
+    assert final_value(output, "max_relative_error") < 1e-5
+    assert re.search(r"step 6: x = \( 1\.000000,  1\.000000\)", output)  # Newton reached Rosenbrock's minimum
+    assert float(re.search(r"training accuracy ([\d.]+)%", output).group(1)) > 90
 
 
 @needs_mnist
