@@ -27,6 +27,7 @@ _active_tapes = []  # GradientTapes whose `with` block is running, innermost las
 _sequence_numbers = itertools.count()
 _anomaly_mode = None  # None: off; else anomaly.py's settings (set by mg.detect_anomaly())
 _dual_level_active = False  # inside forward_ad.dual_level(): ops also compute their outputs' tangents
+_backward_of = None  # the node whose differentiable_backward is running (create_graph): its ops say so
 
 
 # --- grad mode ------------------------------------------------------------------------------------
@@ -190,6 +191,8 @@ class Function:
             self.creation_frames = anomaly.user_frames()
         output._requires_grad = True
         output.grad_fn = self
+        if _backward_of is not None:  # explain() and viz show which node's gradient this op computes
+            self.backward_of = _backward_of.sequence
         for tape in _active_tapes:
             tape.nodes.append(self)
 
@@ -351,13 +354,18 @@ def _run_node(node, grad_output, create_graph):
             "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
             "(or use GradientTape(persistent=True)) to go through the graph a second time."
         )
-    if _anomaly_mode is None:
-        node.check_saved_versions()
-        input_gradients = node.differentiable_backward(grad_output) if create_graph else node.backward(grad_output)
-    else:
-        from . import anomaly
+    global _backward_of
+    outer, _backward_of = _backward_of, (node if create_graph else None)
+    try:
+        if _anomaly_mode is None:
+            node.check_saved_versions()
+            input_gradients = node.differentiable_backward(grad_output) if create_graph else node.backward(grad_output)
+        else:
+            from . import anomaly
 
-        input_gradients = anomaly.run_node_backward(node, grad_output, create_graph)
+            input_gradients = anomaly.run_node_backward(node, grad_output, create_graph)
+    finally:
+        _backward_of = outer
     input_gradients = tuple(input_gradients)
     output_array, input_arrays = grad_output, input_gradients
     if create_graph:  # explain() and anomaly mode look at the arrays

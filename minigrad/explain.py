@@ -137,7 +137,8 @@ def _row(node, labels):
             gradient_text(gradient) if needed and gradient is not None else "-"
             for gradient, needed in zip(node.input_gradients, node.needs_input_grad)
         )
-    return [str(node.sequence), node.name, inputs, shape_text(node.output_shape), saved_text(node),
+    name = node.name if not hasattr(node, "backward_of") else f"{node.name} (backward of #{node.backward_of})"
+    return [str(node.sequence), name, inputs, shape_text(node.output_shape), saved_text(node),
             gradient_in, gradients_out]
 
 

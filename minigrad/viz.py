@@ -160,6 +160,8 @@ def _tensor_statement(dot_name, tensor, labels, kinds):
 def _op_statement(node):
     saved = sum(nbytes for label, shape, dtype, nbytes, identity in saved_items(node))
     parts = [f"#{node.sequence} {node.name}", f"out {shape_text(node.output_shape)}"]
+    if hasattr(node, "backward_of"):  # recorded by a create_graph backward: part of a gradient's graph
+        parts.insert(1, f"backward of #{node.backward_of}")
     if saved:
         parts.append(f"saved {format_bytes(saved)}" + (" (freed)" if node.released else ""))
     label = "\\n".join(_quote(part) for part in parts)

@@ -206,6 +206,9 @@ def test_explain_shows_the_nodes_a_create_graph_backward_recorded():
     (gradient,) = mg.autograd.grad((x * x * x).sum(), x, create_graph=True)
     table = mg.autograd.explain(gradient, names={"x": x})
     assert "Mul" in table and "x (3,)" in table
+    # The nodes the backward recorded say whose gradient they compute; the forward's do not.
+    assert "Mul (backward of #" in table and table.splitlines()[2].split()[1:3] == ["Mul", "x"]
+    assert "backward of #" in mg.viz.to_dot(gradient)
 
 
 def test_anomaly_mode_covers_a_create_graph_backward():
