@@ -8,6 +8,7 @@ from .. import dtypes
 from ..autograd import Function
 from .broadcasting import unbroadcast
 from .elementwise import Where
+from .shape import broadcast_tangent
 
 
 class _Binary(Function):
@@ -27,6 +28,10 @@ class _Binary(Function):
                     f"{self.name.lower()}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
             raise
 
+    def broadcast(self, tangent):
+        """An input's tangent broadcast to the output's shape, as NumPy broadcast the input."""
+        return broadcast_tangent(tangent, self.primal_output.shape)
+
 
 # --- arithmetic -----------------------------------------------------------------------------------
 
@@ -41,6 +46,12 @@ class Add(_Binary):
 
     differentiable_backward = backward  # unbroadcast is a sum and a reshape: Tensor ops too
 
+    def jvp(self, da, db):
+        """dout = da + db (broadcast)"""
+        if da is None or db is None:
+            return self.broadcast(db if da is None else da)
+        return da + db
+
 
 class Sub(_Binary):
     """a - b:  da = g,  db = -g"""
@@ -52,6 +63,12 @@ class Sub(_Binary):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
 
     differentiable_backward = backward
+
+    def jvp(self, da, db):
+        """dout = da - db (broadcast)"""
+        if db is None:
+            return self.broadcast(da)
+        return self.broadcast(-db) if da is None else da - db
 
 
 class Mul(_Binary):
@@ -73,6 +90,11 @@ class Mul(_Binary):
         da = unbroadcast(g * b, self.shapes[0]) if self.needs_input_grad[0] else None
         db = unbroadcast(g * a, self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
+
+    def jvp(self, da, db):
+        """dout = da * b + a * db"""
+        a, b = self.saved
+        return _sum_of_terms(None if da is None else da * b, None if db is None else a * db)
 
 
 class Div(_Binary):
@@ -96,6 +118,11 @@ class Div(_Binary):
         db = unbroadcast(-g * ((a / b) / b), self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
 
+    def jvp(self, da, db):
+        """dout = da / b - db * ((a / b) / b)"""
+        b, out = self.saved
+        return _sum_of_terms(None if da is None else da / b, None if db is None else -db * (out / b))
+
 
 class Neg(Function):
     """-x:  dx = -g"""
@@ -107,6 +134,10 @@ class Neg(Function):
         return (-g,)
 
     differentiable_backward = backward
+
+    def jvp(self, dx):
+        """dout = -dx"""
+        return -dx
 
 
 class Pow(_Binary):
@@ -144,6 +175,24 @@ class Pow(_Binary):
                 db = unbroadcast(g * Where.apply(a**b * a.log(), mask=np.logical_not(constant)), self.shapes[1])
         return da, db
 
+    def jvp(self, da, db):
+        """dout = da * (b * a**(b-1)) (0 where b = 0) + db * (a**b * log(a)) (0 where a = 0 and b >= 0)"""
+        a, b, out = self.saved
+        from_a = from_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # backward's selections
+            if da is not None:
+                from_a = np.where(b == 0, 0, da * (b * a ** (b - 1)))
+            if db is not None:
+                from_b = db * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+        return _sum_of_terms(from_a, from_b)
+
+
+def _sum_of_terms(first, second):
+    """The sum of two tangent terms, either of which may be None (zero)."""
+    if first is None or second is None:
+        return second if first is None else first
+    return first + second
+
 
 def _integer_power(a, b):
     """a ** b on integers with PyTorch's answer for negative exponents (NumPy refuses them): 1 for a = 1,
@@ -172,6 +221,13 @@ class PowConstant(Function):
         if self.exponent == 0:
             return (self.constant(np.zeros_like(g.data)),)
         return (g * (self.exponent * self.inputs[0] ** (self.exponent - 1)),)
+
+    def jvp(self, dx):
+        """dout = dx * (p * x**(p-1))  (none for p = 0: the output is constant)"""
+        (x,) = self.saved
+        if self.exponent == 0:
+            return None
+        return dx * (self.exponent * power(x, self.exponent - 1))
 
 
 # PyTorch computes these powers by the functions they equal, not by pow(), and the answers differ
@@ -250,6 +306,14 @@ class Remainder(_Binary):
         db = unbroadcast(-g * self.constant(floor_divide(a, b)), self.shapes[1]) if self.needs_input_grad[1] else None
         return da, db
 
+    def jvp(self, da, db):
+        """dout = da - db * floor(a / b) (broadcast)"""
+        if db is None:
+            return self.broadcast(da)
+        a, b = self.saved
+        from_b = -db * floor_divide(a, b)
+        return from_b if da is None else da + from_b
+
 
 class Fmod(_Binary):
     """a - b * trunc(a / b):  da = g,  db = -g * trunc(a / b)"""
@@ -274,6 +338,15 @@ class Fmod(_Binary):
             quotient = self.constant(np.trunc(a / b))
         return da, unbroadcast(-g * quotient, self.shapes[1])
 
+    def jvp(self, da, db):
+        """dout = da - db * trunc(a / b) (broadcast)"""
+        if db is None:
+            return self.broadcast(da)
+        a, b = self.saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            from_b = -db * np.trunc(a / b)
+        return from_b if da is None else da + from_b
+
 
 class FloorDivide(_Binary):
     """floor(a / b):  no gradient; backward raises, as PyTorch's (its output still requires grad)"""
@@ -286,3 +359,7 @@ class FloorDivide(_Binary):
                            "implemented'); divide detached tensors (x.detach() // y) where no gradient is wanted")
 
     differentiable_backward = backward
+
+    def jvp(self, *tangents):
+        """no tangent: raises as backward does (PyTorch's forward AD refuses floor_divide too)"""
+        self.backward(None)

@@ -27,6 +27,11 @@ class Exp(Function):
     def differentiable_backward(self, g):
         return (g * self.inputs[0].exp(),)
 
+    def jvp(self, dx):
+        """dout = dx * exp(x)"""
+        (out,) = self.saved
+        return dx * out
+
 
 class Log(Function):
     """log(x):  dx = g / x"""
@@ -41,6 +46,11 @@ class Log(Function):
 
     def differentiable_backward(self, g):
         return (g / self.inputs[0],)
+
+    def jvp(self, dx):
+        """dout = dx / x"""
+        (x,) = self.saved
+        return dx / x
 
 
 class Sqrt(Function):
@@ -58,6 +68,11 @@ class Sqrt(Function):
     def differentiable_backward(self, g):
         return (g / (2 * self.inputs[0].sqrt()),)
 
+    def jvp(self, dx):
+        """dout = dx / (2 sqrt(x))"""
+        (out,) = self.saved
+        return dx / (2 * out)
+
 
 class Abs(Function):
     """|x|:  dx = g * sign(x)  (sign 0 at x = 0 and at NaN, as PyTorch)"""
@@ -72,6 +87,11 @@ class Abs(Function):
 
     def differentiable_backward(self, g):
         return (g * self.constant(_sign(self.inputs[0].data)),)
+
+    def jvp(self, dx):
+        """dout = dx * sign(x)  (0 at x = 0, as backward)"""
+        (x,) = self.saved
+        return dx * _sign(x)
 
 
 def _sign(x):
@@ -94,6 +114,11 @@ class Relu(Function):
     def differentiable_backward(self, g):
         return (Where.apply(g, mask=np.logical_not(self.inputs[0].data <= 0)),)  # backward's: 0 where x <= 0
 
+    def jvp(self, dx):
+        """dout = dx * (x > 0)  (a selection, 0 at x = 0, as backward: the same kernel)"""
+        (x,) = self.saved
+        return backend.relu_backward(x, dx)
+
 
 class Sigmoid(Function):
     """1 / (1 + exp(-x)):  dx = g * s * (1 - s)"""
@@ -113,6 +138,11 @@ class Sigmoid(Function):
         out = self.inputs[0].sigmoid()
         return (g * out * (1 - out),)
 
+    def jvp(self, dx):
+        """dout = dx * s * (1 - s)"""
+        (out,) = self.saved
+        return dx * out * (1 - out)
+
 
 class Tanh(Function):
     """tanh(x):  dx = g * (1 - tanh(x)**2)"""
@@ -129,6 +159,11 @@ class Tanh(Function):
     def differentiable_backward(self, g):
         out = self.inputs[0].tanh()
         return (g * (1 - out * out),)
+
+    def jvp(self, dx):
+        """dout = dx * (1 - tanh(x)**2)"""
+        (out,) = self.saved
+        return dx * (1 - out * out)
 
 
 class Clamp(Function):
@@ -158,6 +193,12 @@ class Clamp(Function):
         inside = self._inside(self.inputs[0].data)
         return (g if inside is None else Where.apply(g, mask=inside),)
 
+    def jvp(self, dx):
+        """dout = dx * (low <= x <= high)  (a selection, as backward: the bounds themselves pass dx)"""
+        (x,) = self.saved
+        inside = self._inside(x)
+        return dx if inside is None else np.where(inside, dx, 0)
+
     def _inside(self, x):
         inside = None
         if self.low is not None:
@@ -179,6 +220,10 @@ class Clone(Function):
 
     differentiable_backward = backward
 
+    def jvp(self, dx):
+        """dout = dx.copy()"""
+        return dx.copy()
+
 
 class Cast(Function):
     """x.astype(dtype):  dx = g.astype(x.dtype)"""
@@ -195,6 +240,10 @@ class Cast(Function):
 
     def differentiable_backward(self, g):
         return (g.to(self.input_dtype),)
+
+    def jvp(self, dx):
+        """dout = dx.astype(dtype)  (none for a cast to integers or booleans)"""
+        return dx.astype(self.dtype) if self.primal_output.dtype.kind == "f" else None
 
 
 class Where(Function):
@@ -216,3 +265,7 @@ class Where(Function):
 
     def differentiable_backward(self, g):
         return (unbroadcast(Where.apply(g, mask=self.mask), self.input_shape),)
+
+    def jvp(self, dx):
+        """dout = where(mask, dx, 0)"""
+        return np.where(self.mask, dx, 0)

@@ -23,3 +23,12 @@ class Stack(Function):
 
     def differentiable_backward(self, g):
         return tuple(g[index] for index in range(len(self.inputs)))
+
+    def jvp(self, *tangents):
+        """dout = stack(dx_0, ..., dx_n-1)  (zeros for an input without tangent)"""
+        output = self.primal_output
+        out = backend.full(output.shape, 0, output.dtype, backend.device_of(output))
+        for index, tangent in enumerate(tangents):
+            if tangent is not None:
+                out[index] = tangent
+        return out

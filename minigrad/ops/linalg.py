@@ -19,12 +19,18 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         try:
-            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+            self.batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         except ValueError:
             raise ValueError(f"matmul: batch shapes of {a.shape} and {b.shape} cannot be broadcast together") from None
         self.save_for_backward(a, b)
         self.matrix_shapes = (a2.shape, b2.shape)
-        out = backend.matmul(a2, b2, batch)
+        return self._product(a, b)
+
+    def _product(self, a, b):
+        """a @ b on the kernels, for arrays of the checked shapes (forward's operands, or tangents of them)."""
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        out = backend.matmul(a2, b2, self.batch)
         if a.ndim == 1:
             out = out[..., 0, :]
         if b.ndim == 1:
@@ -59,6 +65,15 @@ class MatMul(Function):
             db = unbroadcast(a2.transpose(-1, -2) @ g2, b2_shape).reshape(b.shape)
         return da, db
 
+    def jvp(self, da, db):
+        """dout = da @ b + a @ db"""
+        a, b = self.saved
+        from_a = None if da is None else self._product(da, b)
+        from_b = None if db is None else self._product(a, db)
+        if from_a is None or from_b is None:
+            return from_b if from_a is None else from_a
+        return from_a + from_b
+
 
 class Linear(Function):
     """y = x @ w.T + b:  dx = g @ w,  dw = g.T @ x,  db = sum of g over rows
@@ -71,11 +86,7 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.save_for_backward(x, weight)
         self.has_bias = bias is not None
-        rows = x.reshape(-1, x.shape[-1])
-        out = backend.matmul(rows, weight.T, ())
-        if bias is not None:
-            out += bias
-        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+        return _linear(x, weight, bias)
 
     def backward(self, g):
         x, weight = self.saved
@@ -100,3 +111,23 @@ class Linear(Function):
         if self.has_bias and self.needs_input_grad[2]:
             db = g_rows.sum(axis=0)
         return (dx, dw, db) if self.has_bias else (dx, dw)
+
+    def jvp(self, dx, dw, db=None):
+        """dy = dx @ w.T + x @ dw.T + db"""
+        x, weight = self.saved
+        out = None if dx is None else _linear(dx, weight, db)
+        if dw is not None:
+            from_weight = _linear(x, dw, db if out is None else None)
+            out = from_weight if out is None else out + from_weight
+        if out is None:  # only the bias moves: its tangent on every row
+            out = backend.copied(np.broadcast_to(db, self.primal_output.shape), db.dtype)
+        return out
+
+
+def _linear(x, weight, bias):
+    """x @ weight.T + bias on the kernels, x's leading axes flattened into rows for the duration."""
+    rows = x.reshape(-1, x.shape[-1])
+    out = backend.matmul(rows, weight.T, ())
+    if bias is not None:
+        out += bias
+    return out.reshape(x.shape[:-1] + (weight.shape[0],))

@@ -21,6 +21,11 @@ class _Reduction(Function):
         reduced = range(len(self.input_shape)) if self.axis is None else self.axis
         return g.reshape(tuple(1 if axis in reduced else size for axis, size in enumerate(self.input_shape)))
 
+    def reduced(self, array):
+        """``array`` (the input's shape, reduced axes of size 1) in the output's shape: an array even
+        for a full reduction, where NumPy gives a scalar."""
+        return array.reshape(self.primal_output.shape)
+
 
 class Sum(_Reduction):
     """sum over axis:  dx = g broadcast back over the summed axes"""
@@ -34,6 +39,10 @@ class Sum(_Reduction):
 
     def differentiable_backward(self, g):
         return (BroadcastTo.apply(self.expand_tensor(g), shape=self.input_shape),)
+
+    def jvp(self, dx):
+        """dout = dx summed over axis"""
+        return self.reduced(dx.sum(axis=self.axis, keepdims=True))
 
 
 class Mean(_Reduction):
@@ -49,6 +58,10 @@ class Mean(_Reduction):
 
     def differentiable_backward(self, g):
         return (BroadcastTo.apply(self.expand_tensor(g) / self.count, shape=self.input_shape),)
+
+    def jvp(self, dx):
+        """dout = dx averaged over axis"""
+        return self.reduced(dx.sum(axis=self.axis, keepdims=True) / self.count)
 
 
 class Max(_Reduction):
@@ -95,6 +108,17 @@ class Max(_Reduction):
         counts = self.constant(winners.sum(axis=self.axis, keepdims=True).astype(g.dtype))
         return (self.constant(winners.astype(g.dtype)) * (self.expand_tensor(g) / counts),)
 
+    def jvp(self, dx):
+        """dout = sum(dx where x == max) / (number of maxima): ties average their tangents, as backward
+        shares g (and as PyTorch's forward AD for amax and max()); a NaN maximum as backward"""
+        x, out = self.saved
+        winners = x == self.expand(out)
+        if self.axis is None:
+            winners = winners | (np.isnan(x) & np.isnan(out))
+        counts = winners.sum(axis=self.axis, keepdims=True)
+        # A selection, not dx * winners: an infinite tangent elsewhere does not make the result NaN
+        return self.reduced(np.where(winners, dx, 0).sum(axis=self.axis, keepdims=True) / counts)
+
 
 class Min(Max):
     """min over axis:  dx = g * (x == min) / (number of minima)"""
@@ -130,6 +154,11 @@ class Softmax(Function):
         """The same formula on arrays (backward) or on Tensors (create_graph: s recomputed from x)."""
         return (out * (g - (g * out).sum(axis=self.axis, keepdims=True)),)
 
+    def jvp(self, dx):
+        """ds = s * (dx - sum(dx * s))  (the Jacobian is symmetric: backward's formula)"""
+        (out,) = self.saved
+        return self._gradient(dx, out)[0]
+
 
 class LogSoftmax(Function):
     """y = x - max - log(sum(exp(x - max))):  dx = g - exp(y) * sum(g)"""
@@ -156,3 +185,8 @@ class LogSoftmax(Function):
     def _gradient(self, g, probabilities):
         """The same formula on arrays (backward) or on Tensors (create_graph: exp(y) recomputed from x)."""
         return (g - probabilities * g.sum(axis=self.axis, keepdims=True),)
+
+    def jvp(self, dx):
+        """dy = dx - sum(exp(y) * dx)"""
+        (out,) = self.saved
+        return dx - (np.exp(out) * dx).sum(axis=self.axis, keepdims=True)

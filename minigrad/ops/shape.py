@@ -6,6 +6,14 @@ from ..autograd import Function
 from .broadcasting import unbroadcast
 
 
+def broadcast_tangent(tangent, shape):
+    """A broadcast input's tangent, broadcast like the input was: ``tangent`` itself when it already
+    has ``shape``, else a new array (a broadcast view is read-only, and an unpacked tangent may be written to)."""
+    if tangent.shape == tuple(shape):
+        return tangent
+    return backend.copied(np.broadcast_to(tangent, tuple(shape)), tangent.dtype)
+
+
 class Reshape(Function):
     """x.reshape(shape):  dx = g.reshape(x.shape)"""
 
@@ -24,6 +32,10 @@ class Reshape(Function):
     def differentiable_backward(self, g):
         return (Reshape.apply(g, shape=self.input_shape),)
 
+    def jvp(self, dx):
+        """dout = dx.reshape(shape)"""
+        return dx.reshape(self.primal_output.shape)
+
 
 class Permute(Function):
     """x.transpose(axes):  dx = g.transpose(inverse of axes)"""
@@ -41,6 +53,10 @@ class Permute(Function):
 
     def differentiable_backward(self, g):
         return (Permute.apply(g, axes=tuple(int(axis) for axis in np.argsort(self.axes))),)
+
+    def jvp(self, dx):
+        """dout = dx.transpose(axes)"""
+        return dx.transpose(self.axes)
 
 
 class BroadcastTo(Function):
@@ -62,6 +78,10 @@ class BroadcastTo(Function):
 
     differentiable_backward = backward  # unbroadcast is a sum and a reshape: Tensor ops too
 
+    def jvp(self, dx):
+        """dout = np.broadcast_to(dx, shape)"""
+        return backend.copied(np.broadcast_to(dx, self.primal_output.shape), dx.dtype)
+
 
 class GetItem(Function):
     """x[index]:  dx = zeros with g added at index (repeated indices accumulate)"""
@@ -72,11 +92,7 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, x):
-        index = self.index
-        if _is_basic_index(index) and not any(item is Ellipsis for item in _items(index)):
-            # x[0, 1] would be a NumPy scalar, a copy; x[0, 1, ...] is the same element as a 0-d
-            # view, so writing to it writes to x, as in PyTorch.
-            index = _items(index) + (Ellipsis,)
+        index = self.view_index()
         self.stages = index_stages(index, x.ndim)
         try:
             out = x[index] if self.stages is None else x[self.stages[0]][self.stages[1]]
@@ -85,11 +101,23 @@ class GetItem(Function):
         self.input_shape, self.input_dtype = x.shape, x.dtype
         return out
 
+    def view_index(self):
+        """The index as forward applies it: x[0, 1] would be a NumPy scalar, a copy; x[0, 1, ...] is
+        the same element as a 0-d view, so writing to it writes to x, as in PyTorch."""
+        index = self.index
+        if _is_basic_index(index) and not any(item is Ellipsis for item in _items(index)):
+            index = _items(index) + (Ellipsis,)
+        return index
+
     def backward(self, g):
         return (scatter(g, self.input_shape, self.input_dtype, self.index, self.stages),)
 
     def differentiable_backward(self, g):
         return (ScatterAdd.apply(g, shape=self.input_shape, index=self.index, stages=self.stages),)
+
+    def jvp(self, dx):
+        """dout = dx[index]"""
+        return dx[self.view_index()] if self.stages is None else dx[self.stages[0]][self.stages[1]]
 
 
 def scatter(g, shape, dtype, index, stages):
@@ -123,6 +151,10 @@ class ScatterAdd(Function):
 
     def differentiable_backward(self, g):
         return (GetItem.apply(g, index=self.index),)
+
+    def jvp(self, dx):
+        """dout = zeros(shape) with dx added at index"""
+        return scatter(dx, self.shape, dx.dtype, self.index, self.stages)
 
 
 def index_stages(index, ndim):
@@ -179,3 +211,7 @@ class ToDevice(Function):
 
     def differentiable_backward(self, g):
         return (g.to(self.input_device),)
+
+    def jvp(self, dx):
+        """dout = dx.to(device)"""
+        return backend.to_device(dx, self.output_device)
