@@ -174,8 +174,8 @@ def _columns_to_jacobian(columns, output, argument):
 
 def hessian(func, argnums=0):
     """A function returning the Hessian of a scalar ``func``: the Jacobian of its gradient, of
-    shape argument.shape + argument.shape."""
-    return _named(jacrev(jacrev(func, argnums), argnums), "hessian", func)
+    shape argument.shape + argument.shape; forward over reverse (jacfwd of jacrev), as torch.func."""
+    return _named(jacfwd(jacrev(func, argnums), argnums), "hessian", func)
 
 
 def hvp(func, inputs, v):
@@ -269,9 +269,15 @@ def _differentiable_arguments(name, args, positions):
         if value.requires_grad:
             nested = True
             with autograd.enable_grad():
-                tracked = value.clone()
+                tracked = value.clone()  # a recorded copy carries a forward-mode tangent too (Clone's jvp)
         else:
             tracked = value.detach().requires_grad_(True)
+            tangent = forward_ad.tangent_of(value) if autograd._dual_level_active else None
+            if tangent is not None:
+                # Forward over reverse (jacfwd(jacrev(f)), a jvp of a gradient): the tangent stays, and
+                # the gradient is computed with recorded ops, whose jvp rules carry it through.
+                forward_ad._set_tangent(tracked, tangent)
+                nested = True
         args[position] = tracked
         differentiated.append(tracked)
     return tuple(args), tuple(differentiated), nested
