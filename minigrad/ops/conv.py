@@ -46,6 +46,21 @@ class Conv2d(Function):
             return dx, dw
         return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
 
+    def jvp(self, dx, dweight, dbias=None):
+        """dout = conv(dx, w) + conv(x, dw) + dbias  (bilinear: the forward kernel on each tangent)"""
+        x, weight = self.primal_inputs[0], self.primal_inputs[1]
+        terms = []
+        if dx is not None:
+            terms.append(backend.conv2d_forward(dx, weight, None, self.geometry, self.output_size))
+        if dweight is not None:
+            terms.append(backend.conv2d_forward(x, dweight, None, self.geometry, self.output_size))
+        if dbias is not None:
+            bias_term = dbias.reshape(1, -1, 1, 1)
+            if not terms:  # the output's shape: the bias alone does not broadcast to it
+                bias_term = bias_term + backend.full_like(self.primal_output, 0)
+            terms.append(bias_term)
+        return _total(terms)
+
 
 class Conv2dInputGradient(Function):
     """t = T(g, w), Conv2d's input gradient (the transposed convolution):
@@ -76,6 +91,16 @@ class Conv2dInputGradient(Function):
             dw = Conv2dWeightGradient.apply(h, g, geometry=self.geometry, weight_shape=weight.shape)
         return dg, dw
 
+    def jvp(self, dg, dweight):
+        """dt = T(dg, w) + T(g, dw)  (bilinear: the same kernel on each tangent)"""
+        g, weight = self.primal_inputs
+        terms = []
+        if dg is not None:
+            terms.append(backend.conv2d_backward_input(dg, weight, self.geometry, self.input_shape))
+        if dweight is not None:
+            terms.append(backend.conv2d_backward_input(g, dweight, self.geometry, self.input_shape))
+        return _total(terms)
+
 
 class Conv2dWeightGradient(Function):
     """r = R(x, g), Conv2d's weight gradient (the correlation of x with g):
@@ -105,3 +130,23 @@ class Conv2dWeightGradient(Function):
         if self.needs_input_grad[1]:
             dg = Conv2d.apply(x, v, geometry=self.geometry, output_size=tuple(g.shape[2:]))
         return dx, dg
+
+    def jvp(self, dx, dg):
+        """dr = R(dx, g) + R(x, dg)  (bilinear: the same kernel on each tangent)"""
+        x, g = self.primal_inputs
+        terms = []
+        if dx is not None:
+            terms.append(backend.conv2d_backward_weight(dx, g, self.geometry, self.weight_shape))
+        if dg is not None:
+            terms.append(backend.conv2d_backward_weight(x, dg, self.geometry, self.weight_shape))
+        return _total(terms)
+
+
+def _total(terms):
+    """The sum of a jvp's terms (None when every tangent was zero); never adds into a tangent in place."""
+    if not terms:
+        return None
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total

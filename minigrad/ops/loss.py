@@ -60,6 +60,17 @@ class SoftmaxCrossEntropy(Function):
             g = g / self.count
         return (grad_logits * g,)
 
+    def jvp(self, dx):
+        """dloss_n = sum_c (softmax(x_n) - q_n)_c dx_nc  (0 on ignored rows), reduced as forward"""
+        (grad_logits,) = self.saved  # the kernel's gradient rows, saved whether or not grad mode is on
+        row_tangents = (grad_logits * dx).sum(axis=1)
+        if self.reduction == "none":
+            return row_tangents
+        total = row_tangents.sum(keepdims=True).reshape(())
+        if self.reduction == "mean" and self.count:  # every target ignored: no derivative, as backward
+            total = total / self.count
+        return total
+
 
 class BinaryCrossEntropyWithLogits(Function):
     """l = w * ((1 - y) x + (1 + (p - 1) y) softplus(-x)):  dx = g w ((1 - y) - (1 + (p - 1) y) sigmoid(-x))
@@ -83,15 +94,19 @@ class BinaryCrossEntropyWithLogits(Function):
         self.log_weight = log_weight
         return reduce_losses(losses, self.reduction)
 
-    def backward(self, g):
-        (x,) = self.saved
+    def local_gradient(self, x):
+        """dl/dx = w ((1 - y) - (1 + (p - 1) y) sigmoid(-x)), elementwise."""
         # sigmoid(-x) in the stable form: exp of a non-positive number only.
         e = np.exp(-np.abs(x))
         sigmoid_of_negative = np.where(x >= 0, e, 1) / (1 + e)
         dx = (1 - self.targets) - self.log_weight * sigmoid_of_negative
         if self.weight is not None:
             dx = dx * self.weight
-        return (_reduced_gradient(g, dx, self.reduction),)
+        return dx
+
+    def backward(self, g):
+        (x,) = self.saved
+        return (_reduced_gradient(g, self.local_gradient(x), self.reduction),)
 
     def differentiable_backward(self, g):
         """The same formula on Tensors; targets and weights are constants."""
@@ -104,6 +119,12 @@ class BinaryCrossEntropyWithLogits(Function):
         if self.weight is not None:
             dx = dx * self.constant(backend.as_array(self.weight, x.dtype, x.data))
         return (_reduced_gradient(g, dx, self.reduction),)
+
+    def jvp(self, dx):
+        """dloss = w ((1 - y) - (1 + (p - 1) y) sigmoid(-x)) dx, reduced as forward (the targets are
+        constants here, as in backward: they are not an input of the op)"""
+        tangents = self.local_gradient(self.primal_inputs[0]) * dx
+        return _reduced_tangent(tangents, self.reduction)
 
 
 class NllLoss(Function):
@@ -124,7 +145,9 @@ class NllLoss(Function):
         return reduce_losses(losses, self.reduction)
 
     def backward(self, g):
-        row_gradient = np.broadcast_to(g / self.count if self.reduction == "mean" else g, self.targets.shape)
+        # No target counted ("mean" of nothing): every row is masked out below, so g needs no dividing.
+        scaled = g / self.count if self.reduction == "mean" and self.count else g
+        row_gradient = np.broadcast_to(scaled, self.targets.shape)
         dx = backend.full(self.input_shape, 0, self.dtype, backend.device_of(g))
         dx[self.rows, self.safe_targets] = np.where(self.valid, -row_gradient, 0)
         return (dx,)
@@ -142,6 +165,16 @@ class NllLoss(Function):
             g = g / self.count
         return (negative_one_hot * g,)
 
+    def jvp(self, dx):
+        """dloss_n = -dx[n, t_n] (0 where t_n == ignore_index), reduced as forward"""
+        tangents = np.where(self.valid, -dx[self.rows, self.safe_targets], 0).astype(self.dtype, copy=False)
+        if self.reduction == "none":
+            return tangents
+        total = tangents.sum(keepdims=True).reshape(())
+        if self.reduction == "mean" and self.count:  # no target counted: no derivative, as backward
+            total = total / self.count
+        return total
+
 
 def reduce_losses(losses, reduction):
     """Per-element losses reduced by "mean", "sum" or "none" (arrays here, Tensors in nn.functional)."""
@@ -157,3 +190,11 @@ def _reduced_gradient(g, local_gradient, reduction):
     if reduction == "mean":
         return local_gradient * (g / local_gradient.size)
     return local_gradient * g
+
+
+def _reduced_tangent(tangents, reduction):
+    """Per-element tangents reduced as ``reduce_losses`` reduces the losses: a 0-d array for "mean"/"sum"."""
+    if reduction == "none":
+        return tangents
+    total = tangents.sum(keepdims=True).reshape(())
+    return total / tangents.size if reduction == "mean" else total

@@ -34,6 +34,11 @@ class MaxPool2d(Function):
         (indices,) = self.saved  # where the maxima were: a constant of the gradient, as in PyTorch
         return (MaxPool2dBackward.apply(g, indices=indices, input_shape=self.input_shape),)
 
+    def jvp(self, dx):
+        """dout = dx gathered at each window's maximum (the one position backward routes g to)"""
+        (indices,) = self.saved  # forward saves them whether or not grad mode is on
+        return gather_planes(dx, indices)
+
 
 class MaxPool2dBackward(Function):
     """dx = g scattered (added) to ``indices``, the in-plane positions of the window maxima:  dg = h gathered there"""
@@ -50,6 +55,10 @@ class MaxPool2dBackward(Function):
     def differentiable_backward(self, h):
         return (MaxPool2dGather.apply(h, indices=self.indices, input_shape=self.input_shape),)
 
+    def jvp(self, dg):
+        """dout = dg scattered (added) to ``indices``  (linear: the op itself on the tangent)"""
+        return backend.max_pool2d_backward(dg, self.indices, self.input_shape)
+
 
 class MaxPool2dGather(Function):
     """out[n, c, i, j] = h[n, c].flat[indices[n, c, i, j]]:  dh = g scattered (added) back to ``indices``"""
@@ -65,6 +74,10 @@ class MaxPool2dGather(Function):
 
     def differentiable_backward(self, g):
         return (MaxPool2dBackward.apply(g, indices=self.indices, input_shape=self.input_shape),)
+
+    def jvp(self, dh):
+        """dout = dh gathered at ``indices``  (linear: the op itself on the tangent)"""
+        return gather_planes(dh, self.indices)
 
 
 def gather_planes(h, indices):
@@ -93,6 +106,10 @@ class AvgPool2d(Function):
         return (AvgPool2dBackward.apply(g, geometry=self.geometry, input_shape=self.input_shape,
                                         count_include_pad=self.count_include_pad),)
 
+    def jvp(self, dx):
+        """dout = the average pool of dx  (linear: the op itself on the tangent)"""
+        return backend.avg_pool2d_forward(dx, self.geometry, self.output_size, self.count_include_pad)
+
 
 class AvgPool2dBackward(Function):
     """dx = g / window size spread over each window (the transpose of the average pool):
@@ -112,3 +129,7 @@ class AvgPool2dBackward(Function):
     def differentiable_backward(self, h):
         return (AvgPool2d.apply(h, geometry=self.geometry, output_size=self.output_size,
                                 count_include_pad=self.count_include_pad),)
+
+    def jvp(self, dg):
+        """dout = dg / window size spread over each window  (linear: the op itself on the tangent)"""
+        return backend.avg_pool2d_backward(dg, self.geometry, self.input_shape, self.count_include_pad)

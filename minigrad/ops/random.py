@@ -27,3 +27,8 @@ class Dropout(Function):
     def differentiable_backward(self, g):
         (scaled_mask,) = self.saved
         return (g * self.constant(scaled_mask),)  # the mask is drawn, not differentiated: a constant
+
+    def jvp(self, dx):
+        """dout = dx * m / (1 - p), with forward's mask"""
+        (scaled_mask,) = self.saved
+        return dx * scaled_mask
