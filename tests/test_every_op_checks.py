@@ -74,7 +74,9 @@ CASES = {
     "Tanh": lambda: (lambda a: a.tanh(), (leaf(4),)),
     "Clamp": lambda: (lambda a: a.clamp(-0.5, 0.5), (mg.tensor([0.2, -1.5, 2.0, -0.3], dtype=mg.float64, requires_grad=True),)),
     "Clone": lambda: (lambda a: a.clone(), (leaf(4),)),
-    "Where": lambda: (first_derivative(lambda a: a.relu() ** 2, 0),
+    "ReluBackward": lambda: (first_derivative(lambda a: a.relu() ** 2, 0),
+                             (mg.tensor([0.5, -1.5, 2.0, -0.3], dtype=mg.float64, requires_grad=True),)),
+    "Where": lambda: (first_derivative(lambda a: a.clamp(-1.0, 1.0) ** 2, 0),
                       (mg.tensor([0.5, -1.5, 2.0, -0.3], dtype=mg.float64, requires_grad=True),)),
     # reductions
     "Sum": lambda: (lambda a: a.sum(axis=1), (leaf(2, 3),)),

@@ -21,7 +21,7 @@ softmax cross-entropy run Numba kernels through backend.py.
 from .broadcasting import unbroadcast
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .arithmetic import Add, Div, FloorDivide, Fmod, Mul, Neg, Pow, PowConstant, Remainder, Sub
-from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, Sigmoid, Sqrt, Tanh, Where
+from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, ReluBackward, Sigmoid, Sqrt, Tanh, Where
 from .join import Stack
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
@@ -34,7 +34,7 @@ __all__ = [
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
     "Clone", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Div", "Dropout", "Exp", "FloorDivide", "Fmod",
     "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather",
-    "Mean", "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "Remainder", "Reshape",
+    "Mean", "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward", "Remainder", "Reshape",
     "ScatterAdd", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "ToDevice",
     "Where", "reduce_losses", "unbroadcast",
 ]

@@ -112,12 +112,37 @@ class Relu(Function):
         return (backend.relu_backward(x, g),)
 
     def differentiable_backward(self, g):
-        return (Where.apply(g, mask=np.logical_not(self.inputs[0].data <= 0)),)  # backward's: 0 where x <= 0
+        (x,) = self.saved
+        return (ReluBackward.apply(g, x=x),)
 
     def jvp(self, dx):
         """dout = dx * (x > 0)  (a selection, 0 at x = 0, as backward: the same kernel)"""
         (x,) = self.saved
         return backend.relu_backward(x, dx)
+
+
+class ReluBackward(Function):
+    """x <= 0 ? 0 : g, for ReLU's constant input x (its create_graph gradient):  dg = x <= 0 ? 0 : h
+
+    The fused kernel of ReLU's backward, as an op: the selection is linear in g, so its gradient is
+    the same selection (x's own gradient through it is 0 almost everywhere, as in PyTorch).
+    """
+
+    def __init__(self, x):
+        self.x = x
+
+    def forward(self, g):
+        return backend.relu_backward(self.x, g)
+
+    def backward(self, h):
+        return (backend.relu_backward(self.x, h),)
+
+    def differentiable_backward(self, h):
+        return (ReluBackward.apply(h, x=self.x),)
+
+    def jvp(self, dg):
+        """dout = x <= 0 ? 0 : dg"""
+        return backend.relu_backward(self.x, dg)
 
 
 class Sigmoid(Function):
