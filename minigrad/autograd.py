@@ -16,6 +16,7 @@ backward leaves on it, by reference, the gradient it received and the ones it se
 Anomaly mode (anomaly.py) hooks in at two places, after forward and after each node's backward;
 while it is off, those hooks cost one ``is None`` test each.
 """
+import contextlib
 import itertools
 
 import numpy as np
@@ -321,14 +322,15 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
     if capture is not None:
         captured_nodes = {tensor.grad_fn: tensor for tensor in capture if tensor.grad_fn is not None}
 
-    with _GradModeSetting(create_graph):
+    with _GradModeSetting(True) if create_graph else _NO_CHANGE:
+        run_node = _run_node_recorded if create_graph else _run_node
         for node in nodes:
             grad_output = node_gradients.pop(node, None)
             if grad_output is None:
                 continue
             if node in captured_nodes:
                 leaf_gradients[id(captured_nodes[node])] = grad_output
-            input_gradients = _run_node(node, grad_output, create_graph)
+            input_gradients = run_node(node, grad_output)
             for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
                 if gradient is None or not needed:
                     continue
@@ -346,41 +348,64 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
     return leaf_gradients
 
 
-def _run_node(node, grad_output, create_graph):
-    """One node's backward: the gradients it sends to its inputs (arrays, or Tensors with create_graph)."""
+def _run_node(node, grad_output):
+    """One node's fused backward: the gradient arrays it sends to its inputs."""
     if node.released:
-        raise RuntimeError(
-            f"backward: {node.name} (sequence {node.sequence}) has already been through backward "
-            "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
-            "(or use GradientTape(persistent=True)) to go through the graph a second time."
-        )
-    global _backward_of
-    outer, _backward_of = _backward_of, (node if create_graph else None)
-    try:
-        if _anomaly_mode is None:
-            node.check_saved_versions()
-            input_gradients = node.differentiable_backward(grad_output) if create_graph else node.backward(grad_output)
-        else:
-            from . import anomaly
+        raise _freed(node)
+    if _anomaly_mode is None:
+        node.check_saved_versions()
+        input_gradients = node.backward(grad_output)
+    else:
+        from . import anomaly
 
-            input_gradients = anomaly.run_node_backward(node, grad_output, create_graph)
-    finally:
-        _backward_of = outer
-    input_gradients = tuple(input_gradients)
-    output_array, input_arrays = grad_output, input_gradients
-    if create_graph:  # explain() and anomaly mode look at the arrays
-        output_array = grad_output.data
-        input_arrays = tuple(None if gradient is None else gradient.data for gradient in input_gradients)
-    if len(input_gradients) != len(node.inputs):
-        raise RuntimeError(f"backward: {node.name} returned {len(input_gradients)} gradients for "
-                           f"{len(node.inputs)} inputs")
+        input_gradients = anomaly.run_node_backward(node, grad_output)
     # Kept (not copied) for explain(): the gradient that reached the node and those it sent on.
-    node.output_gradient, node.input_gradients = output_array, input_arrays
+    node.output_gradient, node.input_gradients = grad_output, input_gradients
     if _anomaly_mode is not None:
         from . import anomaly
 
-        anomaly.check_backward(node, output_array, input_arrays, _anomaly_mode)
+        anomaly.check_backward(node, grad_output, input_gradients, _anomaly_mode)
     return input_gradients
+
+
+def _run_node_recorded(node, grad_output):
+    """One node's differentiable backward (create_graph): Tensors, computed by recorded ops that
+    remember this node (``backward_of``) for explain() and viz."""
+    global _backward_of
+    if node.released:
+        raise _freed(node)
+    outer, _backward_of = _backward_of, node
+    try:
+        if _anomaly_mode is None:
+            node.check_saved_versions()
+            input_gradients = tuple(node.differentiable_backward(grad_output))
+        else:
+            from . import anomaly
+
+            input_gradients = tuple(anomaly.run_node_backward(node, grad_output, create_graph=True))
+    finally:
+        _backward_of = outer
+    if len(input_gradients) != len(node.inputs):
+        raise RuntimeError(f"backward: {node.name}.differentiable_backward returned {len(input_gradients)} "
+                           f"gradients for {len(node.inputs)} inputs")
+    input_arrays = tuple(None if gradient is None else gradient.data for gradient in input_gradients)
+    node.output_gradient, node.input_gradients = grad_output.data, input_arrays
+    if _anomaly_mode is not None:
+        from . import anomaly
+
+        anomaly.check_backward(node, grad_output.data, input_arrays, _anomaly_mode)
+    return input_gradients
+
+
+def _freed(node):
+    return RuntimeError(
+        f"backward: {node.name} (sequence {node.sequence}) has already been through backward "
+        "and its saved buffers were freed. Pass retain_graph=True to the first backward() "
+        "(or use GradientTape(persistent=True)) to go through the graph a second time."
+    )
+
+
+_NO_CHANGE = contextlib.nullcontext()  # the fused path runs in whatever grad mode the caller has
 
 
 def _as_gradient_tensor(root, gradient):
