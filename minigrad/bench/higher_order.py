@@ -14,7 +14,7 @@ import importlib
 import numpy as np
 
 from minigrad.bench._timing import time_interleaved
-from minigrad.bench.cnn import BATCH, build
+from minigrad.bench.cnn import BATCH, available_libraries, build
 
 
 def contenders(library, images, labels):
@@ -55,12 +55,7 @@ def main(arguments=None):
     generator = np.random.default_rng(0)
     images = generator.random((BATCH, 1, 28, 28), dtype=np.float32)
     labels = generator.integers(0, 10, BATCH).astype(np.int64)
-    libraries = {}
-    for name in ("minigrad", "torch"):
-        try:
-            libraries[name] = importlib.import_module(name)
-        except ImportError:
-            print(f"({name} is not installed: left out)")
+    libraries = available_libraries()
     if "torch" in libraries:
         importlib.import_module("torch.func")
     runs = {name: contenders(library, images, labels) for name, library in libraries.items()}

@@ -63,13 +63,7 @@ class SoftmaxCrossEntropy(Function):
     def jvp(self, dx):
         """dloss_n = sum_c (softmax(x_n) - q_n)_c dx_nc  (0 on ignored rows), reduced as forward"""
         (grad_logits,) = self.saved  # the kernel's gradient rows, saved whether or not grad mode is on
-        row_tangents = (grad_logits * dx).sum(axis=1)
-        if self.reduction == "none":
-            return row_tangents
-        total = row_tangents.sum(keepdims=True).reshape(())
-        if self.reduction == "mean" and self.count:  # every target ignored: no derivative, as backward
-            total = total / self.count
-        return total
+        return reduce_row_tangents((grad_logits * dx).sum(axis=1), self.reduction, self.count)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -168,12 +162,18 @@ class NllLoss(Function):
     def jvp(self, dx):
         """dloss_n = -dx[n, t_n] (0 where t_n == ignore_index), reduced as forward"""
         tangents = np.where(self.valid, -dx[self.rows, self.safe_targets], 0).astype(self.dtype, copy=False)
-        if self.reduction == "none":
-            return tangents
-        total = tangents.sum(keepdims=True).reshape(())
-        if self.reduction == "mean" and self.count:  # no target counted: no derivative, as backward
-            total = total / self.count
-        return total
+        return reduce_row_tangents(tangents, self.reduction, self.count if self.reduction == "mean" else None)
+
+
+def reduce_row_tangents(tangents, reduction, count):
+    """The tangents of per-row losses reduced as the forward reduced the losses: "none" keeps them,
+    "sum" adds them, "mean" divides by the counted targets (none counted: no derivative, as backward)."""
+    if reduction == "none":
+        return tangents
+    total = tangents.sum(keepdims=True).reshape(())
+    if reduction == "mean" and count:
+        total = total / count
+    return total
 
 
 def reduce_losses(losses, reduction):
