@@ -39,6 +39,12 @@ def test_cnn_step_prints_milliseconds_per_step():
     assert "ms/step" in bench("cnn", "--repeats", "1")
 
 
+def test_higher_order_prints_gradient_hvp_and_jvp_times():
+    output = bench("higher_order", "--quick", "--repeats", "1")
+    for benchmark in ("gradient", "hvp", "jvp"):
+        assert re.search(rf"^  {benchmark} +minigrad +[\d.]+", output, re.MULTILINE), output
+
+
 def test_help_lists_the_training_benchmarks():
     output = bench("--help")
     for name in ("adam", "cnn"):

@@ -17,10 +17,10 @@ from minigrad.bench._timing import time_interleaved
 from minigrad.bench.cnn import BATCH, available_libraries, build
 
 
-def contenders(library, images, labels):
-    """{benchmark: zero-argument function} for one library (minigrad or torch)."""
+def contenders(library, images, labels, quick=False):
+    """{benchmark: zero-argument function} for one library (minigrad or torch); ``quick``: a narrow CNN."""
     library.manual_seed(0)
-    model, _ = build(library)
+    model, _ = build(library, channels=(4, 8), hidden=32) if quick else build(library)
     model.eval()
     names = [name for name, _ in model.named_parameters()]
     parameters = [parameter for _, parameter in model.named_parameters()]
@@ -51,6 +51,7 @@ def contenders(library, images, labels):
 def main(arguments=None):
     parser = argparse.ArgumentParser(prog="python -m minigrad.bench higher_order", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--quick", action="store_true", help="a narrow CNN (4 and 8 channels, 32 hidden): a smoke test")
     args = parser.parse_args(arguments)
     generator = np.random.default_rng(0)
     images = generator.random((BATCH, 1, 28, 28), dtype=np.float32)
@@ -58,8 +59,8 @@ def main(arguments=None):
     libraries = available_libraries()
     if "torch" in libraries:
         importlib.import_module("torch.func")
-    runs = {name: contenders(library, images, labels) for name, library in libraries.items()}
-    print(f"reference CNN, batch {BATCH}, float32, eval mode, all parameters; median of {args.repeats} "
+    runs = {name: contenders(library, images, labels, args.quick) for name, library in libraries.items()}
+    print(f"{'narrow (--quick)' if args.quick else 'reference'} CNN, batch {BATCH}, float32, eval mode, all parameters; median of {args.repeats} "
           "interleaved rounds (ms)")
     for benchmark in ("gradient", "hvp", "jvp"):
         functions = {name: run[benchmark] for name, run in runs.items()}
