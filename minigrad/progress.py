@@ -241,8 +241,8 @@ def compile_notice(file=None):
         def on_start(self, compile_event):
             if compile_time.depth == 0:
                 if compile_time.seconds == 0.0 and compile_time.started is None:
-                    print("compiling minigrad's kernels for this machine on first use "
-                          "(once: Numba caches them for later runs) ...", file=file, flush=True)
+                    _say("compiling minigrad's kernels for this machine on first use "
+                         "(once: Numba caches them for later runs) ...", file)
                 compile_time.started = perf_counter()
             compile_time.depth += 1
 
@@ -254,7 +254,18 @@ def compile_notice(file=None):
     with event.install_listener("numba:compile", Listener()):
         yield compile_time
     if compile_time.seconds > 0:
-        print(f"compiled in {compile_time.seconds:.1f} s", file=file, flush=True)
+        _say(f"compiled in {compile_time.seconds:.1f} s", file)
+
+
+def _say(message, file):
+    """Print a line; while a tqdm bar is on screen, through tqdm.write, which clears the bar, prints
+    and redraws it, so the line does not land in the middle of the bar."""
+    tqdm_module = sys.modules.get("tqdm")
+    if tqdm_module is not None and getattr(tqdm_module.tqdm, "_instances", None):
+        tqdm_module.tqdm.write(message, file=file)
+        file.flush()
+    else:
+        print(message, file=file, flush=True)
 
 
 class _RunningMean:

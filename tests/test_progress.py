@@ -303,3 +303,14 @@ def test_a_cache_load_is_not_a_compile(tmp_path):
                            check=True, env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))).stdout
             for _ in range(2)]
     assert runs == ["True 'compiling'\n", "False ''\n"]
+
+
+def test_a_compile_notice_under_a_drawn_bar_gets_its_own_line():
+    terminal = Terminal()
+    with ProgressBar(total=10, description="epoch 1/1", file=terminal) as bar:
+        bar.update(images=1)
+        progress._say("compiling ...", terminal)
+        written = terminal.getvalue()
+    before = written[:written.index("compiling ...")]
+    assert before.endswith("\r"), repr(written)  # the bar was cleared first, not written after
+    assert "compiling ...\n" in written
