@@ -49,11 +49,8 @@ class Conv2d(Function):
     def jvp(self, dx, dweight, dbias=None):
         """dout = conv(dx, w) + conv(x, dw) + dbias  (bilinear: the forward kernel on each tangent)"""
         x, weight = self.primal_inputs[0], self.primal_inputs[1]
-        terms = []
-        if dx is not None:
-            terms.append(backend.conv2d_forward(dx, weight, None, self.geometry, self.output_size))
-        if dweight is not None:
-            terms.append(backend.conv2d_forward(x, dweight, None, self.geometry, self.output_size))
+        terms = _bilinear_terms(
+            lambda a, w: backend.conv2d_forward(a, w, None, self.geometry, self.output_size), x, weight, dx, dweight)
         if dbias is not None:
             bias_term = dbias.reshape(1, -1, 1, 1)
             if not terms:  # the output's shape: the bias alone does not broadcast to it
@@ -94,12 +91,8 @@ class Conv2dInputGradient(Function):
     def jvp(self, dg, dweight):
         """dt = T(dg, w) + T(g, dw)  (bilinear: the same kernel on each tangent)"""
         g, weight = self.primal_inputs
-        terms = []
-        if dg is not None:
-            terms.append(backend.conv2d_backward_input(dg, weight, self.geometry, self.input_shape))
-        if dweight is not None:
-            terms.append(backend.conv2d_backward_input(g, dweight, self.geometry, self.input_shape))
-        return _total(terms)
+        return _total(_bilinear_terms(
+            lambda a, w: backend.conv2d_backward_input(a, w, self.geometry, self.input_shape), g, weight, dg, dweight))
 
 
 class Conv2dWeightGradient(Function):
@@ -134,12 +127,19 @@ class Conv2dWeightGradient(Function):
     def jvp(self, dx, dg):
         """dr = R(dx, g) + R(x, dg)  (bilinear: the same kernel on each tangent)"""
         x, g = self.primal_inputs
-        terms = []
-        if dx is not None:
-            terms.append(backend.conv2d_backward_weight(dx, g, self.geometry, self.weight_shape))
-        if dg is not None:
-            terms.append(backend.conv2d_backward_weight(x, dg, self.geometry, self.weight_shape))
-        return _total(terms)
+        return _total(_bilinear_terms(
+            lambda a, b: backend.conv2d_backward_weight(a, b, self.geometry, self.weight_shape), x, g, dx, dg))
+
+
+def _bilinear_terms(product, a, b, da, db):
+    """The terms of the tangent of a bilinear product(a, b): product(da, b) and product(a, db), each
+    only where that tangent is not zero (None)."""
+    terms = []
+    if da is not None:
+        terms.append(product(da, b))
+    if db is not None:
+        terms.append(product(a, db))
+    return terms
 
 
 def _total(terms):
