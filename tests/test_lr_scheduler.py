@@ -85,13 +85,17 @@ def test_scheduler_drives_the_rate_the_optimizer_uses():
 
 
 def test_pytorch_style_state_dict_round_trip():
-    scheduler = lr_scheduler.CosineAnnealingLR(make_optimizer(), T_max=20, eta_min=0.01)
+    """As in PyTorch, the scheduler's state and the optimizer's (which holds the current lr) resume the run together."""
+    optimizer = make_optimizer()
+    scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=20, eta_min=0.01)
     for _ in range(7):
         scheduler.step()
     state = scheduler.state_dict()
     assert state["last_epoch"] == 7 and state["T_max"] == 20 and "optimizer" not in state
     assert all(isinstance(value, (int, float, bool, str, list, type(None))) for value in state.values())
-    restored = lr_scheduler.CosineAnnealingLR(make_optimizer(), T_max=20, eta_min=0.01)
+    restored_optimizer = make_optimizer()
+    restored = lr_scheduler.CosineAnnealingLR(restored_optimizer, T_max=20, eta_min=0.01)
+    restored_optimizer.load_state_dict(optimizer.state_dict())
     restored.load_state_dict(copy.deepcopy(state))
     assert rates(restored, 10) == rates(scheduler, 10)
     with pytest.raises(ValueError, match="unexpected keys"):
@@ -99,13 +103,18 @@ def test_pytorch_style_state_dict_round_trip():
 
 
 def test_resuming_with_last_epoch_needs_initial_lr():
-    with pytest.raises(ValueError, match="has no 'initial_lr'"):
+    with pytest.raises(KeyError, match="has no 'initial_lr'"):  # PyTorch raises KeyError too
         lr_scheduler.ExponentialLR(make_optimizer(), gamma=0.9, last_epoch=4)
     optimizer = make_optimizer(lr=0.5)
-    lr_scheduler.ExponentialLR(optimizer, gamma=0.9)  # records initial_lr
+    first = lr_scheduler.ExponentialLR(optimizer, gamma=0.9)  # records initial_lr
+    for _ in range(5):
+        first.step()
+    # resumed at epoch 4, it takes the lr the group has (that of epoch 5), as PyTorch's does
     resumed = lr_scheduler.ExponentialLR(optimizer, gamma=0.9, last_epoch=4)
-    assert resumed.last_epoch == 5
-    assert resumed.get_last_lr() == pytest.approx([0.5 * 0.9**5])
+    assert resumed.last_epoch == 5 and resumed.base_lrs == [0.5]
+    assert resumed.get_last_lr() == first.get_last_lr() == pytest.approx([0.5 * 0.9**5])
+    resumed.step()
+    assert resumed.get_last_lr() == pytest.approx([0.5 * 0.9**6])
 
 
 @pytest.mark.parametrize("make, message", [
@@ -271,7 +280,9 @@ def test_every_kind_steps_and_saves_the_same_way(make):
     assert scheduler.get_last_lr() == [optimizer.param_groups[0]["lr"]] and 0 < scheduler.get_last_lr()[0] < 0.1
     state = scheduler.state_dict()
     assert all(isinstance(value, (int, float, bool, str, list, type(None))) for value in state.values())
-    fresh = make(optim.Adam([mg.nn.Parameter(mg.zeros(3))], lr=0.1))
+    fresh_optimizer = optim.Adam([mg.nn.Parameter(mg.zeros(3))], lr=0.1)
+    fresh = make(fresh_optimizer)
+    fresh_optimizer.load_state_dict(optimizer.state_dict())  # the current lr is the optimizer's state
     fresh.load_state_dict(state)
     fresh.step()
     scheduler.step()
