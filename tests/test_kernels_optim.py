@@ -82,6 +82,44 @@ def adagrad_reference(param, grad, state_sum, lr, eps, weight_decay):
     return param - lr * grad / (np.sqrt(state_sum) + eps), state_sum
 
 
+def adadelta_reference(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    param, grad, square_avg, acc_delta = (np.asarray(a, np.float64) for a in (param, grad, square_avg, acc_delta))
+    grad = (-grad if maximize else grad) + weight_decay * param
+    square_avg = rho * square_avg + (1 - rho) * grad**2
+    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
+    acc_delta = rho * acc_delta + (1 - rho) * delta**2
+    return param - lr * delta, square_avg, acc_delta
+
+
+def nadam_reference(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale, bias_correction2,
+                    grad_coefficient, exp_avg_coefficient, maximize):
+    param, grad, exp_avg, exp_avg_sq = (np.asarray(a, np.float64) for a in (param, grad, exp_avg, exp_avg_sq))
+    grad = (-grad if maximize else grad) + weight_decay * param
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    denominator = np.sqrt(exp_avg_sq / bias_correction2) + eps
+    param = param * param_scale - (grad_coefficient * grad + exp_avg_coefficient * exp_avg) / denominator
+    return param, exp_avg, exp_avg_sq
+
+
+def radam_reference(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale, step_size,
+                    rectified, maximize):
+    param, grad, exp_avg, exp_avg_sq = (np.asarray(a, np.float64) for a in (param, grad, exp_avg, exp_avg_sq))
+    grad = (-grad if maximize else grad) + weight_decay * param
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    update = exp_avg / (np.sqrt(exp_avg_sq) + eps) if rectified else exp_avg
+    return param * param_scale - step_size * update, exp_avg, exp_avg_sq
+
+
+def adamax_reference(param, grad, exp_avg, exp_inf, beta1, beta2, eps, weight_decay, step_size, maximize):
+    param, grad, exp_avg, exp_inf = (np.asarray(a, np.float64) for a in (param, grad, exp_avg, exp_inf))
+    grad = (-grad if maximize else grad) + weight_decay * param
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_inf = np.maximum(beta2 * exp_inf, np.abs(grad) + eps)
+    return param - step_size * exp_avg / exp_inf, exp_avg, exp_inf
+
+
 # --- the kernels against them --------------------------------------------------------------------
 
 SGD_OPTIONS = [  # lr, weight_decay, momentum, dampening, nesterov, first_step
@@ -161,6 +199,45 @@ def test_adagrad_update_matches_numpy(dtype, size, options):
     np.testing.assert_allclose(state_sum, expected_sum, **TOLERANCES[dtype])
 
 
+# Each row: the scalars after the arrays (options that cover every flag), and which arrays are
+# non-negative state (square averages, norms).
+NEW_KERNELS = {
+    "adadelta_update": (adadelta_reference, (2, 3), [
+        (1.0, 0.9, 1e-6, 0.0, False),
+        (0.5, 0.8, 1e-4, 0.1, True),
+        (2.0, 1.0, 1e-6, 0.01, False),  # rho = 1: the averages never move, the step still does
+    ]),
+    "nadam_update": (nadam_reference, (3,), [
+        (0.9, 0.999, 1e-8, 0.0, 1.0, 1 - 0.999, 2e-3 * 0.55 / 0.6, 2e-3 * 0.45 / 0.8, False),
+        (0.8, 0.99, 1e-6, 0.1, 1.0, 1 - 0.99**3, 0.01, 0.02, True),
+        (0.9, 0.999, 1e-8, 0.0, 1 - 1e-2 * 0.1, 1 - 0.999**7, 0.003, 0.004, False),
+    ]),
+    "radam_update": (radam_reference, (3,), [
+        (0.9, 0.999, 1e-8, 0.0, 1.0, 1e-3 / (1 - 0.9), False, False),
+        (0.9, 0.999, 1e-8, 0.1, 1.0, 1e-3 * 0.2, True, False),
+        (0.8, 0.9, 1e-6, 0.0, 0.999, 0.01, True, True),
+    ]),
+    "adamax_update": (adamax_reference, (3,), [
+        (0.9, 0.999, 1e-8, 0.0, 2e-3 / (1 - 0.9), False),
+        (0.8, 0.5, 1e-6, 0.1, 0.01, True),  # a fast decay: |g| + eps wins the maximum often
+    ]),
+}
+NEW_KERNEL_CASES = [(name, options) for name, (_, _, rows) in NEW_KERNELS.items() for options in rows]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name, options", NEW_KERNEL_CASES,
+                         ids=[f"{name}{row}" for name, (_, _, rows) in NEW_KERNELS.items() for row in range(len(rows))])
+def test_adaptive_updates_match_numpy(name, options, dtype, size):
+    reference, positive, _ = NEW_KERNELS[name]
+    state = arrays(size, dtype, 4, positive=positive)
+    expected = reference(*state, *options)
+    getattr(kernels, name)(*state, *options)
+    for position, (actual, wanted) in enumerate(zip([state[0], *state[2:]], expected)):
+        np.testing.assert_allclose(actual, wanted, **TOLERANCES[dtype], err_msg=f"array {position}")
+
+
 def test_float32_update_stays_float32():
     """Scalars are rounded to the arrays' dtype: float32 in, float32 math and storage out."""
     param, grad, state_sum = arrays(10, np.float32, 3, positive=(2,))
@@ -172,6 +249,8 @@ def test_zero_length_arrays_are_a_no_op():
     empty = np.empty(0, np.float32)
     kernels.adam_update(empty, empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 1e-3, 0.1, True)
     kernels.sgd_update(empty, empty, empty, 0.1, 0.0, 0.9, 0.0, False, True)
+    for name, (_, _, rows) in NEW_KERNELS.items():
+        getattr(kernels, name)(empty, empty, empty, empty, *rows[0])
 
 
 # --- the bounds-checked twins: the same results, and no index out of range ------------------------
@@ -182,6 +261,9 @@ TWIN_CALLS = {
                                         (0.9, 0.999, 1e-8, 0.01, 1.0, 1e-3, 0.5, True)),
     "rmsprop_update": lambda dtype, size: (rmsprop_arrays(size, dtype), (0.01, 0.99, 1e-8, 0.0, 0.9, True)),
     "adagrad_update": lambda dtype, size: (arrays(size, dtype, 3, positive=(2,)), (0.01, 1e-10, 0.1)),
+    **{name: (lambda dtype, size, name=name: (arrays(size, dtype, 4, positive=NEW_KERNELS[name][1]),
+                                              NEW_KERNELS[name][2][1]))
+       for name in NEW_KERNELS},
 }
 
 

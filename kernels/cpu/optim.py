@@ -19,7 +19,8 @@ from numba import prange
 from .preset import cpu_kernel
 
 # The entry points the backend calls; kernels/cuda/optim.py has the same names and arguments.
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update",
+           "radam_update", "adamax_update"]
 
 SERIAL_BELOW = 4096
 
@@ -175,3 +176,149 @@ def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
     else:
         for i in prange(size):
             adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay)
+
+
+# --- Adadelta -------------------------------------------------------------------------------------
+
+@element_math
+def adadelta_at(i, param, grad, square_avg, acc_delta, lr, rho, one_minus_rho, eps, weight_decay, maximize):
+    gradient = -grad[i] if maximize else grad[i]
+    if weight_decay != 0:
+        gradient += weight_decay * param[i]
+    mean_square = rho * square_avg[i] + one_minus_rho * gradient * gradient
+    square_avg[i] = mean_square
+    # The step in the parameter's own units: RMS of past steps over RMS of gradients, times g.
+    delta = math.sqrt(acc_delta[i] + eps) / math.sqrt(mean_square + eps) * gradient
+    acc_delta[i] = rho * acc_delta[i] + one_minus_rho * delta * delta
+    param[i] -= lr * delta
+
+
+@cpu_kernel
+def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    """s = rho*s + (1-rho)*g²;  d = sqrt(a + eps) / sqrt(s + eps) * g;  a = rho*a + (1-rho)*d²;  p -= lr * d."""
+    cast = param.dtype.type
+    one_minus_rho = cast(1.0 - rho)
+    lr, rho, eps, weight_decay = cast(lr), cast(rho), cast(eps), cast(weight_decay)
+    size = param.shape[0]
+    if size < SERIAL_BELOW:
+        for i in range(size):
+            adadelta_at(i, param, grad, square_avg, acc_delta, lr, rho, one_minus_rho, eps, weight_decay, maximize)
+    else:
+        for i in prange(size):
+            adadelta_at(i, param, grad, square_avg, acc_delta, lr, rho, one_minus_rho, eps, weight_decay, maximize)
+
+
+# --- NAdam ----------------------------------------------------------------------------------------
+
+@element_math
+def nadam_at(i, param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+             param_scale, inverse_bias_correction2, grad_coefficient, exp_avg_coefficient, maximize):
+    gradient = -grad[i] if maximize else grad[i]
+    if weight_decay != 0:
+        gradient += weight_decay * param[i]
+    first_moment = exp_avg[i] + one_minus_beta1 * (gradient - exp_avg[i])  # lerp, as in adam_at
+    second_moment = beta2 * exp_avg_sq[i] + one_minus_beta2 * gradient * gradient
+    exp_avg[i] = first_moment
+    exp_avg_sq[i] = second_moment
+    denominator = math.sqrt(second_moment * inverse_bias_correction2) + eps
+    # Nesterov's look-ahead: this step's gradient and the next step's momentum, each with its own rate.
+    update = grad_coefficient * gradient + exp_avg_coefficient * first_moment
+    param[i] = param[i] * param_scale - update / denominator
+
+
+@cpu_kernel
+def nadam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
+                 bias_correction2, grad_coefficient, exp_avg_coefficient, maximize):
+    """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g²;  p = p*param_scale - (cg*g + cm*m) / (sqrt(v/bias_correction2) + eps).
+
+    ``cg = lr*(1-mu_t)/(1-prod mu_1..t)`` and ``cm = lr*mu_{t+1}/(1-prod mu_1..t+1)`` (the momentum
+    schedule, computed by the optimizer); ``param_scale = 1 - lr*wd`` with decoupled weight decay,
+    else ``g = grad + weight_decay * p``.
+    """
+    cast = param.dtype.type
+    one_minus_beta1, one_minus_beta2 = cast(1.0 - beta1), cast(1.0 - beta2)
+    beta2, eps, weight_decay, param_scale = cast(beta2), cast(eps), cast(weight_decay), cast(param_scale)
+    inverse_bias_correction2 = cast(1.0 / bias_correction2)
+    grad_coefficient, exp_avg_coefficient = cast(grad_coefficient), cast(exp_avg_coefficient)
+    size = param.shape[0]
+    if size < SERIAL_BELOW:
+        for i in range(size):
+            nadam_at(i, param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+                     param_scale, inverse_bias_correction2, grad_coefficient, exp_avg_coefficient, maximize)
+    else:
+        for i in prange(size):
+            nadam_at(i, param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+                     param_scale, inverse_bias_correction2, grad_coefficient, exp_avg_coefficient, maximize)
+
+
+# --- RAdam ----------------------------------------------------------------------------------------
+
+@element_math
+def radam_at(i, param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+             param_scale, step_size, rectified, maximize):
+    gradient = -grad[i] if maximize else grad[i]
+    if weight_decay != 0:
+        gradient += weight_decay * param[i]
+    first_moment = exp_avg[i] + one_minus_beta1 * (gradient - exp_avg[i])  # lerp, as in adam_at
+    second_moment = beta2 * exp_avg_sq[i] + one_minus_beta2 * gradient * gradient
+    exp_avg[i] = first_moment
+    exp_avg_sq[i] = second_moment
+    if rectified:
+        first_moment = first_moment / (math.sqrt(second_moment) + eps)
+    param[i] = param[i] * param_scale - step_size * first_moment
+
+
+@cpu_kernel
+def radam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale, step_size,
+                 rectified, maximize):
+    """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g²;  p = p*param_scale - step_size * (m / (sqrt(v) + eps) if rectified else m).
+
+    While the variance estimate is too short (the optimizer's rho_t <= 5) the step is plain
+    momentum, ``step_size = lr / (1 - b1^t)``; after, ``step_size = lr * r_t * sqrt(1 - b2^t) / (1 - b1^t)``
+    with the rectification r_t. ``param_scale``, ``weight_decay``: as in nadam_update.
+    """
+    cast = param.dtype.type
+    one_minus_beta1, one_minus_beta2 = cast(1.0 - beta1), cast(1.0 - beta2)
+    beta2, eps, weight_decay = cast(beta2), cast(eps), cast(weight_decay)
+    param_scale, step_size = cast(param_scale), cast(step_size)
+    size = param.shape[0]
+    if size < SERIAL_BELOW:
+        for i in range(size):
+            radam_at(i, param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+                     param_scale, step_size, rectified, maximize)
+    else:
+        for i in prange(size):
+            radam_at(i, param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+                     param_scale, step_size, rectified, maximize)
+
+
+# --- Adamax ---------------------------------------------------------------------------------------
+
+@element_math
+def adamax_at(i, param, grad, exp_avg, exp_inf, one_minus_beta1, beta2, eps, weight_decay, step_size, maximize):
+    gradient = -grad[i] if maximize else grad[i]
+    if weight_decay != 0:
+        gradient += weight_decay * param[i]
+    first_moment = exp_avg[i] + one_minus_beta1 * (gradient - exp_avg[i])  # lerp, as in adam_at
+    exp_avg[i] = first_moment
+    decayed = beta2 * exp_inf[i]
+    magnitude = abs(gradient) + eps
+    # torch.maximum: a NaN on either side wins (a plain max() would drop one).
+    norm = magnitude if (magnitude > decayed or magnitude != magnitude) else decayed
+    exp_inf[i] = norm
+    param[i] -= step_size * (first_moment / norm)
+
+
+@cpu_kernel
+def adamax_update(param, grad, exp_avg, exp_inf, beta1, beta2, eps, weight_decay, step_size, maximize):
+    """m = lerp(m, g, 1-b1);  u = max(b2*u, |g| + eps);  p -= step_size * m / u  (``step_size = lr / (1 - b1^t)``)."""
+    cast = param.dtype.type
+    one_minus_beta1 = cast(1.0 - beta1)
+    beta2, eps, weight_decay, step_size = cast(beta2), cast(eps), cast(weight_decay), cast(step_size)
+    size = param.shape[0]
+    if size < SERIAL_BELOW:
+        for i in range(size):
+            adamax_at(i, param, grad, exp_avg, exp_inf, one_minus_beta1, beta2, eps, weight_decay, step_size, maximize)
+    else:
+        for i in prange(size):
+            adamax_at(i, param, grad, exp_avg, exp_inf, one_minus_beta1, beta2, eps, weight_decay, step_size, maximize)

@@ -23,7 +23,8 @@ import math
 from numba import boolean, cuda, float32, float64
 
 # The entry points the backend calls: the same names and arguments as kernels/cpu/optim.py.
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update"]  # noqa: RUF022 (the CPU order)
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",  # noqa: RUF022
+           "nadam_update", "radam_update", "adamax_update"]  # (the CPU order)
 
 THREADS_PER_BLOCK = 256
 # About what an H100 keeps resident at once (132 multiprocessors, 8 blocks of 256 threads each).
@@ -168,6 +169,126 @@ def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
         param, grad, state_sum, cast(lr), cast(eps), cast(weight_decay))
 
 
+# --- Adadelta -------------------------------------------------------------------------------------
+
+@cuda.jit
+def adadelta_kernel(param, grad, square_avg, acc_delta, lr, rho, one_minus_rho, eps, weight_decay, maximize):
+    """s = rho*s + (1-rho)*g²;  d = sqrt(a + eps) / sqrt(s + eps) * g;  a = rho*a + (1-rho)*d²;  p -= lr * d."""
+    for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
+        gradient = -grad[i] if maximize else grad[i]
+        if weight_decay != 0:
+            gradient += weight_decay * param[i]
+        mean_square = rho * square_avg[i] + one_minus_rho * gradient * gradient
+        square_avg[i] = mean_square
+        # The step in the parameter's own units: RMS of past steps over RMS of gradients, times g.
+        delta = math.sqrt(acc_delta[i] + eps) / math.sqrt(mean_square + eps) * gradient
+        acc_delta[i] = rho * acc_delta[i] + one_minus_rho * delta * delta
+        param[i] -= lr * delta
+
+
+def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    """Adadelta in place on device arrays."""
+    if param.size == 0:
+        return
+    cast = param.dtype.type
+    adadelta_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
+        param, grad, square_avg, acc_delta, cast(lr), cast(rho), cast(1.0 - rho), cast(eps), cast(weight_decay),
+        bool(maximize))
+
+
+# --- NAdam ----------------------------------------------------------------------------------------
+
+@cuda.jit
+def nadam_kernel(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+                 param_scale, inverse_bias_correction2, grad_coefficient, exp_avg_coefficient, maximize):
+    """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g²;  p = p*param_scale - (cg*g + cm*m) / (sqrt(v/bias_correction2) + eps)."""
+    for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
+        gradient = -grad[i] if maximize else grad[i]
+        if weight_decay != 0:
+            gradient += weight_decay * param[i]
+        first_moment = exp_avg[i] + one_minus_beta1 * (gradient - exp_avg[i])  # lerp, as in adam_kernel
+        second_moment = beta2 * exp_avg_sq[i] + one_minus_beta2 * gradient * gradient
+        exp_avg[i] = first_moment
+        exp_avg_sq[i] = second_moment
+        denominator = math.sqrt(second_moment * inverse_bias_correction2) + eps
+        # Nesterov's look-ahead: this step's gradient and the next step's momentum, each with its own rate.
+        update = grad_coefficient * gradient + exp_avg_coefficient * first_moment
+        param[i] = param[i] * param_scale - update / denominator
+
+
+def nadam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
+                 bias_correction2, grad_coefficient, exp_avg_coefficient, maximize):
+    """NAdam in place; the coefficients of the momentum schedule as in the CPU kernel."""
+    if param.size == 0:
+        return
+    cast = param.dtype.type
+    nadam_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
+        param, grad, exp_avg, exp_avg_sq, cast(1.0 - beta1), cast(beta2), cast(1.0 - beta2), cast(eps),
+        cast(weight_decay), cast(param_scale), cast(1.0 / bias_correction2), cast(grad_coefficient),
+        cast(exp_avg_coefficient), bool(maximize))
+
+
+# --- RAdam ----------------------------------------------------------------------------------------
+
+@cuda.jit
+def radam_kernel(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay,
+                 param_scale, step_size, rectified, maximize):
+    """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g²;  p = p*param_scale - step_size * (m / (sqrt(v) + eps) if rectified else m)."""
+    for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
+        gradient = -grad[i] if maximize else grad[i]
+        if weight_decay != 0:
+            gradient += weight_decay * param[i]
+        first_moment = exp_avg[i] + one_minus_beta1 * (gradient - exp_avg[i])  # lerp, as in adam_kernel
+        second_moment = beta2 * exp_avg_sq[i] + one_minus_beta2 * gradient * gradient
+        exp_avg[i] = first_moment
+        exp_avg_sq[i] = second_moment
+        if rectified:
+            first_moment = first_moment / (math.sqrt(second_moment) + eps)
+        param[i] = param[i] * param_scale - step_size * first_moment
+
+
+def radam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale, step_size,
+                 rectified, maximize):
+    """RAdam in place; ``step_size`` holds the bias corrections and the rectification, as in the CPU kernel."""
+    if param.size == 0:
+        return
+    cast = param.dtype.type
+    radam_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
+        param, grad, exp_avg, exp_avg_sq, cast(1.0 - beta1), cast(beta2), cast(1.0 - beta2), cast(eps),
+        cast(weight_decay), cast(param_scale), cast(step_size), bool(rectified), bool(maximize))
+
+
+# --- Adamax ---------------------------------------------------------------------------------------
+
+@cuda.jit
+def adamax_kernel(param, grad, exp_avg, exp_inf, one_minus_beta1, beta2, eps, weight_decay, step_size, maximize):
+    """m = lerp(m, g, 1-b1);  u = max(b2*u, |g| + eps);  p -= step_size * m / u."""
+    for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
+        gradient = -grad[i] if maximize else grad[i]
+        if weight_decay != 0:
+            gradient += weight_decay * param[i]
+        first_moment = exp_avg[i] + one_minus_beta1 * (gradient - exp_avg[i])  # lerp, as in adam_kernel
+        exp_avg[i] = first_moment
+        decayed = beta2 * exp_inf[i]
+        magnitude = math.fabs(gradient) + eps
+        # torch.maximum: a NaN on either side wins; spelled out for the reason given in adam_kernel.
+        norm = decayed
+        if magnitude > decayed or magnitude != magnitude:  # noqa: PLR1730, PLR0124
+            norm = magnitude
+        exp_inf[i] = norm
+        param[i] -= step_size * (first_moment / norm)
+
+
+def adamax_update(param, grad, exp_avg, exp_inf, beta1, beta2, eps, weight_decay, step_size, maximize):
+    """Adamax in place; ``step_size = lr / (1 - b1^t)``."""
+    if param.size == 0:
+        return
+    cast = param.dtype.type
+    adamax_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
+        param, grad, exp_avg, exp_inf, cast(1.0 - beta1), cast(beta2), cast(eps), cast(weight_decay),
+        cast(step_size), bool(maximize))
+
+
 # --- the argument types tests/test_cuda_kernels.py compiles every kernel for ----------------------
 
 def _signatures(arrays, scalars, flags):
@@ -180,4 +301,8 @@ PTX_SIGNATURES = {
     "adam_kernel": _signatures(arrays=5, scalars=8, flags=1),
     "rmsprop_kernel": _signatures(arrays=5, scalars=6, flags=1),
     "adagrad_kernel": _signatures(arrays=3, scalars=3, flags=0),
+    "adadelta_kernel": _signatures(arrays=4, scalars=5, flags=1),
+    "nadam_kernel": _signatures(arrays=4, scalars=9, flags=1),
+    "radam_kernel": _signatures(arrays=4, scalars=7, flags=2),
+    "adamax_kernel": _signatures(arrays=4, scalars=5, flags=1),
 }

@@ -196,3 +196,28 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
 def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
     kernels("optim").adagrad_update(_numba(param), _numba(grad), _numba(state_sum), float(lr), float(eps),
                                          float(weight_decay))
+
+
+def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    kernels("optim").adadelta_update(_numba(param), _numba(grad), _numba(square_avg), _numba(acc_delta), float(lr),
+                                     float(rho), float(eps), float(weight_decay), bool(maximize))
+
+
+def nadam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale, bias_correction2,
+                 grad_coefficient, exp_avg_coefficient, maximize):
+    kernels("optim").nadam_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_avg_sq), float(beta1),
+                                  float(beta2), float(eps), float(weight_decay), float(param_scale),
+                                  float(bias_correction2), float(grad_coefficient), float(exp_avg_coefficient),
+                                  bool(maximize))
+
+
+def radam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale, step_size, rectified,
+                 maximize):
+    kernels("optim").radam_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_avg_sq), float(beta1),
+                                  float(beta2), float(eps), float(weight_decay), float(param_scale), float(step_size),
+                                  bool(rectified), bool(maximize))
+
+
+def adamax_update(param, grad, exp_avg, exp_inf, beta1, beta2, eps, weight_decay, step_size, maximize):
+    kernels("optim").adamax_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_inf), float(beta1),
+                                   float(beta2), float(eps), float(weight_decay), float(step_size), bool(maximize))

@@ -1,8 +1,6 @@
 """Adam (L2 weight decay added to the gradient) and AdamW (weight decay decoupled from it)."""
-import numbers
-
 from .. import backend
-from .optimizer import Optimizer, check_flag, check_number
+from .optimizer import Optimizer, check_betas, check_flag, check_number
 
 
 class Adam(Optimizer):
@@ -21,14 +19,7 @@ class Adam(Optimizer):
     def check_group(self, group):
         for name in ("lr", "eps", "weight_decay"):
             check_number(self.name, name, group[name])
-        betas = group["betas"]
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise TypeError(f"{self.name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        for index, beta in enumerate(betas):
-            if not isinstance(beta, numbers.Real):  # NumPy scalars from a loaded state dict become floats
-                check_number(self.name, f"betas[{index}]", beta)
-            check_number(self.name, f"betas[{index}]", float(beta), high=1)
-        group["betas"] = (float(betas[0]), float(betas[1]))  # a tuple, whatever came in (a list from a file)
+        check_betas(self.name, group)
         check_flag(self.name, "amsgrad", group["amsgrad"])
 
     def update(self, param, flat_param, flat_grad, state, group):

@@ -277,7 +277,7 @@ class Optimizer:
         if name not in self.state_buffers:
             return value
         array = backend.to_host(value) if hasattr(value, "dtype") else np.asarray(value)
-        if array.size != param.size:
+        if array.size != param.data.size:  # Tensor.size is PyTorch's method; the array's is the count
             raise ValueError(f"{self.name}.load_state_dict: state '{name}' of parameter {index} has shape "
                              f"{array.shape}, the parameter has shape {param.shape}")
         # A fresh contiguous copy in the parameter's dtype: the kernels update it in place.
@@ -307,3 +307,15 @@ def check_number(owner, name, value, low=0, high=None, high_included=False):
 def check_flag(owner, name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+
+
+def check_betas(owner, group):
+    """``group["betas"]`` a pair of numbers in [0, 1), stored back as a tuple of floats (a list from a file)."""
+    betas = group["betas"]
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for index, beta in enumerate(betas):
+        if not isinstance(beta, numbers.Real):  # NumPy scalars from a loaded state dict become floats
+            check_number(owner, f"betas[{index}]", beta)
+        check_number(owner, f"betas[{index}]", float(beta), high=1)
+    group["betas"] = (float(betas[0]), float(betas[1]))

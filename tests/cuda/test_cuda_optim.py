@@ -141,6 +141,59 @@ def test_adagrad_matches_the_cpu_kernel(lr_decay, weight_decay, size, dtype):
     run_both("adagrad_update", arrays, (), steps)
 
 
+# --- Adadelta, NAdam, RAdam, Adamax -----------------------------------------------------------------
+
+def nadam_steps(beta1, beta2, eps, weight_decay, decoupled, maximize, lr=1e-2, momentum_decay=4e-3):
+    """Each step's scalars as minigrad/optim/nadam.py computes them (the momentum schedule's product)."""
+    steps, mu_product = [], 1.0
+    for t in range(1, STEPS + 1):
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        mu_product *= mu
+        steps.append((beta1, beta2, eps, 0.0 if decoupled else weight_decay,
+                      1 - lr * weight_decay if decoupled else 1.0, 1 - beta2**t, lr * (1 - mu) / (1 - mu_product),
+                      lr * mu_next / (1 - mu_product * mu_next), maximize))
+    return steps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.01, True)])
+def test_adadelta_matches_the_cpu_kernel(weight_decay, maximize, size, dtype):
+    arrays = random_arrays(size, dtype, 4, positive=(2, 3))
+    run_both("adadelta_update", arrays, (), [(1.0, 0.9, 1e-6, weight_decay, maximize)] * STEPS)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("weight_decay, decoupled, maximize", [(0.0, False, False), (0.01, False, True),
+                                                                (0.01, True, False)])
+def test_nadam_matches_the_cpu_kernel(weight_decay, decoupled, maximize, size, dtype):
+    arrays = random_arrays(size, dtype, 4, positive=(3,))
+    run_both("nadam_update", arrays, (), nadam_steps(0.9, 0.999, 1e-8, weight_decay, decoupled, maximize))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("weight_decay, param_scale, maximize", [(0.0, 1.0, False), (0.01, 1.0, True),
+                                                                  (0.0, 0.999, False)])
+def test_radam_matches_the_cpu_kernel(weight_decay, param_scale, maximize, size, dtype):
+    arrays = random_arrays(size, dtype, 4, positive=(3,))
+    # A plain momentum step, then two rectified ones, as RAdam's early steps go.
+    steps = [(0.9, 0.999, 1e-8, weight_decay, param_scale, step_size, rectified, maximize)
+             for step_size, rectified in ((1e-2 / 0.1, False), (3e-3, True), (2e-3, True))]
+    run_both("radam_update", arrays, (), steps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.01, True)])
+def test_adamax_matches_the_cpu_kernel(weight_decay, maximize, size, dtype):
+    arrays = random_arrays(size, dtype, 4, positive=(3,))
+    steps = [(0.9, 0.5, 1e-8, weight_decay, 2e-3 / (1 - 0.9**t), maximize) for t in range(1, STEPS + 1)]
+    run_both("adamax_update", arrays, (), steps)
+
+
 # --- the launch -----------------------------------------------------------------------------------
 
 def test_the_grid_stride_loop_covers_arrays_larger_than_the_grid(monkeypatch):
@@ -156,3 +209,7 @@ def test_an_empty_parameter_launches_nothing():
     gpu.adam_update(empty, empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, 0.1, True)
     gpu.rmsprop_update(empty, empty, empty, empty, empty, 0.01, 0.99, 1e-8, 0.0, 0.9, True)
     gpu.adagrad_update(empty, empty, empty, 0.1, 1e-10, 0.0)
+    gpu.adadelta_update(empty, empty, empty, empty, 1.0, 0.9, 1e-6, 0.0, False)
+    gpu.nadam_update(empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, 0.1, 0.1, False)
+    gpu.radam_update(empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, True, False)
+    gpu.adamax_update(empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 0.1, False)
