@@ -491,10 +491,12 @@ def test_importing_minigrad_optim_compiles_nothing():
 
 # --- the benchmark command runs (what it measures is never asserted) ------------------------------
 
-@pytest.mark.parametrize("optimizer_name", ["adam", "sgd"])
-def test_benchmark_prints_time_per_step(optimizer_name, capsys):
+@pytest.mark.parametrize("optimizer_names", [["adam"], ["sgd", "nadam"]])
+def test_benchmark_prints_time_per_step(optimizer_names, capsys):
     from minigrad.bench import adam as adam_bench
 
-    adam_bench.main(["--repeats", "1", "--optimizer", optimizer_name])
+    adam_bench.main(["--repeats", "1", "--optimizer", *optimizer_names])
     output = capsys.readouterr().out
-    assert "minigrad" in output and "us/step" in output
+    for name in optimizer_names:
+        assert f"{name} step over the reference CNN" in output
+    assert output.count("  minigrad ") == len(optimizer_names) and "us/step" in output
