@@ -11,6 +11,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import data
+from minigrad.data import mnist
 
 TYPE_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
 
@@ -142,7 +143,7 @@ def isolated(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("MINIGRAD_DATA", raising=False)
-    monkeypatch.setattr(data, "MIRRORS", [])
+    monkeypatch.setattr(mnist, "MIRRORS", [])
     return home / ".cache" / "minigrad" / "mnist"
 
 
@@ -267,7 +268,7 @@ def serve_archives(monkeypatch, routes, base, folder, archives):
     """Publish ``archives`` under base/folder/ and make their MD5s the expected ones."""
     for name, payload in archives.items():
         routes[f"/{folder}/{name}"] = payload
-    monkeypatch.setattr(data, "MD5", {**data.MD5, **{name: hashlib.md5(payload).hexdigest()
+    monkeypatch.setattr(mnist, "MD5", {**mnist.MD5, **{name: hashlib.md5(payload).hexdigest()
                                                      for name, payload in archives.items()}})
     return f"{base}/{folder}/"
 
@@ -283,20 +284,20 @@ def test_download_falls_back_to_the_next_mirror_and_caches(monkeypatch, server, 
     good = serve_archives(monkeypatch, routes, base, "good", mnist_archives(6))
     for name, payload in mnist_archives(8).items():
         routes[f"/corrupt/{name}"] = payload  # same names, other bytes: an MD5 mismatch
-    monkeypatch.setattr(data, "MIRRORS", [f"{base}/corrupt/", f"{base}/missing/", good])
+    monkeypatch.setattr(mnist, "MIRRORS", [f"{base}/corrupt/", f"{base}/missing/", good])
     images, labels = data.load_mnist("test")
     assert images.shape == (10000, 1, 28, 28) and (labels == 6).all()
     assert sorted(os.listdir(isolated)) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     errors = capsys.readouterr().err
     assert "downloading" in errors and "MD5 mismatch" in errors and "404" in errors
     # Cached now: it loads with no mirror at all.
-    monkeypatch.setattr(data, "MIRRORS", [])
+    monkeypatch.setattr(mnist, "MIRRORS", [])
     assert (data.load_mnist("test")[1] == 6).all()
 
 
 def test_download_goes_into_root_when_given(tmp_path, monkeypatch, server, isolated):
     base, routes = server
-    monkeypatch.setattr(data, "MIRRORS", [serve_archives(monkeypatch, routes, base, "good", mnist_archives(2))])
+    monkeypatch.setattr(mnist, "MIRRORS", [serve_archives(monkeypatch, routes, base, "good", mnist_archives(2))])
     assert (data.load_mnist("test", root=tmp_path / "mine")[1] == 2).all()
     assert len(os.listdir(tmp_path / "mine")) == 2 and not isolated.exists()
 
@@ -307,7 +308,7 @@ def test_download_failing_everywhere_leaves_nothing_and_lists_attempts(monkeypat
     for name, payload in mnist_archives(8).items():
         routes[f"/corrupt/{name}"] = payload
     refused = closed_port_url()
-    monkeypatch.setattr(data, "MIRRORS", [f"{base}/corrupt/", f"{base}/missing/", refused])
+    monkeypatch.setattr(mnist, "MIRRORS", [f"{base}/corrupt/", f"{base}/missing/", refused])
     with pytest.raises(data.MNISTNotFoundError) as caught:
         data.load_mnist("test")
     message = str(caught.value)
@@ -322,7 +323,7 @@ def test_download_keeps_a_verified_archive_when_the_other_one_fails(monkeypatch,
     archives = mnist_archives(6)
     mirror = serve_archives(monkeypatch, routes, base, "half", {"t10k-images-idx3-ubyte.gz": archives.pop(
         "t10k-images-idx3-ubyte.gz")})
-    monkeypatch.setattr(data, "MIRRORS", [mirror])
+    monkeypatch.setattr(mnist, "MIRRORS", [mirror])
     with pytest.raises(data.MNISTNotFoundError, match="t10k-labels-idx1-ubyte.gz: HTTPError"):
         data.load_mnist("test")
     assert os.listdir(isolated) == ["t10k-images-idx3-ubyte.gz"]  # complete and checked: no need to fetch it again
@@ -341,8 +342,8 @@ def refuse_downloads(monkeypatch, reason="<urlopen error [Errno -3] Temporary fa
         tried.append(url)
         raise urllib.error.URLError(reason.removeprefix("<urlopen error ").removesuffix(">"))
 
-    monkeypatch.setattr(data, "_fetch", fetch)
-    monkeypatch.setattr(data, "MIRRORS", ["https://mirror.invalid/mnist/", "http://other.invalid/"])
+    monkeypatch.setattr(mnist, "_fetch", fetch)
+    monkeypatch.setattr(mnist, "MIRRORS", ["https://mirror.invalid/mnist/", "http://other.invalid/"])
     return tried
 
 
@@ -402,8 +403,8 @@ def test_downloads_go_to_a_temporary_file_renamed_once_verified(tmp_path, monkey
     import urllib.request
 
     archives = mnist_archives(4)
-    monkeypatch.setattr(data, "MD5", {name: hashlib.md5(payload).hexdigest() for name, payload in archives.items()})
-    monkeypatch.setattr(data, "MIRRORS", ["https://mirror.invalid/"])
+    monkeypatch.setattr(mnist, "MD5", {name: hashlib.md5(payload).hexdigest() for name, payload in archives.items()})
+    monkeypatch.setattr(mnist, "MIRRORS", ["https://mirror.invalid/"])
     root, listings = tmp_path / "root", []
 
     def serve(fail_after=None):

@@ -1,127 +1,17 @@
-"""Data: the IDX reader, MNIST (find, download, verify, cache) and a DataLoader of minigrad Tensors.
+"""MNIST: find the four IDX files (root, $MINIGRAD_DATA, the cache), or download, verify and cache them.
 
-    images, labels = mg.data.load_mnist("train")          # float32 (60000, 1, 28, 28) in [0, 1], int64
-    loader = mg.data.DataLoader((images, labels), batch_size=100, shuffle=True)
-    for x, y in loader:                                    # two mg.Tensor per batch
-        ...
+The mirrors and checksums are module attributes (``mg.data.mnist.MIRRORS``, ``MD5``): tests point
+them at a local server.
 """
-import gzip
 import hashlib
-import math
 import os
 import sys
-import zlib
 
 import numpy as np
 
-from . import dtypes
-from .atomic_file import atomic_write
-from .creation import from_numpy
-from .random_state import generator
-from .tensor import Tensor
+from ..atomic_file import atomic_write
+from .idx import CHUNK_BYTES, read_idx
 
-# --- IDX ----------------------------------------------------------------------------------------------
-
-# IDX type code -> big-endian NumPy dtype (LeCun's format description).
-IDX_TYPES = {
-    0x08: np.dtype(">u1"),
-    0x09: np.dtype(">i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-_GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK_BYTES = 1 << 20  # decompress in 1 MiB pieces straight into the result: no second full-size copy
-
-
-def read_idx(path):
-    """The array stored in an IDX file, raw or gzip-compressed (recognised by its magic bytes, not its name).
-
-    The header is checked (two zero bytes, a known type code, the number of dimensions, one big-endian
-    uint32 per dimension) and so is the length of the data: a truncated file, trailing bytes, a bad magic
-    number, an unknown type code or a corrupt gzip stream raise ValueError naming the file. Multi-byte
-    types come back in native byte order.
-    """
-    path = os.fspath(path)
-    with open(path, "rb") as raw_file:
-        compressed = raw_file.read(2) == _GZIP_MAGIC
-        raw_file.seek(0)
-        if not compressed:
-            return _read_idx_stream(raw_file, path, os.fstat(raw_file.fileno()).st_size)
-        try:
-            with gzip.GzipFile(fileobj=raw_file, mode="rb") as stream:
-                return _read_idx_stream(stream, path, None)
-        except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
-            raise ValueError(f"read_idx: {path}: corrupt or truncated gzip stream ({error})") from None
-
-
-def _read_idx_stream(stream, path, file_size):
-    """Parse header and data from an open binary stream; ``file_size`` is known for raw files only."""
-    magic = _read_exactly(stream, 4, path, "the 4-byte magic number")
-    if magic[0] != 0 or magic[1] != 0:
-        raise ValueError(
-            f"read_idx: {path}: bad magic number {magic.hex()}: an IDX file starts with two zero bytes, "
-            f"found {magic[:2].hex()}"
-        )
-    if magic[2] not in IDX_TYPES:
-        known = ", ".join(f"0x{code:02X}" for code in IDX_TYPES)
-        raise ValueError(f"read_idx: {path}: unknown IDX type code 0x{magic[2]:02X} (known: {known})")
-    dtype, ndim = IDX_TYPES[magic[2]], magic[3]
-    dims_bytes = _read_exactly(stream, 4 * ndim, path, f"the sizes of {ndim} dimensions")
-    shape = tuple(int(size) for size in np.frombuffer(dims_bytes, dtype=">u4"))
-    header_bytes = 4 + 4 * ndim
-    data_bytes = math.prod(shape) * dtype.itemsize
-    expected = (
-        f"{header_bytes + data_bytes} bytes ({header_bytes}-byte header + {data_bytes} bytes of "
-        f"{dtype.newbyteorder('=').name} data of shape {shape})"
-    )
-    if file_size is not None and file_size != header_bytes + data_bytes:
-        # Raw file: its size tells truncation and trailing bytes apart before reading anything.
-        problem = "truncated" if file_size < header_bytes + data_bytes else "trailing bytes after the data"
-        raise ValueError(f"read_idx: {path}: {problem}: expected {expected}, found {file_size} bytes")
-    array = np.empty(shape, dtype=dtype.newbyteorder("="))
-    found = _read_into(stream, array.reshape(-1).view(np.uint8))
-    if found != data_bytes:
-        raise ValueError(f"read_idx: {path}: truncated: expected {expected}, found {header_bytes + found} bytes")
-    extra = _count_remaining(stream)
-    if extra:
-        raise ValueError(
-            f"read_idx: {path}: trailing bytes after the data: expected {expected}, "
-            f"found {header_bytes + data_bytes + extra} bytes"
-        )
-    if dtype.itemsize > 1 and sys.byteorder == "little":
-        array.byteswap(inplace=True)  # the bytes were big-endian; the array's dtype is native
-    return array
-
-
-def _read_exactly(stream, count, path, what):
-    data = stream.read(count)
-    if len(data) != count:
-        raise ValueError(f"read_idx: {path}: truncated header: expected {count} bytes for {what}, found {len(data)}")
-    return data
-
-
-def _read_into(stream, buffer):
-    """Fill the uint8 ``buffer`` from ``stream`` in chunks; the number of bytes read (short at end of file)."""
-    view, filled = memoryview(buffer), 0
-    while filled < len(view):
-        count = stream.readinto(view[filled:filled + _CHUNK_BYTES])
-        if not count:
-            break
-        filled += count
-    return filled
-
-
-def _count_remaining(stream):
-    """How many bytes are left (reading a gzip stream to its end also checks its CRC and length)."""
-    remaining = 0
-    while chunk := stream.read(_CHUNK_BYTES):
-        remaining += len(chunk)
-    return remaining
-
-
-# --- MNIST --------------------------------------------------------------------------------------------
 
 # The mirrors torchvision uses, tried in order (tests point this list at a local server).
 MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
@@ -324,7 +214,7 @@ def _fetch(url, path, expected_md5):
         size = response.headers.get("Content-Length")
         megabytes = f" ({int(size) / 1e6:.1f} MB)" if size and size.isdigit() else ""
         print(f"minigrad: downloading {url}{megabytes}", file=sys.stderr)
-        while chunk := response.read(_CHUNK_BYTES):
+        while chunk := response.read(CHUNK_BYTES):
             digest.update(chunk)
             part_file.write(chunk)
         if digest.hexdigest() != expected_md5:
@@ -346,7 +236,7 @@ def _not_found_message(split, bases, target, attempts):
     else:
         # One line however many mirrors failed; an error's own line breaks are folded into it.
         reasons = "; ".join(" ".join(attempt.split()) for attempt in attempts) or (
-            "no mirror to try (mg.data.MIRRORS is empty)")
+            "no mirror to try (mg.data.mnist.MIRRORS is empty)")
         lines.append(f"Downloading into {target} failed: {reasons}")
     every_file = ", ".join(name for split_name in SPLITS for name in _file_names(split_name))
     lines.append(
@@ -355,100 +245,3 @@ def _not_found_message(split, bases, target, attempts):
         "(--data-dir in the examples)."
     )
     return "\n".join(lines)
-
-
-# --- DataLoader ---------------------------------------------------------------------------------------
-
-
-class DataLoader:
-    """Mini-batches of aligned arrays as minigrad Tensors, optionally shuffled.
-
-    ``arrays`` is one array or a tuple/list of NumPy arrays or Tensors sharing their first dimension.
-    Iterating yields a tuple with one ``mg.Tensor`` per array (always a tuple, even for a single array,
-    as PyTorch's TensorDataset does). Each batch is a fresh array owned by its Tensor: changing it never
-    changes the data set, and later batches never overwrite it. Dtypes minigrad does not hold are converted
-    per batch as ``mg.tensor`` would (uint8 -> int64, float16 -> float32).
-
-    Shuffling draws a new permutation at each ``iter()``; the permutation of epoch ``e`` depends only on
-    ``(seed, e)``. ``seed=None`` draws the seed from minigrad's generator once, at construction, so
-    ``mg.manual_seed(n)`` makes it repeatable; ``loader.seed`` holds it. The epoch starts at 0 and each
-    ``iter()`` uses the current one and then advances it; ``set_epoch(e)`` chooses the epoch the next
-    ``iter()`` uses, so a resumed run continues the same sequence of permutations (as torch's
-    DistributedSampler.set_epoch).
-    """
-
-    def __init__(self, arrays, batch_size=1, shuffle=False, drop_last=False, seed=None):
-        if isinstance(arrays, (np.ndarray, Tensor)):
-            arrays = (arrays,)
-        if not isinstance(arrays, (tuple, list)) or not arrays:
-            raise TypeError(f"DataLoader: expected an array or a non-empty tuple/list of arrays, got {arrays!r:.80}")
-        self.arrays = tuple(_as_array(array) for array in arrays)
-        shapes = [array.shape for array in self.arrays]
-        if any(len(shape) == 0 for shape in shapes) or len({shape[0] for shape in shapes}) != 1:
-            raise ValueError(
-                "DataLoader: arrays must share their first dimension, got shapes "
-                + ", ".join(str(shape) for shape in shapes)
-            )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
-        # The dtype each batch is handed out as (checked now, so a bad array fails here, not mid-epoch).
-        self._batch_dtypes = tuple(_batch_dtype(array, position) for position, array in enumerate(self.arrays))
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.seed = int(generator().integers(2**63)) if seed is None else int(seed)
-        self.epoch = 0
-
-    def __len__(self):
-        """The number of batches in one epoch."""
-        count = len(self.arrays[0])
-        return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
-
-    def set_epoch(self, epoch):
-        """Make the next ``iter()`` use epoch ``epoch``'s permutation (to resume a run)."""
-        self.epoch = int(epoch)
-
-    def permutation(self, epoch):
-        """The order of the samples in epoch ``epoch``: a function of (seed, epoch) only."""
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.arrays[0]))
-
-    def __iter__(self):
-        order = self.permutation(self.epoch) if self.shuffle else None
-        self.epoch += 1
-        return self._batches(order)
-
-    def _batches(self, order):
-        for batch in range(len(self)):
-            start = batch * self.batch_size
-            stop = start + self.batch_size
-            if order is None:
-                parts = [array[start:stop].copy() for array in self.arrays]
-            else:
-                indices = order[start:stop]
-                parts = [np.take(array, indices, axis=0) for array in self.arrays]
-            yield tuple(
-                from_numpy(part if part.dtype == dtype else part.astype(dtype))
-                for part, dtype in zip(parts, self._batch_dtypes)
-            )
-
-    def __repr__(self):
-        shapes = ", ".join(str(array.shape) for array in self.arrays)
-        return (f"DataLoader(arrays of shapes {shapes}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, seed={self.seed})")
-
-
-def _as_array(array):
-    if isinstance(array, Tensor):
-        return array.detach().cpu().data
-    return np.asarray(array)
-
-
-def _batch_dtype(array, position):
-    if array.dtype in dtypes.supported:
-        return array.dtype
-    try:
-        return dtypes.inferred_dtype(array)
-    except TypeError:
-        raise TypeError(
-            f"DataLoader: array {position} has dtype {array.dtype}, which minigrad tensors cannot hold"
-        ) from None

@@ -1,0 +1,33 @@
+"""Data: the IDX reader, MNIST, data sets and the DataLoader (as torch.utils.data), and image transforms.
+
+    images, labels = mg.data.load_mnist("train")          # float32 (60000, 1, 28, 28) in [0, 1], int64
+    loader = mg.data.DataLoader((images, labels), batch_size=100, shuffle=True)
+    for x, y in loader:                                    # two mg.Tensor per batch
+        ...
+
+One idea per module: ``idx`` (the file format), ``mnist`` (find, download, verify, cache),
+``datasets`` (Dataset, TensorDataset, Subset, ConcatDataset, random_split), ``samplers``,
+``collate`` (default_collate, default_convert), ``loader`` (DataLoader).
+"""
+from .collate import default_collate, default_convert
+from .datasets import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .idx import IDX_TYPES, read_idx
+from .loader import DataLoader
+from .mnist import (
+    DOWNLOAD_TIMEOUT_SECONDS,
+    IMAGE_SIZE,
+    MD5,
+    MIRRORS,
+    SPLITS,
+    MNISTNotFoundError,
+    default_cache_dir,
+    load_mnist,
+)
+from .samplers import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
+
+__all__ = [
+    "BatchSampler", "ConcatDataset", "DOWNLOAD_TIMEOUT_SECONDS", "DataLoader", "Dataset", "IDX_TYPES",
+    "IMAGE_SIZE", "MD5", "MIRRORS", "MNISTNotFoundError", "RandomSampler", "SPLITS", "Sampler",
+    "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "default_cache_dir",
+    "default_collate", "default_convert", "load_mnist", "random_split", "read_idx",
+]
