@@ -301,6 +301,8 @@ def extend_plan(args, optimizer, loader, schedule, planned_epochs, epochs):
     initial_lr = optimizer.param_groups[0]["initial_lr"]
     print(f"epochs {planned_epochs + 1}-{epochs} go beyond the {planned_epochs} planned, where the cosine "
           f"schedule ended: it restarts from lr {initial_lr:g} over the {extra} extra epoch{'s' * (extra > 1)}")
+    for group in optimizer.param_groups:  # a new scheduler goes on from the lr it finds (PyTorch's chainable rule)
+        group["lr"] = group["initial_lr"]
     return SCHEDULES[args.schedule](optimizer, len(loader), len(loader) * extra)
 
 
