@@ -6,7 +6,7 @@ import minigrad as mg
 from minigrad.optim import lr_scheduler as mg_schedulers
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step()` before:UserWarning")  # torch's
+pytestmark = pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")  # torch's step-order warning
 
 
 def minigrad_optimizer(kind="sgd"):
