@@ -1,4 +1,8 @@
-"""nn.Module and nn.Parameter: registration, traversal, modes, gradients, state dicts, errors."""
+"""nn.Module and nn.Parameter: registration, buffers, traversal, modes, gradients, to(), errors.
+
+state_dict / load_state_dict are in test_nn_state_dict.py, the repr tree in test_nn_repr.py. Where
+PyTorch is installed, behaviour is compared with the same structure built in torch.nn.
+"""
 import numpy as np
 import pytest
 
@@ -6,40 +10,145 @@ import minigrad as mg
 from minigrad import nn
 
 
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 2, 3)
-        self.scale = nn.Parameter(mg.ones(2))
-        self.pool = nn.MaxPool2d(2)
+def modules_of(framework):
+    """Block and Model written once for either framework: (minigrad, mg.nn) or (torch, torch.nn)."""
+    library, layers = framework
 
-    def forward(self, x):
-        return self.pool(self.conv(x)) * self.scale.reshape(1, 2, 1, 1)
+    class Block(layers.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = layers.Conv2d(1, 2, 3)
+            self.scale = layers.Parameter(library.ones(2))
+            self.pool = layers.MaxPool2d(2)
+            self.register_buffer("running", library.zeros(2))
+            self.register_buffer("count", library.tensor(0))
+            self.register_buffer("scratch", library.ones(3), persistent=False)
+            self.register_buffer("empty", None)
+
+        def forward(self, x):
+            return self.pool(self.conv(x)) * self.scale.reshape(1, 2, 1, 1)
+
+    class Model(layers.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = Block()
+            self.second = Block()
+            self.second.scale = self.first.scale  # shared: listed once by named_parameters
+            self.again = self.first  # a shared submodule: listed once by named_modules
+
+    return Block, Model
 
 
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.first = Block()
-        self.second = Block()
-        self.second.scale = self.first.scale  # shared: listed once
+Block, Model = modules_of((mg, nn))
+
+
+@pytest.fixture
+def torch_modules():
+    torch = pytest.importorskip("torch")
+    return (torch,) + modules_of((torch, torch.nn))
+
+
+def names(pairs):
+    return [name for name, _ in pairs]
 
 
 def test_parameters_are_registered_by_attribute_with_dotted_names():
-    names = [name for name, _ in Model().named_parameters()]
-    assert names == ["first.scale", "first.conv.weight", "first.conv.bias", "second.conv.weight", "second.conv.bias"]
+    assert names(Model().named_parameters()) == [
+        "first.scale", "first.conv.weight", "first.conv.bias", "second.conv.weight", "second.conv.bias"]
 
 
-def test_children_and_modules():
-    model = Model()
-    assert [type(child).__name__ for child in model.children()] == ["Block", "Block"]
-    assert [name for name, _ in model.named_modules()][:4] == ["", "first", "first.conv", "first.pool"]
+def test_traversal_names_match_torch(torch_modules):
+    _, _, TorchModel = torch_modules
+    ours, theirs = Model(), TorchModel()
+    for method, arguments in [("named_parameters", {}), ("named_buffers", {}), ("named_modules", {}),
+                              ("named_children", {}), ("named_parameters", {"remove_duplicate": False}),
+                              ("named_modules", {"remove_duplicate": False}), ("named_buffers", {"recurse": False}),
+                              ("named_parameters", {"prefix": "model"})]:
+        assert names(getattr(ours, method)(**arguments)) == names(getattr(theirs, method)(**arguments)), method
+    assert [type(module).__name__ for module in ours.modules()] == [
+        type(module).__name__ for module in theirs.modules()]
+    assert len(list(ours.buffers())) == len(list(theirs.buffers())) == 6
+    assert len(list(ours.first.parameters(recurse=False))) == 1
 
 
 def test_parameters_are_leaves_that_require_grad_and_ops_on_them_give_tensors():
     parameter = nn.Parameter(mg.zeros(3))
     assert parameter.requires_grad and parameter.is_leaf and parameter.dtype == mg.float32
     assert type(parameter * 2) is mg.Tensor and "Parameter containing" in repr(parameter)
+
+
+def test_buffers_are_attributes_and_can_be_reassigned_or_deleted():
+    block = Block()
+    assert block.running.tolist() == [0.0, 0.0] and block.empty is None
+    block.running = mg.ones(2)
+    assert block._buffers["running"] is block.running and names(block.named_buffers())[0] == "running"
+    del block.scratch
+    assert names(block.named_buffers()) == ["running", "count"] and not hasattr(block, "scratch")
+    with pytest.raises(TypeError, match=r"Block: cannot assign int as buffer 'running' \(Tensor or None expected\)"):
+        block.running = 3
+
+
+def test_registration_errors_match_torchs_kinds(torch_modules):
+    torch, TorchBlock, _ = torch_modules
+    cases = [
+        lambda m, lib: m.register_buffer("conv", lib.ones(1)),  # an attribute of another kind
+        lambda m, lib: m.register_buffer("a.b", lib.ones(1)),
+        lambda m, lib: m.register_buffer("", lib.ones(1)),
+        lambda m, lib: m.register_buffer("x", 3),
+        lambda m, lib: m.register_buffer(3, lib.ones(1)),
+        lambda m, lib: m.register_buffer("training", lib.ones(1)),
+        lambda m, lib: m.register_parameter("running", None),
+        lambda m, lib: m.register_parameter("q", lib.ones(1)),
+        lambda m, lib: m.register_parameter("a.b", None),
+        lambda m, lib: m.add_module("a.b", None),
+        lambda m, lib: m.add_module("z", 3),
+        lambda m, lib: m.add_module("running", None),
+        lambda m, lib: setattr(m, "conv", 3),
+        lambda m, lib: setattr(m, "scale", lib.ones(2)),
+    ]
+    for index, case in enumerate(cases):
+        errors = []
+        for module, library in ((Block(), mg), (TorchBlock(), torch)):
+            with pytest.raises(Exception) as caught:
+                case(module, library)
+            errors.append(type(caught.value))
+        assert errors[0] is errors[1], f"case {index}: {errors}"
+    with pytest.raises(KeyError, match="Block.register_buffer: attribute 'conv' already exists"):
+        Block().register_buffer("conv", mg.ones(1))
+
+
+def test_register_parameter_and_add_module_and_kind_changes():
+    module = nn.Module()
+    module.register_parameter("weight", nn.Parameter(mg.ones(2)))
+    module.register_parameter("bias", None)
+    module.add_module("inner", nn.ReLU())
+    module.register_module("other", nn.Tanh())
+    assert names(module.named_parameters()) == ["weight"] and module.bias is None
+    assert names(module.named_children()) == ["inner", "other"]
+    module.register_buffer("state", mg.ones(1))
+    module.state = nn.Parameter(mg.zeros(1))  # a Parameter replaces the buffer of that name, as torch
+    assert list(module._buffers) == [] and names(module.named_parameters()) == ["weight", "state"]
+
+
+def test_reassigning_a_child_keeps_its_place():
+    model = nn.Sequential(nn.ReLU(), nn.Tanh())
+    setattr(model, "0", nn.Sigmoid())
+    assert [type(child).__name__ for child in model] == ["Sigmoid", "Tanh"]
+
+
+def test_get_submodule_parameter_and_buffer():
+    model = Model()
+    assert model.get_submodule("first.conv") is model.first.conv and model.get_submodule("") is model
+    assert model.get_parameter("first.conv.weight") is model.first.conv.weight
+    assert model.get_buffer("second.running") is model.second.running
+    with pytest.raises(AttributeError, match="Block has no attribute `nothing`"):
+        model.get_submodule("first.nothing")
+    with pytest.raises(AttributeError, match="`scale` is not an nn.Module"):
+        model.get_submodule("first.scale")
+    with pytest.raises(AttributeError, match="`running` is not an nn.Parameter"):
+        model.get_parameter("first.running")
+    with pytest.raises(AttributeError, match="`scale` is not a buffer"):
+        model.get_buffer("first.scale")
 
 
 def test_forward_backward_and_zero_grad():
@@ -50,48 +159,111 @@ def test_forward_backward_and_zero_grad():
     assert all(parameter.grad is None for parameter in model.parameters())
 
 
-def test_train_and_eval_reach_every_submodule():
-    model = Model().eval()
-    assert not any(module.training for module in model.modules())
-    assert all(module.training for module in model.train().modules())
+def test_zero_grad_without_set_to_none_zeroes_the_same_gradient_in_place():
+    model = nn.Linear(3, 2)
+    model(mg.ones(1, 3)).sum().backward()
+    gradient = model.weight.grad
+    model.zero_grad(set_to_none=False)
+    assert model.weight.grad is gradient and not gradient.data.any() and not gradient.requires_grad
 
 
-def test_state_dict_round_trip_copies_values():
-    source, target = Model(), Model()
-    state = source.state_dict()
-    assert list(state) == [name for name, _ in source.named_parameters()]
-    assert all(isinstance(value, np.ndarray) for value in state.values())
-    target.load_state_dict(state)
-    for (_, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
-    state["first.scale"][:] = 7  # a copy: the model is untouched
-    assert source.first.scale.data[0] == 1
+def test_train_and_eval_reach_every_submodule_through_their_own_train():
+    calls = []
+
+    class Recording(nn.Module):
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+    model = nn.Sequential(Model(), Recording())
+    assert model.eval() is model
+    assert not any(module.training for module in model.modules()) and calls == [False]
+    assert all(module.training for module in model.train().modules()) and calls == [False, True]
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):
+        model.train(1)
 
 
-def test_load_state_dict_names_missing_unexpected_and_mis_shaped_keys():
+def test_apply_visits_children_first_as_torch(torch_modules):
+    torch = torch_modules[0]
+    visited = {}
+    for library in (nn, torch.nn):
+        model = library.Sequential(library.Linear(1, 1), library.Sequential(library.ReLU(), library.Tanh()))
+        order = []
+        assert model.apply(lambda module, order=order: order.append(type(module).__name__)) is model
+        visited[library] = order
+    assert visited[nn] == visited[torch.nn] == ["Linear", "ReLU", "Tanh", "Sequential", "Sequential"]
+
+
+def test_apply_initialises_weights():
+    def initialise(module):
+        if isinstance(module, nn.Linear):
+            nn.init.constant_(module.weight, 0.5)
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)).apply(initialise)
+    assert all((layer.weight.numpy() == 0.5).all() for layer in (model[0], model[2]))
+
+
+def test_requires_grad_freezes_and_unfreezes():
     model = Block()
-    state = model.state_dict()
-    del state["conv.bias"]
-    state["extra"] = np.zeros(1)
-    state["scale"] = np.zeros(3)
-    with pytest.raises(ValueError) as caught:
-        model.load_state_dict(state)
-    message = str(caught.value)
-    assert "missing keys: conv.bias" in message and "unexpected keys: extra" in message
-    assert "scale: saved shape (3,) does not match the parameter's (2,)" in message
+    assert model.requires_grad_(False) is model and not any(p.requires_grad for p in model.parameters())
+    assert all(p.requires_grad for p in model.requires_grad_().parameters())
 
 
-def test_load_state_dict_non_strict_skips_missing_and_unexpected():
+# --- to(), double(), float() -----------------------------------------------------------------------------
+
+def test_double_casts_floating_parameters_buffers_and_grads_in_place(torch_modules):
+    torch, TorchBlock, _ = torch_modules
+    for module in (Block(), TorchBlock()):
+        weight = module.conv.weight
+        module.conv.weight.grad = (mg if isinstance(module, nn.Module) else torch).ones(2, 1, 3, 3)
+        gradient = module.conv.weight.grad
+        assert module.double() is module
+        assert module.conv.weight is weight and module.conv.weight.grad is gradient
+        dtypes = [str(tensor.dtype).replace("torch.", "") for tensor in
+                  (weight, gradient, module.running, module.count, module.scratch)]
+        assert dtypes == ["float64", "float64", "float64", "int64", "float64"]
+    assert Block().float().scale.dtype == mg.float32
+
+
+@pytest.mark.parametrize("arguments", [(mg.float64,), ("cpu", mg.float64), ("float64",), (mg.zeros(1, dtype=mg.float64),)])
+def test_to_accepts_torchs_forms(arguments):
     model = Block()
-    model.load_state_dict({"scale": np.full(2, 5.0), "other": np.zeros(1)}, strict=False)
-    np.testing.assert_array_equal(model.scale.data, [5.0, 5.0])
+    assert model.to(*arguments) is model and model.conv.weight.dtype == mg.float64 and model.count.dtype == mg.int64
+    assert model.to(device="cpu", dtype=mg.float32).running.dtype == mg.float32
+    assert model.to("cpu") is model and model.to() is model
 
+
+def test_to_refuses_non_floating_dtypes_and_unknown_devices():
+    with pytest.raises(TypeError, match="Block.to only accepts floating point dtypes, but got desired dtype=int64"):
+        Block().to(mg.int64)
+    with pytest.raises(ValueError, match="unknown device"):
+        Block().to("tpu")
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        Block().to("cpu", colour="red")
+
+
+def test_an_optimizer_built_before_double_still_trains_the_model():
+    model = nn.Linear(3, 1)
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    model.double()
+    before = model.weight.numpy().copy()
+    model(mg.ones(2, 3, dtype=mg.float64)).sum().backward()
+    optimizer.step()
+    assert model.weight.dtype == mg.float64 and not np.array_equal(model.weight.numpy(), before)
+
+
+def test_to_cuda_is_refused_clearly():
+    with pytest.raises(RuntimeError, match="CUDA"):
+        Block().to("cuda")
+
+
+# --- assignment errors and __call__ checks ----------------------------------------------------------------
 
 def test_assigning_the_wrong_kind_to_a_registered_name_is_refused():
     model = Block()
-    with pytest.raises(TypeError, match="'scale': a Parameter or None"):
+    with pytest.raises(TypeError, match=r"cannot assign Tensor as parameter 'scale' \(nn.Parameter or None expected\)"):
         model.scale = mg.ones(2)
-    with pytest.raises(TypeError, match="'conv': a Module or None"):
+    with pytest.raises(TypeError, match=r"cannot assign int as child module 'conv' \(nn.Module or None expected\)"):
         model.conv = 3
 
 
@@ -104,14 +276,9 @@ def test_forgetting_super_init_is_a_clear_error():
         Broken()
 
 
-def test_to_cuda_is_refused_clearly():
-    with pytest.raises(RuntimeError, match="CUDA"):
-        Block().to("cuda")
-
-
-def test_repr_nests_children():
-    text = repr(Block())
-    assert text.startswith("Block(\n  (conv): Conv2d(1, 2, kernel_size=(3, 3)") and "(pool): MaxPool2d(kernel_size=2" in text
+def test_a_module_without_forward_says_so():
+    with pytest.raises(NotImplementedError, match=r'Module \[ModuleList\] is missing the required "forward" function'):
+        nn.ModuleList()(mg.ones(1))
 
 
 class Masked(nn.Module):
