@@ -1,8 +1,10 @@
 """Neural-network building blocks: Module and Parameter, layers, losses, the functional API, initialisation."""
 from . import functional, init  # noqa: F401
+from . import utils  # noqa: F401
 from .activation import Dropout, Flatten, ReLU, Sigmoid, Tanh  # noqa: F401
-from .container import Sequential  # noqa: F401
+from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
+from .identity import Identity  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
 from .module import Module  # noqa: F401
