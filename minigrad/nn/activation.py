@@ -4,12 +4,19 @@ from .module import Module
 
 
 class ReLU(Module):
-    """max(x, 0)"""
+    """max(x, 0). ``inplace`` is accepted for torch's signature; the result is always a new tensor."""
 
     tensor_input = True
 
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
         return functional.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
@@ -47,18 +54,19 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout while training (zero with probability p, scale the rest by 1/(1-p)); identity in eval()."""
+    """Inverted dropout while training (zero with probability p, scale the rest by 1/(1-p)); identity in eval().
+    ``inplace`` is accepted for torch's signature; the result is always a new tensor."""
 
     tensor_input = True
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability has to be between 0 and 1, got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return functional.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

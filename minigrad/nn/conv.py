@@ -22,7 +22,10 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair_of("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        # pairs, as torch keeps them (and prints them): stride=(1, 1); a padding name stays a name
+        self.stride = pair_of("Conv2d", "stride", stride, 1)
+        self.padding = padding if isinstance(padding, str) else pair_of("Conv2d", "padding", padding, 0)
+        self.dilation = pair_of("Conv2d", "dilation", dilation, 1)
         shape = (out_channels, in_channels) + self.kernel_size
         self.weight = Parameter(init.kaiming_uniform_(creation.empty(shape, dtype=dtype), a=math.sqrt(5)))
         if bias:
@@ -35,5 +38,10 @@ class Conv2d(Module):
         return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding!r}, dilation={self.dilation}, bias={self.bias is not None}")
+        """torch's text: settings at their defaults (no padding, no dilation, a bias) are left out."""
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        return text + (", bias=False" if self.bias is None else "")

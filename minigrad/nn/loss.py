@@ -13,9 +13,6 @@ class _Loss(Module):
             raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.reduction = reduction
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}"
-
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of (N, C) logits against N class indices (one fused kernel)."""
