@@ -287,32 +287,36 @@ def _buffer_or_placeholder(buffer, like):
 
 
 @on_either_device
-def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step, maximize):
     kernels("optim").sgd_update(param, grad, _buffer_or_placeholder(momentum_buffer, param), float(lr),
                                 float(weight_decay), float(momentum), float(dampening), bool(nesterov),
-                                bool(first_step))
+                                bool(first_step), bool(maximize))
 
 
 @on_either_device
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
-                step_size, bias_correction2_sqrt):
+                step_size, bias_correction2_sqrt, maximize):
     """``max_exp_avg_sq`` is None without amsgrad."""
     kernels("optim").adam_update(param, grad, exp_avg, exp_avg_sq, _buffer_or_placeholder(max_exp_avg_sq, param),
                                  float(beta1), float(beta2), float(eps), float(weight_decay), float(param_scale),
-                                 float(step_size), float(bias_correction2_sqrt), max_exp_avg_sq is not None)
+                                 float(step_size), float(bias_correction2_sqrt), max_exp_avg_sq is not None,
+                                 bool(maximize))
 
 
 @on_either_device
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum):
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
+                   maximize):
     """``grad_avg`` is None unless centered, ``momentum_buffer`` None without momentum."""
     kernels("optim").rmsprop_update(param, grad, square_avg, _buffer_or_placeholder(grad_avg, param),
                                     _buffer_or_placeholder(momentum_buffer, param), float(lr), float(alpha),
-                                    float(eps), float(weight_decay), float(momentum), grad_avg is not None)
+                                    float(eps), float(weight_decay), float(momentum), grad_avg is not None,
+                                    bool(maximize))
 
 
 @on_either_device
-def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
-    kernels("optim").adagrad_update(param, grad, state_sum, float(lr), float(eps), float(weight_decay))
+def adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize):
+    kernels("optim").adagrad_update(param, grad, state_sum, float(lr), float(eps), float(weight_decay),
+                                    bool(maximize))
 
 
 @on_either_device

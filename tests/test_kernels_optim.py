@@ -35,9 +35,9 @@ def unused(dtype):
 
 # --- NumPy references, in float64 ---------------------------------------------------------------
 
-def sgd_reference(param, grad, buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+def sgd_reference(param, grad, buffer, lr, weight_decay, momentum, dampening, nesterov, first_step, maximize):
     param, grad, buffer = (np.asarray(a, np.float64) for a in (param, grad, buffer))
-    grad = grad + weight_decay * param
+    grad = (-grad if maximize else grad) + weight_decay * param
     if momentum != 0:
         buffer = grad.copy() if first_step else momentum * buffer + (1 - dampening) * grad
         grad = grad + momentum * buffer if nesterov else buffer
@@ -45,10 +45,10 @@ def sgd_reference(param, grad, buffer, lr, weight_decay, momentum, dampening, ne
 
 
 def adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
-                   step_size, bias_correction2_sqrt, amsgrad):
+                   step_size, bias_correction2_sqrt, amsgrad, maximize):
     param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq = (
         np.asarray(a, np.float64) for a in (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq))
-    grad = grad + weight_decay * param
+    grad = (-grad if maximize else grad) + weight_decay * param
     exp_avg = beta1 * exp_avg + (1 - beta1) * grad
     exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
     second = exp_avg_sq
@@ -59,10 +59,11 @@ def adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta
     return param, exp_avg, exp_avg_sq, max_exp_avg_sq
 
 
-def rmsprop_reference(param, grad, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered):
+def rmsprop_reference(param, grad, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered,
+                      maximize):
     param, grad, square_avg, grad_avg, buffer = (
         np.asarray(a, np.float64) for a in (param, grad, square_avg, grad_avg, buffer))
-    grad = grad + weight_decay * param
+    grad = (-grad if maximize else grad) + weight_decay * param
     square_avg = alpha * square_avg + (1 - alpha) * grad**2
     variance = square_avg
     if centered:
@@ -75,9 +76,9 @@ def rmsprop_reference(param, grad, square_avg, grad_avg, buffer, lr, alpha, eps,
     return param - lr * scaled, square_avg, grad_avg, buffer
 
 
-def adagrad_reference(param, grad, state_sum, lr, eps, weight_decay):
+def adagrad_reference(param, grad, state_sum, lr, eps, weight_decay, maximize):
     param, grad, state_sum = (np.asarray(a, np.float64) for a in (param, grad, state_sum))
-    grad = grad + weight_decay * param
+    grad = (-grad if maximize else grad) + weight_decay * param
     state_sum = state_sum + grad**2
     return param - lr * grad / (np.sqrt(state_sum) + eps), state_sum
 
@@ -122,12 +123,12 @@ def adamax_reference(param, grad, exp_avg, exp_inf, beta1, beta2, eps, weight_de
 
 # --- the kernels against them --------------------------------------------------------------------
 
-SGD_OPTIONS = [  # lr, weight_decay, momentum, dampening, nesterov, first_step
-    (0.1, 0.0, 0.0, 0.0, False, False),
-    (0.1, 0.01, 0.9, 0.0, False, True),
-    (0.1, 0.01, 0.9, 0.3, False, False),
-    (0.05, 0.0, 0.9, 0.0, True, False),
-    (0.05, 0.1, 0.5, 0.0, True, True),
+SGD_OPTIONS = [  # lr, weight_decay, momentum, dampening, nesterov, first_step, maximize
+    (0.1, 0.0, 0.0, 0.0, False, False, False),
+    (0.1, 0.01, 0.9, 0.0, False, True, False),
+    (0.1, 0.01, 0.9, 0.3, False, False, True),
+    (0.05, 0.0, 0.9, 0.0, True, False, False),
+    (0.05, 0.1, 0.5, 0.0, True, True, True),
 ]
 
 
@@ -144,11 +145,11 @@ def test_sgd_update_matches_numpy(dtype, size, options):
         np.testing.assert_allclose(buffer, expected_buffer, **TOLERANCES[dtype])
 
 
-ADAM_OPTIONS = [  # beta1, beta2, eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad
-    (0.9, 0.999, 1e-8, 0.0, 1.0, 1e-3 / (1 - 0.9), (1 - 0.999) ** 0.5, False),
-    (0.9, 0.999, 1e-8, 0.1, 1.0, 1e-2 / (1 - 0.9**3), (1 - 0.999**3) ** 0.5, True),
-    (0.8, 0.99, 1e-6, 0.0, 1 - 1e-2 * 0.1, 1e-2 / (1 - 0.8**7), (1 - 0.99**7) ** 0.5, False),
-    (0.0, 0.5, 1e-3, 0.0, 0.99, 0.1, 0.5, True),
+ADAM_OPTIONS = [  # beta1, beta2, eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize
+    (0.9, 0.999, 1e-8, 0.0, 1.0, 1e-3 / (1 - 0.9), (1 - 0.999) ** 0.5, False, False),
+    (0.9, 0.999, 1e-8, 0.1, 1.0, 1e-2 / (1 - 0.9**3), (1 - 0.999**3) ** 0.5, True, True),
+    (0.8, 0.99, 1e-6, 0.0, 1 - 1e-2 * 0.1, 1e-2 / (1 - 0.8**7), (1 - 0.99**7) ** 0.5, False, True),
+    (0.0, 0.5, 1e-3, 0.0, 0.99, 0.1, 0.5, True, False),
 ]
 
 
@@ -158,17 +159,17 @@ ADAM_OPTIONS = [  # beta1, beta2, eps, weight_decay, param_scale, step_size, bia
 def test_adam_update_matches_numpy(dtype, size, options):
     param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq = arrays(size, dtype, 5, positive=(3, 4))
     expected = adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *options)
-    amsgrad = options[-1]
+    amsgrad = options[-2]
     kernels.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else unused(dtype), *options)
     for actual, wanted in zip((param, exp_avg, exp_avg_sq, max_exp_avg_sq), expected):
         np.testing.assert_allclose(actual, wanted, **TOLERANCES[dtype])
 
 
-RMSPROP_OPTIONS = [  # lr, alpha, eps, weight_decay, momentum, centered
-    (0.01, 0.99, 1e-8, 0.0, 0.0, False),
-    (0.01, 0.9, 1e-8, 0.1, 0.9, False),
-    (0.01, 0.99, 1e-6, 0.0, 0.0, True),
-    (0.001, 0.95, 1e-8, 0.01, 0.5, True),
+RMSPROP_OPTIONS = [  # lr, alpha, eps, weight_decay, momentum, centered, maximize
+    (0.01, 0.99, 1e-8, 0.0, 0.0, False, False),
+    (0.01, 0.9, 1e-8, 0.1, 0.9, False, True),
+    (0.01, 0.99, 1e-6, 0.0, 0.0, True, True),
+    (0.001, 0.95, 1e-8, 0.01, 0.5, True, False),
 ]
 
 
@@ -190,7 +191,7 @@ def test_rmsprop_update_matches_numpy(dtype, size, options):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("options", [(0.01, 1e-10, 0.0), (0.1, 1e-6, 0.1)])
+@pytest.mark.parametrize("options", [(0.01, 1e-10, 0.0, False), (0.1, 1e-6, 0.1, True)])
 def test_adagrad_update_matches_numpy(dtype, size, options):
     param, grad, state_sum = arrays(size, dtype, 3, positive=(2,))
     expected_param, expected_sum = adagrad_reference(param, grad, state_sum, *options)
@@ -241,14 +242,14 @@ def test_adaptive_updates_match_numpy(name, options, dtype, size):
 def test_float32_update_stays_float32():
     """Scalars are rounded to the arrays' dtype: float32 in, float32 math and storage out."""
     param, grad, state_sum = arrays(10, np.float32, 3, positive=(2,))
-    kernels.adagrad_update(param, grad, state_sum, 0.1, 1e-10, 0.0)
+    kernels.adagrad_update(param, grad, state_sum, 0.1, 1e-10, 0.0, False)
     assert param.dtype == state_sum.dtype == np.float32
 
 
 def test_zero_length_arrays_are_a_no_op():
     empty = np.empty(0, np.float32)
-    kernels.adam_update(empty, empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 1e-3, 0.1, True)
-    kernels.sgd_update(empty, empty, empty, 0.1, 0.0, 0.9, 0.0, False, True)
+    kernels.adam_update(empty, empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 1e-3, 0.1, True, False)
+    kernels.sgd_update(empty, empty, empty, 0.1, 0.0, 0.9, 0.0, False, True, False)
     for name, (_, _, rows) in NEW_KERNELS.items():
         getattr(kernels, name)(empty, empty, empty, empty, *rows[0])
 
@@ -256,11 +257,11 @@ def test_zero_length_arrays_are_a_no_op():
 # --- the bounds-checked twins: the same results, and no index out of range ------------------------
 
 TWIN_CALLS = {
-    "sgd_update": lambda dtype, size: (arrays(size, dtype, 3), (0.1, 0.01, 0.9, 0.1, False, False)),
+    "sgd_update": lambda dtype, size: (arrays(size, dtype, 3), (0.1, 0.01, 0.9, 0.1, False, False, True)),
     "adam_update": lambda dtype, size: (arrays(size, dtype, 5, positive=(3, 4)),
-                                        (0.9, 0.999, 1e-8, 0.01, 1.0, 1e-3, 0.5, True)),
-    "rmsprop_update": lambda dtype, size: (rmsprop_arrays(size, dtype), (0.01, 0.99, 1e-8, 0.0, 0.9, True)),
-    "adagrad_update": lambda dtype, size: (arrays(size, dtype, 3, positive=(2,)), (0.01, 1e-10, 0.1)),
+                                        (0.9, 0.999, 1e-8, 0.01, 1.0, 1e-3, 0.5, True, True)),
+    "rmsprop_update": lambda dtype, size: (rmsprop_arrays(size, dtype), (0.01, 0.99, 1e-8, 0.0, 0.9, True, True)),
+    "adagrad_update": lambda dtype, size: (arrays(size, dtype, 3, positive=(2,)), (0.01, 1e-10, 0.1, True)),
     **{name: (lambda dtype, size, name=name: (arrays(size, dtype, 4, positive=NEW_KERNELS[name][1]),
                                               NEW_KERNELS[name][2][1]))
        for name in NEW_KERNELS},
@@ -282,4 +283,4 @@ def test_checked_twin_agrees(name, size):
 def test_checked_twin_catches_a_short_buffer():
     param, grad, state_sum = arrays(10, np.float64, 3, positive=(2,))
     with pytest.raises(IndexError):
-        checked_twin(kernels.adagrad_update)(param, grad, state_sum[:5], 0.1, 1e-10, 0.0)
+        checked_twin(kernels.adagrad_update)(param, grad, state_sum[:5], 0.1, 1e-10, 0.0, False)

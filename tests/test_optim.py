@@ -233,7 +233,8 @@ def test_param_groups_hold_every_hyperparameter():
     first, second = optimizer.param_groups
     assert first["params"] == [params[0]] and second["params"] == [params[1]]
     assert (first["lr"], second["lr"], first["eps"], second["eps"]) == (1e-3, 0.5, 1e-6, 1e-6)
-    assert set(first) == {"params", "lr", "betas", "eps", "weight_decay", "amsgrad"}
+    assert set(first) == {"params", "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize",
+                          "decoupled_weight_decay"}
 
 
 def test_add_param_group():

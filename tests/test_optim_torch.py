@@ -1,4 +1,5 @@
-"""Adadelta, NAdam, RAdam and Adamax: trajectories and state equal to PyTorch's, groups, state dicts, errors.
+"""Adadelta, NAdam, RAdam and Adamax: trajectories and state equal to PyTorch's, groups, state dicts, errors;
+and the options every optimizer shares with PyTorch's (maximize, Adam's decoupled_weight_decay).
 
 The helpers (parameter values, the shared gradient stream, the two trajectories) are those of
 tests/test_optim.py, which checks the first optimizers the same way.
@@ -30,8 +31,17 @@ CASES = [  # (optimizer name, options), every option of every optimizer at least
     ("Adamax", {}),
     ("Adamax", {"lr": 0.01, "weight_decay": 0.1}),
     ("Adamax", {"betas": (0.8, 0.99), "eps": 1e-6, "maximize": True}),
+    # maximize (and Adam's decoupled_weight_decay) on the first optimizers; tests/test_optim.py has the rest
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "maximize": True}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("AdamW", {"lr": 0.01, "maximize": True}),
+    ("RMSprop", {"momentum": 0.5, "centered": True, "weight_decay": 0.01, "maximize": True}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1, "maximize": True}),
 ]
 NAMES = ["Adadelta", "NAdam", "RAdam", "Adamax"]
+ALL_NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", *NAMES]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -49,9 +59,9 @@ def test_trajectory_and_state_match_pytorch(case, dtype):
     # The state has PyTorch's names and values (NAdam's mu_product a number, PyTorch's a 0-d tensor).
     for param, torch_param in zip(params, torch_params):
         our_state, their_state = optimizer.state[param], torch_optimizer.state[torch_param]
-        assert list(our_state) == list(their_state)
+        assert list(our_state) == [key for key, value in their_state.items() if value is not None]
         for key, value in our_state.items():
-            expected = np.asarray(their_state[key].detach())
+            expected = np.asarray(their_state[key].detach() if key != "step" else their_state[key])
             scale = max(1.0, float(np.abs(expected).max()))
             tolerance = TOLERANCES[dtype]
             np.testing.assert_allclose(value, expected, rtol=tolerance["rtol"], atol=tolerance["atol"] * scale,
@@ -95,7 +105,7 @@ def test_param_groups_with_their_own_options_match_pytorch(name):
 def test_defaults_and_group_keys_are_pytorchs():
     torch = pytest.importorskip("torch")
     implementation_switches = {"foreach", "capturable", "differentiable", "fused"}  # minigrad has one kernel
-    for name in NAMES:
+    for name in ALL_NAMES:
         ours = getattr(optim, name)(make_params())
         theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)])
         expected = {key: value for key, value in theirs.defaults.items() if key not in implementation_switches}
@@ -182,7 +192,7 @@ def test_bad_hyperparameters_raise_where_pytorch_does(name, options, message):
         getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **options)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_bad_flags_and_types(name):
     with pytest.raises(TypeError, match=f"{name}: maximize must be True or False, got 'yes'"):
         getattr(optim, name)(make_params(), maximize="yes")

@@ -5,7 +5,8 @@ update costs what moving its arrays through memory costs: no temporaries, no sec
 arrays are flat (1-D, contiguous) and share one dtype; scalar hyperparameters arrive as Python
 floats (double) and are rounded to that dtype once, before the loop, as PyTorch does, so float32
 updates run in float32 SIMD lanes. A buffer that the chosen options leave unused (no momentum, no
-amsgrad) may be any array of the dtype: it is never touched.
+amsgrad) may be any array of the dtype: it is never touched. With ``maximize`` every kernel
+steps along the gradient instead of against it (g = -grad), as PyTorch's ``maximize=True``.
 
 Each kernel's element math lives in an ``*_at(i, ...)`` helper that its two loops share: a ``prange``
 for large arrays, a serial loop below ``SERIAL_BELOW`` elements, where waking the threads would
@@ -34,8 +35,8 @@ element_math = numba.njit(inline="always")
 
 @element_math
 def sgd_at(i, param, grad, momentum_buffer, lr, weight_decay, momentum, one_minus_dampening, nesterov,
-           first_step):
-    gradient = grad[i]
+           first_step, maximize):
+    gradient = -grad[i] if maximize else grad[i]
     if weight_decay != 0:
         gradient += weight_decay * param[i]
     if momentum != 0:
@@ -53,7 +54,8 @@ def sgd_at(i, param, grad, momentum_buffer, lr, weight_decay, momentum, one_minu
 
 
 @cpu_kernel
-def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step,
+               maximize):
     """g = grad + wd*p;  b = g (first step) or momentum*b + (1-dampening)*g;  p -= lr * (g + momentum*b if nesterov else b)."""
     cast = param.dtype.type
     lr, weight_decay, momentum = cast(lr), cast(weight_decay), cast(momentum)
@@ -62,19 +64,19 @@ def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampeni
     if size < SERIAL_BELOW:
         for i in range(size):
             sgd_at(i, param, grad, momentum_buffer, lr, weight_decay, momentum, one_minus_dampening, nesterov,
-                   first_step)
+                   first_step, maximize)
     else:
         for i in prange(size):
             sgd_at(i, param, grad, momentum_buffer, lr, weight_decay, momentum, one_minus_dampening, nesterov,
-                   first_step)
+                   first_step, maximize)
 
 
 # --- Adam and AdamW -------------------------------------------------------------------------------
 
 @element_math
 def adam_at(i, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps,
-            weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad):
-    gradient = grad[i]
+            weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize):
+    gradient = -grad[i] if maximize else grad[i]
     if weight_decay != 0:
         gradient += weight_decay * param[i]
     # exp_avg.lerp(grad, 1 - beta1), written as PyTorch's lerp computes it for weights below 1/2
@@ -91,7 +93,7 @@ def adam_at(i, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta1
 
 @cpu_kernel
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
-                step_size, bias_correction2_sqrt, amsgrad):
+                step_size, bias_correction2_sqrt, amsgrad, maximize):
     """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g²;  p = p*param_scale - step_size * m / (sqrt(v)/bias_correction2_sqrt + eps).
 
     ``g = grad + weight_decay * p`` (Adam's L2 term; pass 0 for AdamW, whose decoupled decay is
@@ -106,19 +108,19 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, 
     if size < SERIAL_BELOW:
         for i in range(size):
             adam_at(i, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2,
-                    eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad)
+                    eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize)
     else:
         for i in prange(size):
             adam_at(i, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2,
-                    eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad)
+                    eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize)
 
 
 # --- RMSprop --------------------------------------------------------------------------------------
 
 @element_math
 def rmsprop_at(i, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps,
-               weight_decay, momentum, centered):
-    gradient = grad[i]
+               weight_decay, momentum, centered, maximize):
+    gradient = -grad[i] if maximize else grad[i]
     if weight_decay != 0:
         gradient += weight_decay * param[i]
     mean_square = alpha * square_avg[i] + one_minus_alpha * gradient * gradient
@@ -136,7 +138,7 @@ def rmsprop_at(i, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha,
 
 @cpu_kernel
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
-                   centered):
+                   centered, maximize):
     """s = alpha*s + (1-alpha)*g²;  d = sqrt(s - mean(g)² if centered else s) + eps;  p -= lr * (b = momentum*b + g/d if momentum else g/d)."""
     cast = param.dtype.type
     one_minus_alpha = cast(1.0 - alpha)
@@ -145,18 +147,18 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
     if size < SERIAL_BELOW:
         for i in range(size):
             rmsprop_at(i, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps,
-                       weight_decay, momentum, centered)
+                       weight_decay, momentum, centered, maximize)
     else:
         for i in prange(size):
             rmsprop_at(i, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps,
-                       weight_decay, momentum, centered)
+                       weight_decay, momentum, centered, maximize)
 
 
 # --- Adagrad --------------------------------------------------------------------------------------
 
 @element_math
-def adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay):
-    gradient = grad[i]
+def adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay, maximize):
+    gradient = -grad[i] if maximize else grad[i]
     if weight_decay != 0:
         gradient += weight_decay * param[i]
     accumulated = state_sum[i] + gradient * gradient
@@ -165,17 +167,17 @@ def adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay):
 
 
 @cpu_kernel
-def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
+def adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize):
     """sum += g²;  p -= lr * g / (sqrt(sum) + eps)  (``lr`` already decayed: lr / (1 + (t-1)*lr_decay))."""
     cast = param.dtype.type
     lr, eps, weight_decay = cast(lr), cast(eps), cast(weight_decay)
     size = param.shape[0]
     if size < SERIAL_BELOW:
         for i in range(size):
-            adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay)
+            adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay, maximize)
     else:
         for i in prange(size):
-            adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay)
+            adagrad_at(i, param, grad, state_sum, lr, eps, weight_decay, maximize)
 
 
 # --- Adadelta -------------------------------------------------------------------------------------

@@ -40,10 +40,10 @@ def blocks_for(size):
 
 @cuda.jit
 def sgd_kernel(param, grad, momentum_buffer, lr, weight_decay, momentum, one_minus_dampening, nesterov,
-               first_step):
+               first_step, maximize):
     """g = grad + wd*p;  b = g (first step) or momentum*b + (1-dampening)*g;  p -= lr * (g + momentum*b if nesterov else b)."""
     for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
-        gradient = grad[i]
+        gradient = -grad[i] if maximize else grad[i]
         if weight_decay != 0:
             gradient += weight_decay * param[i]
         if momentum != 0:  # only then is momentum_buffer a real buffer
@@ -60,24 +60,25 @@ def sgd_kernel(param, grad, momentum_buffer, lr, weight_decay, momentum, one_min
         param[i] -= lr * gradient
 
 
-def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step,
+               maximize):
     """SGD with optional weight decay, (Nesterov) momentum and dampening, in place on device arrays."""
     if param.size == 0:
         return  # a grid of zero blocks is an error, and there is nothing to update
     cast = param.dtype.type
     sgd_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
         param, grad, momentum_buffer, cast(lr), cast(weight_decay), cast(momentum), cast(1.0 - dampening),
-        bool(nesterov), bool(first_step))
+        bool(nesterov), bool(first_step), bool(maximize))
 
 
 # --- Adam and AdamW -------------------------------------------------------------------------------
 
 @cuda.jit
 def adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps,
-                weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad):
+                weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize):
     """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g²;  p = p*param_scale - step_size * m / (sqrt(v)/bias_correction2_sqrt + eps)."""
     for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
-        gradient = grad[i]
+        gradient = -grad[i] if maximize else grad[i]
         if weight_decay != 0:
             gradient += weight_decay * param[i]
         # exp_avg.lerp(grad, 1 - beta1), written as PyTorch's lerp computes it for weights below 1/2
@@ -98,7 +99,7 @@ def adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
-                step_size, bias_correction2_sqrt, amsgrad):
+                step_size, bias_correction2_sqrt, amsgrad, maximize):
     """Adam / AdamW (``weight_decay`` 0 and ``param_scale = 1 - lr*wd``), optionally amsgrad, in place.
 
     ``step_size = lr / (1 - b1^t)``, ``bias_correction2_sqrt = sqrt(1 - b2^t)``, as in the CPU kernel.
@@ -109,17 +110,17 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, 
     adam_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
         param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, cast(1.0 - beta1), cast(beta2), cast(1.0 - beta2),
         cast(eps), cast(weight_decay), cast(param_scale), cast(step_size), cast(bias_correction2_sqrt),
-        bool(amsgrad))
+        bool(amsgrad), bool(maximize))
 
 
 # --- RMSprop --------------------------------------------------------------------------------------
 
 @cuda.jit
 def rmsprop_kernel(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps,
-                   weight_decay, momentum, centered):
+                   weight_decay, momentum, centered, maximize):
     """s = alpha*s + (1-alpha)*g²;  d = sqrt(s - mean(g)² if centered else s) + eps;  p -= lr * (b = momentum*b + g/d if momentum else g/d)."""
     for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
-        gradient = grad[i]
+        gradient = -grad[i] if maximize else grad[i]
         if weight_decay != 0:
             gradient += weight_decay * param[i]
         mean_square = alpha * square_avg[i] + one_minus_alpha * gradient * gradient
@@ -136,23 +137,23 @@ def rmsprop_kernel(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
-                   centered):
+                   centered, maximize):
     """RMSprop, optionally centered and with momentum, in place on device arrays."""
     if param.size == 0:
         return
     cast = param.dtype.type
     rmsprop_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
         param, grad, square_avg, grad_avg, momentum_buffer, cast(lr), cast(alpha), cast(1.0 - alpha), cast(eps),
-        cast(weight_decay), cast(momentum), bool(centered))
+        cast(weight_decay), cast(momentum), bool(centered), bool(maximize))
 
 
 # --- Adagrad --------------------------------------------------------------------------------------
 
 @cuda.jit
-def adagrad_kernel(param, grad, state_sum, lr, eps, weight_decay):
+def adagrad_kernel(param, grad, state_sum, lr, eps, weight_decay, maximize):
     """sum += g²;  p -= lr * g / (sqrt(sum) + eps)."""
     for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):
-        gradient = grad[i]
+        gradient = -grad[i] if maximize else grad[i]
         if weight_decay != 0:
             gradient += weight_decay * param[i]
         accumulated = state_sum[i] + gradient * gradient
@@ -160,13 +161,13 @@ def adagrad_kernel(param, grad, state_sum, lr, eps, weight_decay):
         param[i] -= lr * (gradient / (math.sqrt(accumulated) + eps))
 
 
-def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
+def adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize):
     """Adagrad in place; ``lr`` already decayed: lr / (1 + (t-1)*lr_decay)."""
     if param.size == 0:
         return
     cast = param.dtype.type
     adagrad_kernel[blocks_for(param.size), THREADS_PER_BLOCK](
-        param, grad, state_sum, cast(lr), cast(eps), cast(weight_decay))
+        param, grad, state_sum, cast(lr), cast(eps), cast(weight_decay), bool(maximize))
 
 
 # --- Adadelta -------------------------------------------------------------------------------------
@@ -297,10 +298,10 @@ def _signatures(arrays, scalars, flags):
 
 
 PTX_SIGNATURES = {
-    "sgd_kernel": _signatures(arrays=3, scalars=4, flags=2),
-    "adam_kernel": _signatures(arrays=5, scalars=8, flags=1),
-    "rmsprop_kernel": _signatures(arrays=5, scalars=6, flags=1),
-    "adagrad_kernel": _signatures(arrays=3, scalars=3, flags=0),
+    "sgd_kernel": _signatures(arrays=3, scalars=4, flags=3),
+    "adam_kernel": _signatures(arrays=5, scalars=8, flags=2),
+    "rmsprop_kernel": _signatures(arrays=5, scalars=6, flags=2),
+    "adagrad_kernel": _signatures(arrays=3, scalars=3, flags=1),
     "adadelta_kernel": _signatures(arrays=4, scalars=5, flags=1),
     "nadam_kernel": _signatures(arrays=4, scalars=9, flags=1),
     "radam_kernel": _signatures(arrays=4, scalars=7, flags=2),

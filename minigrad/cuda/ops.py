@@ -172,30 +172,32 @@ def _buffer_or_placeholder(buffer, like):
     return placeholder
 
 
-def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step):
+def sgd_update(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, first_step, maximize):
     kernels("optim").sgd_update(_numba(param), _numba(grad), _buffer_or_placeholder(momentum_buffer, param),
                                      float(lr), float(weight_decay), float(momentum), float(dampening),
-                                     bool(nesterov), bool(first_step))
+                                     bool(nesterov), bool(first_step), bool(maximize))
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, weight_decay, param_scale,
-                step_size, bias_correction2_sqrt):
+                step_size, bias_correction2_sqrt, maximize):
     kernels("optim").adam_update(_numba(param), _numba(grad), _numba(exp_avg), _numba(exp_avg_sq),
                                       _buffer_or_placeholder(max_exp_avg_sq, param), float(beta1), float(beta2),
                                       float(eps), float(weight_decay), float(param_scale), float(step_size),
-                                      float(bias_correction2_sqrt), max_exp_avg_sq is not None)
+                                      float(bias_correction2_sqrt), max_exp_avg_sq is not None, bool(maximize))
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum):
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
+                   maximize):
     kernels("optim").rmsprop_update(_numba(param), _numba(grad), _numba(square_avg),
                                          _buffer_or_placeholder(grad_avg, param),
                                          _buffer_or_placeholder(momentum_buffer, param), float(lr), float(alpha),
-                                         float(eps), float(weight_decay), float(momentum), grad_avg is not None)
+                                         float(eps), float(weight_decay), float(momentum), grad_avg is not None,
+                                         bool(maximize))
 
 
-def adagrad_update(param, grad, state_sum, lr, eps, weight_decay):
+def adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize):
     kernels("optim").adagrad_update(_numba(param), _numba(grad), _numba(state_sum), float(lr), float(eps),
-                                         float(weight_decay))
+                                         float(weight_decay), bool(maximize))
 
 
 def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):

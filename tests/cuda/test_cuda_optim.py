@@ -54,28 +54,28 @@ def run_both(name, arrays, unused, arguments_per_step):
 
 # --- SGD ------------------------------------------------------------------------------------------
 
-SGD_OPTIONS = [  # momentum, dampening, nesterov, weight_decay
-    (0.0, 0.0, False, 0.0),
-    (0.0, 0.0, False, 0.01),
-    (0.9, 0.0, False, 0.0),
-    (0.9, 0.1, False, 0.01),
-    (0.9, 0.0, True, 0.01),
+SGD_OPTIONS = [  # momentum, dampening, nesterov, weight_decay, maximize
+    (0.0, 0.0, False, 0.0, False),
+    (0.0, 0.0, False, 0.01, True),
+    (0.9, 0.0, False, 0.0, False),
+    (0.9, 0.1, False, 0.01, True),
+    (0.9, 0.0, True, 0.01, False),
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("momentum, dampening, nesterov, weight_decay", SGD_OPTIONS)
-def test_sgd_matches_the_cpu_kernel(momentum, dampening, nesterov, weight_decay, size, dtype):
+@pytest.mark.parametrize("momentum, dampening, nesterov, weight_decay, maximize", SGD_OPTIONS)
+def test_sgd_matches_the_cpu_kernel(momentum, dampening, nesterov, weight_decay, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 3)
     unused = () if momentum != 0 else (2,)
-    steps = [(0.1, weight_decay, momentum, dampening, nesterov, step == 0) for step in range(STEPS)]
+    steps = [(0.1, weight_decay, momentum, dampening, nesterov, step == 0, maximize) for step in range(STEPS)]
     run_both("sgd_update", arrays, unused, steps)
 
 
 # --- Adam and AdamW -------------------------------------------------------------------------------
 
-def adam_steps(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad):
+def adam_steps(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize=False):
     """Each step's scalars as the optimizer computes them: bias corrections for t = 1, 2, ..."""
     steps = []
     for t in range(1, STEPS + 1):
@@ -83,49 +83,50 @@ def adam_steps(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsg
         param_scale = 1.0 - lr * weight_decay if decoupled_weight_decay else 1.0
         step_size = lr / (1 - beta1 ** t)
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** t)
-        steps.append((beta1, beta2, eps, l2_term, param_scale, step_size, bias_correction2_sqrt, amsgrad))
+        steps.append((beta1, beta2, eps, l2_term, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize))
     return steps
 
 
-ADAM_OPTIONS = [  # weight_decay, decoupled (AdamW), amsgrad
-    (0.0, False, False),
-    (0.01, False, False),
-    (0.01, True, False),
-    (0.0, False, True),
-    (0.01, True, True),
+ADAM_OPTIONS = [  # weight_decay, decoupled (AdamW), amsgrad, maximize
+    (0.0, False, False, False),
+    (0.01, False, False, True),
+    (0.01, True, False, False),
+    (0.0, False, True, True),
+    (0.01, True, True, False),
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("weight_decay, decoupled, amsgrad", ADAM_OPTIONS)
-def test_adam_matches_the_cpu_kernel(weight_decay, decoupled, amsgrad, size, dtype):
+@pytest.mark.parametrize("weight_decay, decoupled, amsgrad, maximize", ADAM_OPTIONS)
+def test_adam_matches_the_cpu_kernel(weight_decay, decoupled, amsgrad, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 5, positive=(3, 4))
     arrays[4] += arrays[3]  # a running maximum is at least the second moment it started from
     unused = () if amsgrad else (4,)
-    run_both("adam_update", arrays, unused, adam_steps(1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled, amsgrad))
+    run_both("adam_update", arrays, unused,
+             adam_steps(1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled, amsgrad, maximize))
 
 
 # --- RMSprop --------------------------------------------------------------------------------------
 
-RMSPROP_OPTIONS = [  # centered, momentum, weight_decay
-    (False, 0.0, 0.0),
-    (False, 0.9, 0.01),
-    (True, 0.0, 0.01),
-    (True, 0.9, 0.0),
+RMSPROP_OPTIONS = [  # centered, momentum, weight_decay, maximize
+    (False, 0.0, 0.0, False),
+    (False, 0.9, 0.01, True),
+    (True, 0.0, 0.01, True),
+    (True, 0.9, 0.0, False),
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("centered, momentum, weight_decay", RMSPROP_OPTIONS)
-def test_rmsprop_matches_the_cpu_kernel(centered, momentum, weight_decay, size, dtype):
+@pytest.mark.parametrize("centered, momentum, weight_decay, maximize", RMSPROP_OPTIONS)
+def test_rmsprop_matches_the_cpu_kernel(centered, momentum, weight_decay, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 5, positive=(2,))
     # A mean square is at least its mean squared; the margin keeps the centered variance from
     # cancelling to a few ulps, where two correct float32 kernels may rightly disagree.
     arrays[2] += 1 + arrays[3] * arrays[3]
     unused = tuple(position for position, used in ((3, centered), (4, momentum > 0)) if not used)
-    steps = [(1e-2, 0.99, 1e-8, weight_decay, momentum, centered)] * STEPS
+    steps = [(1e-2, 0.99, 1e-8, weight_decay, momentum, centered, maximize)] * STEPS
     run_both("rmsprop_update", arrays, unused, steps)
 
 
@@ -133,11 +134,11 @@ def test_rmsprop_matches_the_cpu_kernel(centered, momentum, weight_decay, size, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("lr_decay, weight_decay", [(0.0, 0.0), (0.1, 0.01)])
-def test_adagrad_matches_the_cpu_kernel(lr_decay, weight_decay, size, dtype):
+@pytest.mark.parametrize("lr_decay, weight_decay, maximize", [(0.0, 0.0, False), (0.1, 0.01, True)])
+def test_adagrad_matches_the_cpu_kernel(lr_decay, weight_decay, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 3, positive=(2,))
     # The optimizer decays the rate before the call: lr / (1 + (t-1) * lr_decay) at step t.
-    steps = [(1e-1 / (1 + (t - 1) * lr_decay), 1e-10, weight_decay) for t in range(1, STEPS + 1)]
+    steps = [(1e-1 / (1 + (t - 1) * lr_decay), 1e-10, weight_decay, maximize) for t in range(1, STEPS + 1)]
     run_both("adagrad_update", arrays, (), steps)
 
 
@@ -205,10 +206,10 @@ def test_the_grid_stride_loop_covers_arrays_larger_than_the_grid(monkeypatch):
 
 def test_an_empty_parameter_launches_nothing():
     empty = cuda.device_array(0, np.float32)
-    gpu.sgd_update(empty, empty, empty, 0.1, 0.0, 0.9, 0.0, False, True)
-    gpu.adam_update(empty, empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, 0.1, True)
-    gpu.rmsprop_update(empty, empty, empty, empty, empty, 0.01, 0.99, 1e-8, 0.0, 0.9, True)
-    gpu.adagrad_update(empty, empty, empty, 0.1, 1e-10, 0.0)
+    gpu.sgd_update(empty, empty, empty, 0.1, 0.0, 0.9, 0.0, False, True, False)
+    gpu.adam_update(empty, empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, 0.1, True, False)
+    gpu.rmsprop_update(empty, empty, empty, empty, empty, 0.01, 0.99, 1e-8, 0.0, 0.9, True, False)
+    gpu.adagrad_update(empty, empty, empty, 0.1, 1e-10, 0.0, False)
     gpu.adadelta_update(empty, empty, empty, empty, 1.0, 0.9, 1e-6, 0.0, False)
     gpu.nadam_update(empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, 0.1, 0.1, False)
     gpu.radam_update(empty, empty, empty, empty, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.1, True, False)
