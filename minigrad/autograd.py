@@ -17,7 +17,9 @@ Anomaly mode (anomaly.py) hooks in at two places, after forward and after each n
 while it is off, those hooks cost one ``is None`` test each.
 """
 import contextlib
+import inspect
 import itertools
+import sys
 
 import numpy as np
 
@@ -101,9 +103,19 @@ class Function:
     """
 
     is_view = False  # the output may share the first input's buffer (reshape, transpose, indexing)
+    output_count = 1  # a custom Function (custom_function.py) may have several; run_backward routes by output
     output_device = None  # None: the output lives on the inputs' device
     saved = ()
     saved_names = ()  # what explain() calls saved arrays that are neither an input nor the output
+
+    def __init_subclass__(cls, **options):
+        """A subclass whose forward is a staticmethod is a custom Function in PyTorch's form, forward(ctx, ...)
+        on Tensors: its apply is custom_function.py's. The ops in minigrad/ops/ keep this class's own."""
+        super().__init_subclass__(**options)
+        if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod):
+            from .custom_function import apply_pytorch_form
+
+            cls.apply = classmethod(apply_pytorch_form)
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
@@ -314,13 +326,15 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
     if create_graph:
         root_gradients = [_as_gradient_tensor(root, gradient) for root, gradient in zip(roots, root_gradients)]
     for root, gradient in zip(roots, root_gradients):
-        if root.grad_fn is not None and (allowed is None or root.grad_fn in allowed):
-            _accumulate(node_gradients, root.grad_fn, gradient)
+        node = root.grad_fn
+        if node is not None and (allowed is None or node in allowed):
+            _accumulate(node_gradients, node, gradient if node.output_count == 1 else node.routed(root, gradient))
         else:
             _deliver_to_leaf(root, gradient, leaf_gradients, leaves, capture)
-    captured_nodes = {}
-    if capture is not None:
-        captured_nodes = {tensor.grad_fn: tensor for tensor in capture if tensor.grad_fn is not None}
+    captured_nodes = {}  # node -> the captured tensors it made
+    for tensor in capture or ():
+        if tensor.grad_fn is not None:
+            captured_nodes.setdefault(tensor.grad_fn, []).append(tensor)
 
     with _GradModeSetting(True) if create_graph else _NO_CHANGE:
         run_node = _run_node_recorded if create_graph else _run_node
@@ -328,16 +342,19 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
             grad_output = node_gradients.pop(node, None)
             if grad_output is None:
                 continue
-            if node in captured_nodes:
-                leaf_gradients[id(captured_nodes[node])] = grad_output
+            for tensor in captured_nodes.get(node, ()):
+                leaf_gradients[id(tensor)] = grad_output if node.output_count == 1 else grad_output.of(tensor, node)
             input_gradients = run_node(node, grad_output)
             for tensor, gradient, needed in zip(node.inputs, input_gradients, node.needs_input_grad):
                 if gradient is None or not needed:
                     continue
                 if gradient.dtype != tensor.dtype:
                     gradient = gradient.to(tensor.dtype) if create_graph else gradient.astype(tensor.dtype)
-                if tensor.grad_fn is not None and (allowed is None or tensor.grad_fn in allowed):
-                    _accumulate(node_gradients, tensor.grad_fn, gradient)
+                producer = tensor.grad_fn
+                if producer is not None and (allowed is None or producer in allowed):
+                    if producer.output_count != 1:  # one gradient per output, gathered for the node
+                        gradient = producer.routed(tensor, gradient)
+                    _accumulate(node_gradients, producer, gradient)
                 else:
                     _deliver_to_leaf(tensor, gradient, leaf_gradients, leaves, capture)
             if not retain_graph:
@@ -452,3 +469,10 @@ from .explain import explain
 from .gradients import grad  # noqa: E402  (mg.autograd.grad; it runs the backward defined above)
 from .gradient_tape import GradientTape  # noqa: E402,F401  (mg.GradientTape)
 from . import forward_ad  # noqa: E402,F401  (mg.autograd.forward_ad, as torch.autograd.forward_ad)
+# Custom Functions as PyTorch writes them. The module is also
+# minigrad.autograd.function, so `from minigrad.autograd.function import once_differentiable` reads as torch's.
+from . import custom_function as function  # noqa: E402
+from .custom_function import FunctionCtx  # noqa: E402,F401
+from .once_differentiable import once_differentiable  # noqa: E402,F401
+
+sys.modules[__name__ + ".function"] = function

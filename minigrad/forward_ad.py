@@ -6,9 +6,10 @@
         value, directional_derivative = forward_ad.unpack_dual(y)   # J_f(primal) @ tangent
 
 Inside a ``dual_level``, every op whose inputs carry tangents computes its output's tangent right
-after its forward, with the op's ``jvp`` rule (beside its forward and backward in minigrad/ops/):
-one pass gives the Jacobian-vector product, where reverse mode would need one backward per output
-element. Outside a level nothing of this runs: ``Function.apply`` tests one flag.
+after its forward, with the op's ``jvp`` rule (beside its forward and backward in minigrad/ops/; a
+custom Function's is its ``jvp(ctx, *tangents)``, see ``propagate_custom``): one pass gives the
+Jacobian-vector product, where reverse mode would need one backward per output element. Outside a
+level nothing of this runs: ``Function.apply`` tests one flag.
 
 Tangents are plain arrays kept here by tensor (not on the tensor), and forgotten when the level ends.
 """
@@ -93,3 +94,35 @@ def propagate(function, inputs, input_arrays, output):
 
 def _set_tangent(tensor, tangent):
     _tangents[id(tensor)] = (weakref.ref(tensor), tangent)
+
+
+def propagate_custom(cls, ctx, args, outputs, differentiable):
+    """After a custom Function's forward (PyTorch's form, custom_function.py): its outputs' tangents
+    from the user's ``jvp(ctx, *tangents)``, if an argument has a tangent."""
+    from . import backend
+    from .custom_function_checks import output_tangents
+    from .tensor import Tensor
+
+    tangents = [tangent_of(value) if isinstance(value, Tensor) else None for value in args]
+    if all(tangent is None for tangent in tangents):
+        return
+    if cls.jvp is autograd.Function.jvp:
+        raise NotImplementedError(
+            f"{cls.__name__}: forward-mode AD needs the Function's jvp: add @staticmethod def jvp(ctx, *tangents), "
+            "which returns the outputs' tangents from the inputs' (save what it needs with ctx.save_for_forward)")
+    # As PyTorch: a Tensor argument without a tangent gets zeros, any other argument None.
+    tangent_tensors = [
+        None if not isinstance(value, Tensor)
+        else value._wrap(backend.full(value.shape, 0, value.dtype, value.device) if tangent is None else tangent,
+                         value.device)
+        for value, tangent in zip(args, tangents)
+    ]
+    # The tangents' own ops need no tangents (nor a tape): one level, and tangents are arrays.
+    autograd._dual_level_active, ctx._in_jvp = False, True
+    try:
+        with autograd.no_grad():
+            result = cls.jvp(ctx, *tangent_tensors)
+    finally:
+        autograd._dual_level_active, ctx._in_jvp = True, False
+    for output, tangent in output_tangents(cls.__name__, result, outputs, differentiable):
+        _set_tangent(output, tangent)
