@@ -469,10 +469,11 @@ from .explain import explain
 from .gradients import grad  # noqa: E402  (mg.autograd.grad; it runs the backward defined above)
 from .gradient_tape import GradientTape  # noqa: E402,F401  (mg.GradientTape)
 from . import forward_ad  # noqa: E402,F401  (mg.autograd.forward_ad, as torch.autograd.forward_ad)
-# Custom Functions as PyTorch writes them. The module is also
+# Custom Functions as PyTorch writes them, and a user's Numba kernel as an op. The module is also
 # minigrad.autograd.function, so `from minigrad.autograd.function import once_differentiable` reads as torch's.
 from . import custom_function as function  # noqa: E402
 from .custom_function import FunctionCtx  # noqa: E402,F401
 from .once_differentiable import once_differentiable  # noqa: E402,F401
+from .kernel_op import kernel_op  # noqa: E402,F401
 
 sys.modules[__name__ + ".function"] = function
