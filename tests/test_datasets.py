@@ -187,8 +187,27 @@ def test_tensor_datasets_and_their_subsets_take_the_fast_path(monkeypatch):
     assert calls == [] and batch[0].numpy().tolist() == images[[0, 2, 7]].tolist()
     assert batch[1].dtype == mg.int64
     first, second = random_split(dataset, [0.5, 0.5], generator=3)
-    together = np.concatenate([batch[1].numpy() for part in (first, second) for batch in DataLoader(part, batch_size=2)])
+    together = np.concatenate([batch[1].numpy() for part in (first, second)
+                               for batch in DataLoader(part, batch_size=2)])
     assert calls == [] and sorted(together.tolist()) == list(range(10))
+
+
+def test_a_per_sample_transform_in_a_dataset_works_as_in_pytorch():
+    class Transformed(Dataset):
+        def __init__(self, images, transform):
+            self.images, self.transform = images, transform
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, index):
+            return self.transform(self.images[index]), index
+
+    images = np.random.default_rng(0).integers(0, 256, (6, 5, 4), dtype=np.uint8)
+    transform = data.transforms.Compose([data.transforms.ToTensor(), data.transforms.Normalize((0.5,), (0.25,))])
+    x, y = next(iter(DataLoader(Transformed(images, transform), batch_size=4)))
+    assert x.shape == (4, 1, 5, 4) and x.dtype == mg.float32 and y.tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(x.numpy()[:, 0], (images[:4] / np.float32(255) - 0.5) / 0.25, rtol=1e-6)
 
 
 def test_subset_and_concat_dataset_match_torch():

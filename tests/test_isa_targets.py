@@ -4,8 +4,8 @@ The rest of the suite compiles the kernels for the host. Their register tiles ar
 (``kernels/cpu/target.py``: 64-byte vectors and 32 registers on AVX-512, 32 and 16 on AVX2, 16
 and 16 on SSE-only x86-64), so each ISA is a different program. Here a subprocess runs a subset of
 the kernel tests that reaches every kernel once (each matmul path, every convolution path in both
-dtypes, pooling, softmax cross-entropy, the optimizer updates, ReLU, dropout) with Numba compiling
-for another target:
+dtypes, pooling, softmax cross-entropy, the optimizer updates, ReLU, dropout, image augmentation) with Numba
+compiling for another target:
 
 - ``generic``: x86-64 without AVX (16-byte SSE vectors), the path aarch64's NEON vectors also take;
 - ``haswell``: AVX2 with FMA, on a host that has AVX-512 (on an AVX2 host the suite itself is it).
@@ -48,6 +48,7 @@ SUBSET = [
       for name in ("adadelta_update", "nadam_update", "radam_update", "adamax_update")),
     "tests/test_kernels_elementwise.py::test_relu_kernels_match_numpy",
     "tests/test_dropout_kernel.py::test_the_kernel_matches_the_numpy_hash",
+    "tests/test_kernels_augment.py::test_each_kernel_once",
 ]
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -63,7 +63,8 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None, *, seed=None):
         if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: replacement should be a boolean value, but got replacement={replacement!r}")
+            raise TypeError(f"RandomSampler: replacement should be a boolean value, "
+                            f"but got replacement={replacement!r}")
         if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral)
                                         or num_samples <= 0):
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
