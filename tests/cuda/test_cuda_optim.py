@@ -195,6 +195,44 @@ def test_adamax_matches_the_cpu_kernel(weight_decay, maximize, size, dtype):
     run_both("adamax_update", arrays, (), steps)
 
 
+# --- through minigrad.optim: the backend sends CUDA tensors to these twins ---------------------------
+
+@pytest.mark.parametrize("name, options", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True}),
+    ("Adam", {"amsgrad": True, "weight_decay": 0.01}),
+    ("AdamW", {"maximize": True}),
+    ("RMSprop", {"momentum": 0.5, "centered": True}),
+    ("Adagrad", {"lr_decay": 0.1, "maximize": True}),
+    ("Adadelta", {"weight_decay": 0.01, "maximize": True}),
+    ("NAdam", {"weight_decay": 0.01, "decoupled_weight_decay": True}),
+    ("RAdam", {"betas": (0.8, 0.9), "weight_decay": 0.01}),  # rho_t passes 5 at step 4: both branches
+    ("Adamax", {"weight_decay": 0.01, "maximize": True}),
+])
+def test_an_optimizer_on_cuda_tensors_follows_its_cpu_twin(name, options):
+    import minigrad as mg
+    from minigrad.cuda.array import CudaArray
+
+    values = random_arrays(37, np.float32, 2)
+    runs = {}
+    for device in ("cpu", "cuda"):
+        params = [mg.nn.Parameter(mg.tensor(value, device=device)) for value in values]
+        optimizer = getattr(mg.optim, name)(params, **options)
+        for step in range(5):
+            for param, grad in zip(params, random_arrays(37, np.float32, 2, seed=step + 1)):
+                param.grad = mg.tensor(grad, device=device)
+            optimizer.step()
+        runs[device] = params, optimizer
+    (cpu_params, cpu_optimizer), (cuda_params, cuda_optimizer) = runs["cpu"], runs["cuda"]
+    for cpu_param, cuda_param in zip(cpu_params, cuda_params):
+        assert type(cuda_param.data) is CudaArray
+        np.testing.assert_allclose(cuda_param.cpu().data, cpu_param.data, **TOLERANCES[np.float32])
+        for key, value in cuda_optimizer.state[cuda_param].items():
+            if hasattr(value, "dtype"):
+                assert type(value) is CudaArray, key
+                np.testing.assert_allclose(value.get(), cpu_optimizer.state[cpu_param][key], err_msg=key,
+                                           **TOLERANCES[np.float32])
+
+
 # --- the launch -----------------------------------------------------------------------------------
 
 def test_the_grid_stride_loop_covers_arrays_larger_than_the_grid(monkeypatch):
