@@ -222,3 +222,17 @@ def test_reprs_and_compose():
         "Compose(", "    RandomCrop(size=(28, 28), padding=2)",
         "    RandomRotation(degrees=[-10.0, 10.0], interpolation=nearest, expand=False, fill=0)", ")"]
     assert T.RandomRotation(3, interpolation=2).interpolation is T.InterpolationMode.BILINEAR  # PIL's constant
+
+
+def test_a_transform_on_the_loader_runs_once_per_batch_on_the_arrays_path():
+    images = images_of((10, 1, 8, 8))
+    labels = np.arange(10)
+    transform = T.Compose([T.RandomCrop(6, padding=1), T.RandomRotation(5)])
+    batches = list(mg.data.DataLoader((images, labels), batch_size=4, transform=transform))
+    assert [tuple(x.shape) for x, _ in batches] == [(4, 1, 6, 6), (4, 1, 6, 6), (2, 1, 6, 6)]
+    assert all(x.dtype == mg.float32 for x, _ in batches) and batches[2][1].tolist() == [8, 9]
+    pixels = (images.transpose(0, 2, 3, 1) * 255).astype(np.uint8)  # (N, H, W, C) uint8, as CIFAR's arrays
+    dataset = mg.data.TensorDataset(pixels, labels)
+    x, y = next(iter(mg.data.DataLoader(dataset, batch_size=4, transform=T.ToTensor())))
+    assert x.shape == (4, 1, 8, 8) and x.dtype == mg.float32 and y.dtype == mg.int64
+    np.testing.assert_array_equal(x.numpy(), pixels[:4].transpose(0, 3, 1, 2) / np.float32(255))
