@@ -190,6 +190,10 @@ def test_tensor_datasets_and_their_subsets_take_the_fast_path(monkeypatch):
     together = np.concatenate([batch[1].numpy() for part in (first, second)
                                for batch in DataLoader(part, batch_size=2)])
     assert calls == [] and sorted(together.tolist()) == list(range(10))
+    picked = [batch[1].tolist() for batch in DataLoader(subset, sampler=[2, 0, 1], batch_size=2)]
+    assert calls == [] and picked == [[7, 0], [2]]  # a sampler's indices go through the subset's too
+    picked = [label.tolist() for _, label in DataLoader((images, labels), batch_sampler=[[3, 1], [9]])]
+    assert picked == [[3, 1], [9]]
 
 
 def test_a_per_sample_transform_in_a_dataset_works_as_in_pytorch():
