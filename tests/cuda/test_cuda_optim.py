@@ -143,6 +143,8 @@ def test_adagrad_matches_the_cpu_kernel(lr_decay, weight_decay, maximize, size, 
 
 
 # --- Adadelta, NAdam, RAdam, Adamax -----------------------------------------------------------------
+# At 300 elements only (a full block and a partial one): the one-element grid is the same loop as
+# above, and the simulator's threads are what these tests spend their time on.
 
 def nadam_steps(beta1, beta2, eps, weight_decay, decoupled, maximize, lr=1e-2, momentum_decay=4e-3):
     """Each step's scalars as minigrad/optim/nadam.py computes them (the momentum schedule's product)."""
@@ -158,7 +160,7 @@ def nadam_steps(beta1, beta2, eps, weight_decay, decoupled, maximize, lr=1e-2, m
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [300])
 @pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.01, True)])
 def test_adadelta_matches_the_cpu_kernel(weight_decay, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 4, positive=(2, 3))
@@ -166,18 +168,16 @@ def test_adadelta_matches_the_cpu_kernel(weight_decay, maximize, size, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("weight_decay, decoupled, maximize", [(0.0, False, False), (0.01, False, True),
-                                                                (0.01, True, False)])
+@pytest.mark.parametrize("size", [300])
+@pytest.mark.parametrize("weight_decay, decoupled, maximize", [(0.01, False, True), (0.01, True, False)])
 def test_nadam_matches_the_cpu_kernel(weight_decay, decoupled, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 4, positive=(3,))
     run_both("nadam_update", arrays, (), nadam_steps(0.9, 0.999, 1e-8, weight_decay, decoupled, maximize))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("weight_decay, param_scale, maximize", [(0.0, 1.0, False), (0.01, 1.0, True),
-                                                                  (0.0, 0.999, False)])
+@pytest.mark.parametrize("size", [300])
+@pytest.mark.parametrize("weight_decay, param_scale, maximize", [(0.01, 1.0, True), (0.0, 0.999, False)])
 def test_radam_matches_the_cpu_kernel(weight_decay, param_scale, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 4, positive=(3,))
     # A plain momentum step, then two rectified ones, as RAdam's early steps go.
@@ -187,7 +187,7 @@ def test_radam_matches_the_cpu_kernel(weight_decay, param_scale, maximize, size,
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [300])
 @pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.01, True)])
 def test_adamax_matches_the_cpu_kernel(weight_decay, maximize, size, dtype):
     arrays = random_arrays(size, dtype, 4, positive=(3,))
