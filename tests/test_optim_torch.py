@@ -1,20 +1,41 @@
-"""Adadelta, NAdam, RAdam and Adamax: trajectories and state equal to PyTorch's, groups, state dicts, errors;
-and the options every optimizer shares with PyTorch's (maximize, Adam's decoupled_weight_decay).
+"""Every optimizer against PyTorch: trajectories and state, groups, defaults, refused hyperparameters; and
+Adadelta, NAdam, RAdam and Adamax through the checks tests/test_optim.py gives the first optimizers.
 
-The helpers (parameter values, the shared gradient stream, the two trajectories) are those of
-tests/test_optim.py, which checks the first optimizers the same way.
+The helpers (parameter values, the shared gradient stream, minigrad's trajectory) are test_optim.py's.
 """
 import copy
 
 import numpy as np
 import pytest
-from test_optim import (SHAPES, TOLERANCES, case_id, gradient_stream, initial_values, make_params,
-                        minigrad_trajectory, through_npz_file, to_plain_lists, torch_trajectory)
+from test_optim import (SHAPES, STEPS, TOLERANCES, case_id, gradient_stream, initial_values, make_params,
+                        minigrad_trajectory, through_npz_file, to_plain_lists)
 
 import minigrad as mg
 from minigrad import optim
 
 CASES = [  # (optimizer name, options), every option of every optimizer at least once
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.05, "momentum": 0.5, "nesterov": True, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.01}),
+    ("Adam", {}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.01, "amsgrad": True}),
+    ("Adam", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "amsgrad": True}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.05, "amsgrad": True}),
+    ("RMSprop", {}),
+    ("RMSprop", {"alpha": 0.9, "weight_decay": 0.1}),
+    ("RMSprop", {"momentum": 0.9}),
+    ("RMSprop", {"centered": True}),
+    ("RMSprop", {"lr": 0.001, "momentum": 0.5, "centered": True, "weight_decay": 0.01, "eps": 1e-6}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05}),
+    ("Adagrad", {"initial_accumulator_value": 0.5, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.05, "lr_decay": 0.01, "eps": 1e-6}),
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4}),
     ("Adadelta", {"weight_decay": 0.1}),
@@ -31,7 +52,7 @@ CASES = [  # (optimizer name, options), every option of every optimizer at least
     ("Adamax", {}),
     ("Adamax", {"lr": 0.01, "weight_decay": 0.1}),
     ("Adamax", {"betas": (0.8, 0.99), "eps": 1e-6, "maximize": True}),
-    # maximize (and Adam's decoupled_weight_decay) on the first optimizers; tests/test_optim.py has the rest
+    # maximize (and Adam's decoupled_weight_decay) on the first optimizers
     ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "maximize": True}),
     ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "maximize": True}),
     ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
@@ -42,6 +63,19 @@ CASES = [  # (optimizer name, options), every option of every optimizer at least
 ]
 NAMES = ["Adadelta", "NAdam", "RAdam", "Adamax"]
 ALL_NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", *NAMES]
+
+
+def torch_trajectory(torch, name, options, values, steps=STEPS, seed=1):
+    params = [torch.tensor(value, requires_grad=True) for value in values]
+    optimizer = getattr(torch.optim, name)(params, **options)
+    gradients = gradient_stream(values[0].dtype, seed, [value.shape for value in values])
+    trajectory = []
+    for _ in range(steps):
+        for param, grad in zip(params, next(gradients)):
+            param.grad = torch.tensor(grad)
+        optimizer.step()
+        trajectory.append([param.detach().numpy().copy() for param in params])
+    return trajectory, optimizer, params
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -62,6 +96,7 @@ def test_trajectory_and_state_match_pytorch(case, dtype):
         assert list(our_state) == [key for key, value in their_state.items() if value is not None]
         for key, value in our_state.items():
             expected = np.asarray(their_state[key].detach() if key != "step" else their_state[key])
+            # Buffers that sum terms of both signs (momentum) cancel: scale the absolute floor to them.
             scale = max(1.0, float(np.abs(expected).max()))
             tolerance = TOLERANCES[dtype]
             np.testing.assert_allclose(value, expected, rtol=tolerance["rtol"], atol=tolerance["atol"] * scale,
@@ -76,18 +111,22 @@ def test_radam_takes_both_branches_in_the_trajectories_above():
         assert rho[0] <= 5 < rho[-1]
 
 
-@pytest.mark.parametrize("name", NAMES)
+GROUP_OPTIONS = {"SGD": {"momentum": 0.9}, "Adam": {"amsgrad": True}, "AdamW": {"weight_decay": 0.1},
+                 "RMSprop": {"centered": True}, "Adagrad": {"lr_decay": 0.1},
+                 "Adadelta": {"rho": 0.5, "weight_decay": 0.1}, "NAdam": {"decoupled_weight_decay": True,
+                                                                         "weight_decay": 0.1},
+                 "RAdam": {"betas": (0.5, 0.9)}, "Adamax": {"maximize": True}}
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_param_groups_with_their_own_options_match_pytorch(name):
     torch = pytest.importorskip("torch")
     values = initial_values(np.float64, shapes=[(4, 3), (5,), (6,)])
-    extra = {"Adadelta": {"rho": 0.5, "weight_decay": 0.1}, "NAdam": {"decoupled_weight_decay": True,
-                                                                     "weight_decay": 0.1},
-             "RAdam": {"betas": (0.5, 0.9)}, "Adamax": {"maximize": True}}[name]
 
     def run(library, make_param, set_grad, read):
         params = [make_param(value) for value in values]
         optimizer = getattr(library.optim, name)([{"params": params[:2]},
-                                                  {"params": [params[2]], "lr": 0.003, **extra}])
+                                                  {"params": [params[2]], "lr": 0.003, **GROUP_OPTIONS[name]}])
         for _, grads in zip(range(10), gradient_stream(np.float64, shapes=[value.shape for value in values])):
             for param, grad in zip(params, grads):
                 set_grad(param, grad)
