@@ -39,6 +39,12 @@ def test_cnn_step_prints_milliseconds_per_step():
     assert "ms/step" in bench("cnn", "--repeats", "1")
 
 
+def test_port_times_the_from_pytorch_example_on_both_libraries():
+    output = bench("port", "--repeats", "1", "--batch-size", "8")
+    assert re.search(r"minigrad +[\d.]+ ms/step", output)
+    assert "minigrad / PyTorch time" in output or "PyTorch is not installed" in output
+
+
 def test_higher_order_prints_gradient_hvp_and_jvp_times():
     output = bench("higher_order", "--quick", "--repeats", "1")
     for benchmark in ("gradient", "hvp", "jvp"):

@@ -14,7 +14,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py", "inside_autodiff.py",
-           "higher_order.py"]
+           "higher_order.py", "from_pytorch.py"]
 
 needs_mnist = pytest.mark.skipif(
     not os.path.isdir(os.environ.get("MINIGRAD_DATA", "")),
@@ -153,7 +153,7 @@ def test_mnist_cnn_resumed_step_schedule_goes_on_past_the_plan(tmp_path):
     assert epoch_two(resumed) == epoch_two(uninterrupted)
 
 
-@pytest.mark.parametrize("script", ["mnist_cnn.py", "mnist_softmax.py"])
+@pytest.mark.parametrize("script", ["mnist_cnn.py", "mnist_softmax.py", "from_pytorch.py"])
 def test_mnist_examples_say_plainly_when_the_data_is_missing(tmp_path, script):
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--data-dir", str(tmp_path)],
@@ -167,6 +167,25 @@ def test_mnist_examples_say_plainly_when_the_data_is_missing(tmp_path, script):
     assert "Traceback" not in completed.stderr
     assert f"{script}: " in completed.stderr and "--data-dir" in completed.stderr
     assert "MINIGRAD_DATA" in completed.stderr and str(tmp_path) in completed.stderr
+
+
+@needs_mnist
+@pytest.mark.parametrize("library", ["minigrad", "torch"])
+def test_from_pytorch_trains_the_same_code_on_either_library(tmp_path, library):
+    if library == "torch":
+        pytest.importorskip("torch")
+    saved = tmp_path / ("net.npz" if library == "minigrad" else "net.pt")
+    output = run_example("from_pytorch.py", "--library", library, "--epochs", "1", "--train-limit", "3200",
+                         "--test-limit", "1000", "--save-model", str(saved))
+    assert final_value(output, "test_accuracy") > 0.8  # 50 steps of Adadelta: well past chance
+    assert re.search(rf"^{library}: median step [\d.]+ ms over 50 steps of 64 images$", output, re.MULTILINE)
+    assert saved.is_file()
+    if library == "minigrad":
+        import minigrad as mg
+
+        state = mg.load(saved)
+        assert sorted(state) == sorted(f"{layer}.{kind}" for layer in ("conv1", "conv2", "fc1", "fc2")
+                                       for kind in ("weight", "bias"))
 
 
 @needs_mnist
