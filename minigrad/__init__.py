@@ -20,6 +20,12 @@ from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detec
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from .creation import arange, empty, from_numpy, full, ones, rand, randn, tensor, zeros  # noqa: E402
 from .dtypes import bool_, float32, float64, int64  # noqa: E402
+from . import return_types  # noqa: E402  (torch.return_types: the (values, indices) pairs)
+from .functions import (amax, amin, argmax, argmin, cat, chunk, clamp, clip, concat, concatenate,  # noqa: E402
+                        cumsum, exp, flatten, gather, log, log_softmax, logsumexp, masked_fill, matmul, maximum,
+                        mean, minimum, norm, permute, relu, reshape, scatter_add, sigmoid, softmax, sort, split, sqrt,
+                        squeeze, stack, std, tanh, topk, transpose, unsqueeze, var, where)
+from .functions import abs, max, min, pow, sum  # noqa: E402, A004  (torch's; kept out of __all__)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .pointwise import floor_divide, fmod, remainder  # noqa: E402
 from .random_state import get_rng_state, manual_seed, set_rng_state  # noqa: E402
@@ -29,6 +35,10 @@ from .tensor import Tensor  # noqa: E402
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "rand", "randn",
     "remainder", "floor_divide", "fmod",
+    "return_types", "amax", "amin", "argmax", "argmin", "cat", "chunk", "clamp", "clip", "concat", "concatenate",
+    "cumsum", "exp", "flatten", "gather", "log", "log_softmax", "logsumexp", "masked_fill", "matmul", "maximum",
+    "mean", "minimum", "norm", "permute", "relu", "reshape", "scatter_add", "sigmoid", "softmax", "sort", "split",
+    "sqrt", "squeeze", "stack", "std", "tanh", "topk", "transpose", "unsqueeze", "var", "where",
     "manual_seed", "get_rng_state", "set_rng_state", "float32", "float64", "int64", "bool_", "no_grad", "enable_grad", "is_grad_enabled",
     "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "testing", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
 ]

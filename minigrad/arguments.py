@@ -17,15 +17,75 @@ def one_axis(tensor, name, axis):
 
 
 def reduction(tensor, name, axis, keepdims, dim, keepdim):
-    """Reduction options with PyTorch's ``dim``/``keepdim`` accepted as aliases."""
+    """Reduction options with PyTorch's ``dim``/``keepdim`` accepted as aliases.
+
+    ``dim`` is an int, a tuple of ints or None (every axis; an empty tuple means the same, as in
+    PyTorch); a dim named twice is an error, as in PyTorch.
+    """
     axis = axis if dim is None else dim
     keepdims = keepdims if keepdim is None else keepdim
     if axis is not None:
-        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-        axis = tuple(sorted({one_axis(tensor, name, a) for a in axes}))
-        if tensor.ndim == 0:
-            axis = None
+        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+        resolved = [one_axis(tensor, name, a) for a in axes]
+        if len(set(resolved)) != len(resolved):
+            raise ValueError(f"{name}: dim {axes} names a dim more than once (shape {tensor.shape})")
+        axis = tuple(sorted(resolved)) if resolved and tensor.ndim else None
     return {"axis": axis, "keepdims": bool(keepdims)}
+
+
+def dims(tensor, name, dim, keepdim, axis=None, keepdims=None):
+    """``reduction`` for methods with PyTorch's signature first (``dim``, ``keepdim``) and NumPy's
+    ``axis``/``keepdims`` as keyword aliases; naming both spellings of one argument is an error."""
+    if axis is not None and dim is not None:
+        raise TypeError(f"{name}: got both dim={dim!r} and its NumPy alias axis={axis!r}; give one")
+    return reduction(tensor, name, axis, keepdim if keepdims is None else keepdims, dim, None)
+
+
+def one_dim(tensor, name, dim, axis=None):
+    """One dim given as ``dim`` or as NumPy's ``axis`` (not both), checked: a non-negative int."""
+    if axis is not None and dim is not None:
+        raise TypeError(f"{name}: got both dim={dim!r} and its NumPy alias axis={axis!r}; give one")
+    return one_axis(tensor, name, dim if axis is None else axis)
+
+
+def integer(name, argument, value):
+    """``value`` as an int, or a TypeError naming the function and argument (a bool is no integer here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: argument '{argument}' must be an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def index_tensor(name, index, tensor):
+    """An index argument: an int64 tensor on ``tensor``'s device."""
+    if not isinstance(index, tensor_module.Tensor):
+        raise TypeError(f"{name}: argument 'index' must be an int64 tensor, got {type(index).__name__}")
+    if index.dtype != dtypes.int64:
+        raise TypeError(f"{name}: expected an int64 index tensor, got {index.dtype}")
+    if index.device != tensor.device:
+        raise RuntimeError(f"{name}: the index is on {index.device}, the tensor on {tensor.device}; "
+                           "move one with .to()")
+    return index
+
+
+def boolean_tensor(name, argument, value, tensor):
+    """A mask or condition: a bool tensor on ``tensor``'s device (PyTorch takes no other dtype)."""
+    if not isinstance(value, tensor_module.Tensor):
+        raise TypeError(f"{name}: argument '{argument}' must be a bool tensor, got {type(value).__name__}")
+    if value.dtype != dtypes.bool_:
+        raise TypeError(f"{name}: expected '{argument}' to be a bool tensor, got one of dtype {value.dtype}")
+    if tensor is not None and value.device != tensor.device:
+        raise RuntimeError(f"{name}: '{argument}' is on {value.device}, the tensor on {tensor.device}; "
+                           "move one with .to()")
+    return value
+
+
+def broadcast_shape(name, *named_shapes):
+    """The shape ``(name, shape)`` pairs broadcast to, or a ValueError naming each of them."""
+    try:
+        return np.broadcast_shapes(*(tuple(shape) for _, shape in named_shapes))
+    except ValueError:
+        listed = ", ".join(f"{label} {tuple(shape)}" for label, shape in named_shapes)
+        raise ValueError(f"{name}: shapes cannot be broadcast together: {listed}") from None
 
 
 def shape_argument(shape):
@@ -38,16 +98,17 @@ def shape_argument(shape):
 def resolved_shape(tensor, shape):
     """``shape`` with one -1 filled in, checked against the tensor's size."""
     shape = tuple(int(size) for size in shape)
+    count = tensor.data.size
     unknown = [index for index, size in enumerate(shape) if size == -1]
     known = int(np.prod([size for size in shape if size != -1]))
     if len(unknown) > 1 or any(size < -1 for size in shape):
         raise ValueError(f"reshape: invalid shape {shape}")
     if unknown:
-        if known == 0 or tensor.size % known:
+        if known == 0 or count % known:
             raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape}")
-        shape = shape[: unknown[0]] + (tensor.size // known,) + shape[unknown[0] + 1 :]
-    elif known != tensor.size:
-        raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape} ({tensor.size} elements)")
+        shape = shape[: unknown[0]] + (count // known,) + shape[unknown[0] + 1 :]
+    elif known != count:
+        raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {tensor.shape} ({count} elements)")
     return shape
 
 

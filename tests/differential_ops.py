@@ -7,6 +7,8 @@ draw its inputs. Elementwise ops also join the random compositions. To add an op
     along_dims("logsumexp", lambda x, dim, keep: ..., lambda x, dim, keep: ...)
     case("conv1d", mine, theirs, draw_function)                       # anything else
 
+(The tensor functions, cat, where, gather, sort, norm..., are in differential_functions.py.)
+
 The draw function gets Hypothesis's ``data``, a NumPy generator and the special-value rate, and
 returns the operands (arrays become tensors on both sides) and the options both functions get.
 """
@@ -184,13 +186,19 @@ along_dims("sum", lambda x, dim, keep: x.sum(dim=dim, keepdim=keep),
            lambda x, dim, keep: x.sum(dim=_torch_dims(x, dim), keepdim=keep))
 along_dims("mean", lambda x, dim, keep: x.mean(dim=dim, keepdim=keep),
            lambda x, dim, keep: x.mean(dim=_torch_dims(x, dim), keepdim=keep))
-# max and min over all elements are PyTorch's max() and min(); over dims (values only) its amax and amin
+# max and min: of all elements (dim None), or along one dim the (values, indices) pair (several dims:
+# refused by both); amax and amin: the values over any dims
 along_dims("max", lambda x, dim, keep: x.max() if dim is None else x.max(dim=dim, keepdim=keep),
-           lambda x, dim, keep: x.max() if dim is None else torch.amax(x, dim, keep))
-along_dims("min", lambda x, dim, keep: x.min() if dim is None else x.min(dim=dim, keepdim=keep),
-           lambda x, dim, keep: x.min() if dim is None else torch.amin(x, dim, keep))
+           lambda x, dim, keep: x.max() if dim is None else torch.max(x, dim, keep))
+along_dims("min", lambda x, dim, keep: x.min() if dim is None else mg.min(x, dim, keepdim=keep),
+           lambda x, dim, keep: x.min() if dim is None else torch.min(x, dim, keep))
+along_dims("amax", lambda x, dim, keep: x.amax(dim=dim, keepdim=keep),
+           lambda x, dim, keep: torch.amax(x, _torch_dims(x, dim), keep))
+along_dims("amin", lambda x, dim, keep: mg.amin(x, dim, keep), lambda x, dim, keep: torch.amin(x, _torch_dims(x, dim), keep))
 along_dims("argmax", lambda x, dim, keep: x.argmax(dim=dim, keepdim=keep),
            lambda x, dim, keep: torch.argmax(x, dim, keep), several=False, gradient=False)
+along_dims("argmin", lambda x, dim, keep: mg.argmin(x, dim, keep),
+           lambda x, dim, keep: torch.argmin(x, dim, keep), several=False, gradient=False)
 along_dims("softmax", lambda x, dim: x.softmax(dim), lambda x, dim: x.softmax(dim), several=False, keep=False)
 along_dims("log_softmax", lambda x, dim: x.log_softmax(dim), lambda x, dim: x.log_softmax(dim), several=False,
            keep=False)
@@ -442,5 +450,10 @@ case("F.dropout (no randomness)", lambda x, p, training: F.dropout(x, p, trainin
      one_tensor(lambda shape: st.one_of(st.just({"p": 0.0, "training": True}),
                                         st.builds(lambda p: {"p": p, "training": False}, st.sampled_from([0.0, 0.5])))))
 
+
+# PyTorch's tensor functions (cat, where, gather, sort, norm...): their own file, registered on import
+from differential_functions import TENSOR_FUNCTIONS  # noqa: E402
+
+assert TENSOR_FUNCTIONS
 
 ELEMENTWISE = {name: op for name, op in REGISTRY.items() if op.arity}

@@ -74,6 +74,13 @@ CASES = {
     "Tanh": lambda: (lambda a: a.tanh(), (leaf(4),)),
     "Clamp": lambda: (lambda a: a.clamp(-0.5, 0.5), (mg.tensor([0.2, -1.5, 2.0, -0.3], dtype=mg.float64, requires_grad=True),)),
     "Clone": lambda: (lambda a: a.clone(), (leaf(4),)),
+    # bounds: no ties within the finite differences' reach
+    "Maximum": lambda: (mg.maximum, (leaf(2, 3), leaf(3, seed=1))),
+    "Minimum": lambda: (lambda a, b: mg.min(a, b), (leaf(2, 3), leaf(2, 1, seed=1))),
+    "ClampTensors": lambda: (lambda x, low, high: x.clamp(low, high),
+                             (mg.tensor([0.2, -1.5, 2.0, -0.3, 0.9], dtype=mg.float64, requires_grad=True),
+                              mg.tensor([-0.5, -1.0, -0.8, 0.1, 1.2], dtype=mg.float64, requires_grad=True),
+                              mg.tensor([0.5, 1.0, 1.5, 0.4, 0.7], dtype=mg.float64, requires_grad=True))),
     "ReluBackward": lambda: (first_derivative(lambda a: a.relu() ** 2, 0),
                              (mg.tensor([0.5, -1.5, 2.0, -0.3], dtype=mg.float64, requires_grad=True),)),
     "Where": lambda: (first_derivative(lambda a: a.clamp(-1.0, 1.0) ** 2, 0),
@@ -81,8 +88,13 @@ CASES = {
     # reductions
     "Sum": lambda: (lambda a: a.sum(axis=1), (leaf(2, 3),)),
     "Mean": lambda: (lambda a: a.mean(axis=0, keepdims=True), (leaf(2, 3),)),
-    "Max": lambda: (lambda a: a.max(axis=1), (leaf(2, 3),)),
-    "Min": lambda: (lambda a: a.min(axis=0), (leaf(2, 3),)),
+    "Max": lambda: (lambda a: a.amax(dim=1), (leaf(2, 3),)),
+    "Min": lambda: (lambda a: a.amin(dim=0), (leaf(2, 3),)),
+    "Cumsum": lambda: (lambda a: a.cumsum(1), (leaf(2, 3),)),
+    "LogSumExp": lambda: (lambda a: a.logsumexp((0, 2)), (leaf(2, 3, 2),)),
+    "Var": lambda: (lambda a: a.var(1, correction=0), (leaf(2, 3),)),
+    "Std": lambda: (lambda a: a.std(0, keepdim=True), (leaf(3, 2),)),
+    "Norm": lambda: (lambda a: a.norm(3, dim=1), (leaf(2, 3),)),
     "Softmax": lambda: (lambda a: F.softmax(a, dim=1), (leaf(2, 3),)),
     "LogSoftmax": lambda: (lambda a: F.log_softmax(a, dim=1), (leaf(2, 3),)),
     # shapes
@@ -92,7 +104,13 @@ CASES = {
     # (squared: the gradient reaching the linear op must depend on the input, or it records nothing)
     "BroadcastTo": lambda: (first_derivative(lambda a: a.sum(axis=0) ** 2, 0), (leaf(3, 2),)),
     "ScatterAdd": lambda: (first_derivative(lambda a: a[np.array([0, 2, 0])] ** 2, 0), (leaf(3, 2),)),
-    "Stack": lambda: (lambda a, b: ops.Stack.apply(a, b), (leaf(2, 2), leaf(2, 2, seed=1))),
+    "Stack": lambda: (lambda a, b: mg.stack([a, b], dim=1), (leaf(2, 2), leaf(2, 2, seed=1))),
+    "Concatenate": lambda: (lambda a, b: mg.cat([a, b], dim=1), (leaf(2, 2), leaf(2, 3, seed=1))),
+    "Expand": lambda: (lambda a: a.expand(2, 3, 2), (leaf(3, 1),)),
+    # (repeated indices: the gradient adds up)
+    "Gather": lambda: (lambda a: a.gather(1, mg.tensor([[0, 2, 0], [1, 1, 0]])), (leaf(2, 3),)),
+    "ScatterAddAlongDim": lambda: (lambda a, b: a.scatter_add(0, mg.tensor([[1, 0], [1, 2]]), b),
+                                   (leaf(3, 2), leaf(2, 3, seed=1))),
     # linear algebra
     "MatMul": lambda: (lambda a, b: a @ b, (leaf(2, 3), leaf(3, 2, seed=1))),
     "Linear": lambda: (lambda x, w, b: F.linear(x, w, b), (leaf(2, 3), leaf(4, 3, seed=1), leaf(4, seed=2))),

@@ -299,8 +299,8 @@ def torch_axes(axis, ndim):
 REDUCTIONS = {
     "sum": torch.sum,
     "mean": torch.mean,
-    "max": torch.amax,  # values only, like minigrad's max; inputs have no ties
-    "min": torch.amin,
+    "amax": torch.amax,  # inputs have no ties
+    "amin": torch.amin,
 }
 
 

@@ -9,10 +9,13 @@ softmax cross-entropy run Numba kernels through backend.py.
 
     arithmetic.py   + - * /, powers, and division with rounding (remainder, floor_divide, fmod)
     elementwise.py  the functions of one element (exp, log, relu, clamp, cast...)
-    reduction.py    sum, mean, max, min, and softmax / log-softmax along an axis
-    shape.py        reshape, permute, indexing, moves between devices
+    reduction.py    sum, mean, max, min, logsumexp, cumsum, and softmax / log-softmax along an axis
+    statistics.py   var, std and the vector p-norms
+    shape.py        reshape, permute, expand, indexing, moves between devices
+    selection.py    gather along an axis by an index tensor, and its transpose the scatter-add
+    bounds.py       maximum, minimum, and clamp between tensor bounds
     linalg.py       the matrix product and the linear layer
-    join.py         stack (the rows of a Jacobian)
+    join.py         stack along a new axis (also the rows of a Jacobian), concatenate along one
     conv.py         2-d convolution          pool.py     max and average pooling
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
@@ -21,20 +24,24 @@ softmax cross-entropy run Numba kernels through backend.py.
 from .broadcasting import unbroadcast
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .arithmetic import Add, Div, FloorDivide, Fmod, Mul, Neg, Pow, PowConstant, Remainder, Sub
+from .bounds import ClampTensors, Maximum, Minimum
 from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, ReluBackward, Sigmoid, Sqrt, Tanh, Where
-from .join import Stack
+from .join import Concatenate, Stack
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
 from .random import Dropout
-from .reduction import LogSoftmax, Max, Mean, Min, Softmax, Sum
-from .shape import BroadcastTo, GetItem, Permute, Reshape, ScatterAdd, ToDevice
+from .reduction import Cumsum, LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Sum
+from .selection import Gather, ScatterAddAlongDim
+from .shape import BroadcastTo, Expand, GetItem, Permute, Reshape, ScatterAdd, ToDevice
+from .statistics import Norm, Std, Var
 
 __all__ = [
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
-    "Clone", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Div", "Dropout", "Exp", "FloorDivide", "Fmod",
-    "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather",
-    "Mean", "Min", "Mul", "Neg", "NllLoss", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward", "Remainder", "Reshape",
-    "ScatterAdd", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "ToDevice",
-    "Where", "reduce_losses", "unbroadcast",
+    "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Cumsum", "Div",
+    "Dropout", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax", "LogSumExp", "MatMul",
+    "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min", "Minimum", "Mul", "Neg",
+    "NllLoss", "Norm", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward", "Remainder", "Reshape", "ScatterAdd",
+    "ScatterAddAlongDim", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Stack", "Std", "Sub", "Sum", "Tanh",
+    "ToDevice", "Var", "Where", "reduce_losses", "unbroadcast",
 ]

@@ -272,25 +272,38 @@ class Cast(Function):
 
 
 class Where(Function):
-    """where(mask, x, 0) for a constant boolean mask:  dx = where(mask, g, 0) (summed back to x's shape)
+    """where(mask, x, y) for a constant boolean mask (y = 0 when only x is given):
+    dx = where(mask, g, 0),  dy = where(mask, 0, g) (each summed back to its input's shape)
 
-    The selections in Relu's, Clamp's, Pow's and Max's gradients with create_graph (g * mask would
-    make an infinite g NaN where the mask is 0).
+    torch.where with two tensors, and with one the selections in Relu's, Clamp's, Pow's and Max's
+    gradients with create_graph (g * mask would make an infinite g NaN where the mask is 0).
     """
 
     def __init__(self, mask):
         self.mask = mask
 
-    def forward(self, x):
-        self.input_shape = x.shape
-        return np.where(self.mask, x, 0)
+    def forward(self, x, y=None):
+        self.shapes = (x.shape,) if y is None else (x.shape, y.shape)
+        return np.where(self.mask, x, 0 if y is None else y)
 
     def backward(self, g):
-        return (unbroadcast(np.where(self.mask, g, 0), self.input_shape),)
+        dx = unbroadcast(np.where(self.mask, g, 0), self.shapes[0])
+        if len(self.shapes) == 1:
+            return (dx,)
+        return dx, unbroadcast(np.where(self.mask, 0, g), self.shapes[1])
 
     def differentiable_backward(self, g):
-        return (unbroadcast(Where.apply(g, mask=self.mask), self.input_shape),)
+        dx = unbroadcast(Where.apply(g, mask=self.mask), self.shapes[0])
+        if len(self.shapes) == 1:
+            return (dx,)
+        return dx, unbroadcast(Where.apply(g, mask=np.logical_not(self.mask)), self.shapes[1])
 
-    def jvp(self, dx):
-        """dout = where(mask, dx, 0)"""
-        return np.where(self.mask, dx, 0)
+    def jvp(self, dx, dy=None):
+        """dout = where(mask, dx, dy)  (0 for a missing tangent)"""
+        output = self.primal_output
+        if dx is None and dy is None:
+            return None
+        chosen = np.where(self.mask, 0 if dx is None else dx, 0 if dy is None else dy)
+        if chosen.shape != output.shape:
+            chosen = backend.copied(np.broadcast_to(chosen, output.shape), output.dtype)
+        return chosen

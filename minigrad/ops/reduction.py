@@ -1,6 +1,7 @@
 """Reductions along axes, and the softmax family that normalizes along one."""
 import numpy as np
 
+from .. import backend
 from ..autograd import Function
 from .elementwise import Where
 from .shape import BroadcastTo
@@ -124,6 +125,76 @@ class Min(Max):
     """min over axis:  dx = g * (x == min) / (number of minima)"""
 
     reduce = staticmethod(np.min)
+
+
+class LogSumExp(_Reduction):
+    """y = m + log(sum(exp(x - m))) over axis (m the largest x, 0 where infinite):  dx = g * exp(x - y)"""
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        reduced = range(x.ndim) if self.axis is None else self.axis
+        if any(x.shape[axis] == 0 for axis in reduced):
+            shift = backend.full(tuple(1 if axis in reduced else size for axis, size in enumerate(x.shape)), 0,
+                                 x.dtype, backend.device_of(x))
+        else:
+            shift = np.max(x, axis=self.axis, keepdims=True)
+            shift = np.where(np.isinf(shift), 0, shift)  # all -inf (or an inf): no shift, as PyTorch
+        with np.errstate(divide="ignore"):  # log(0) is -inf: an empty sum, or all of x -inf
+            out = np.log(np.exp(x - shift).sum(axis=self.axis, keepdims=True)) + shift
+        self.save_for_backward(x, out)
+        return out if self.keepdims else self.reduced_shape(out)
+
+    def reduced_shape(self, array):
+        reduced = range(len(self.input_shape)) if self.axis is None else self.axis
+        return array.reshape(tuple(size for axis, size in enumerate(self.input_shape) if axis not in reduced))
+
+    def backward(self, g):
+        x, out = self.saved
+        return (self.expand(g) * np.exp(x - out),)
+
+    def differentiable_backward(self, g):
+        x = self.inputs[0]
+        out = LogSumExp.apply(x, axis=self.axis, keepdims=True)
+        return (self.expand_tensor(g) * (x - out).exp(),)
+
+    def jvp(self, dx):
+        """dy = sum(exp(x - y) * dx)  (a softmax-weighted sum of the tangents)"""
+        x, out = self.saved
+        weighted = (np.exp(x - out) * dx).sum(axis=self.axis, keepdims=True)
+        return weighted if self.keepdims else self.reduced_shape(weighted)
+
+
+class Cumsum(Function):
+    """running sum along axis:  dx = reversed running sum of g along axis"""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def reversed(self, array):
+        """``array`` reversed along the axis (a view; GetItem on a Tensor)."""
+        return array[(slice(None),) * self.axis + (slice(None, None, -1),)]
+
+    def forward(self, x):
+        return running_sum(x, self.axis)
+
+    def backward(self, g):
+        return (self.reversed(running_sum(self.reversed(g), self.axis)),)
+
+    def differentiable_backward(self, g):
+        return (self.reversed(Cumsum.apply(self.reversed(g), axis=self.axis)),)
+
+    def jvp(self, dx):
+        """dout = running sum of dx along axis"""
+        return running_sum(dx, self.axis)
+
+
+def running_sum(array, axis):
+    """np.cumsum along ``axis``, in the array's dtype (integers and booleans in int64, as PyTorch).
+    On a CudaArray it runs on the host: a copy each way (no GPU scan kernel yet)."""
+    dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.int64)
+    if backend.device_of(array) == "cuda":
+        return backend.to_device(np.cumsum(array.get(), axis=axis, dtype=dtype), "cuda")
+    return np.cumsum(array, axis=axis, dtype=dtype)
 
 
 # --- softmax: a reduction and a broadcast back ----------------------------------------------------

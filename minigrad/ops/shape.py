@@ -83,6 +83,19 @@ class BroadcastTo(Function):
         return backend.copied(np.broadcast_to(dx, self.primal_output.shape), dx.dtype)
 
 
+class Expand(BroadcastTo):
+    """x.expand(shape), a read-only view (stride 0 along the stretched axes):  dx = g summed back over them
+
+    BroadcastTo's math without its copy, as torch's expand: a view of x's buffer.
+    """
+
+    is_view = True
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return np.broadcast_to(x, self.shape)
+
+
 class GetItem(Function):
     """x[index]:  dx = zeros with g added at index (repeated indices accumulate)"""
 
