@@ -4,9 +4,10 @@ The parameters are those of the "Deep MNIST" CNN (conv 32x1x5x5, conv 64x32x5x5,
 linear 1024->10, with biases: 3,274,634 float32 values), each with a gradient set. A step reads the
 parameters, gradients and state and writes parameters and state back: it is bound by memory
 bandwidth, and by per-tensor overhead for the small tensors. Any of minigrad's optimizers can be
-timed (``--optimizer adam nadam ...`` or ``all``), each with its usual settings; PyTorch runs
-``fused=True`` (one kernel over all tensors) where it has it on this device, and ``foreach=True``
-(a few ops over lists of tensors) for every optimizer; the ratio is taken against the faster.
+timed (``--optimizer adam nadam ...`` or ``all``), each with its usual settings. PyTorch runs
+``fused=True`` (one kernel over all tensors) where it has it on this device, ``foreach=True`` (a few
+ops over lists of tensors) and ``foreach=False`` (a loop of ops per tensor, its default on the CPU);
+the ratio is taken against the fastest of them.
 """
 import argparse
 import importlib.util
@@ -16,6 +17,8 @@ import numpy as np
 from minigrad.bench._timing import time_interleaved
 
 SHAPES = [(32, 1, 5, 5), (32,), (64, 32, 5, 5), (64,), (1024, 3136), (1024,), (10, 1024), (10,)]
+# PyTorch's implementations: the name printed, and the constructor option that picks it.
+IMPLEMENTATIONS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for-loop": {"foreach": False}}
 # name: (the class in minigrad.optim and torch.optim, its options: each optimizer's usual settings)
 OPTIMIZERS = {
     "sgd": ("SGD", {"lr": 0.01, "momentum": 0.9}),
@@ -50,7 +53,7 @@ def minigrad_step(optimizer_name, values, grads, device="cpu"):
 
 
 def torch_step(optimizer_name, values, grads, implementation, device="cpu"):
-    """``implementation`` is "fused" or "foreach"; None when this PyTorch cannot run it on ``device``."""
+    """``implementation`` is a key of IMPLEMENTATIONS; None when this PyTorch cannot run it on ``device``."""
     import torch
 
     params = [torch.tensor(value, requires_grad=True, device=device) for value in values]
@@ -58,7 +61,7 @@ def torch_step(optimizer_name, values, grads, implementation, device="cpu"):
         param.grad = torch.tensor(grad, device=device)
     class_name, options = OPTIMIZERS[optimizer_name]
     try:
-        optimizer = getattr(torch.optim, class_name)(params, **options, **{implementation: True})
+        optimizer = getattr(torch.optim, class_name)(params, **options, **IMPLEMENTATIONS[implementation])
         optimizer.step()
     except (RuntimeError, TypeError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -74,7 +77,7 @@ def compare(optimizer_name, values, grads, repeats, torch_available):
           f"median of {repeats} interleaved rounds")
     steps = {"minigrad": minigrad_step(optimizer_name, values, grads)}
     if torch_available:
-        for implementation in ("fused", "foreach"):
+        for implementation in IMPLEMENTATIONS:
             step = torch_step(optimizer_name, values, grads, implementation)
             if step is not None:
                 steps[f"pytorch {implementation}"] = step
@@ -84,7 +87,7 @@ def compare(optimizer_name, values, grads, repeats, torch_available):
     seconds = time_interleaved(steps, repeats)
     for name, value in seconds.items():
         print(f"  {name:<16} {value * 1e6:8.1f} us/step")
-    references = [name for name in ("pytorch fused", "pytorch foreach") if name in seconds]
+    references = [name for name in seconds if name.startswith("pytorch")]
     if references:
         fastest = min(references, key=seconds.get)
         print(f"  ratio minigrad/{fastest} time: {seconds['minigrad'] / seconds[fastest]:.2f} "
