@@ -151,6 +151,15 @@ def test_defaults_and_group_keys_are_pytorchs():
         assert ours.defaults == expected, name
 
 
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_zero_grad_sets_gradients_to_none_by_default(name):
+    params = make_params()
+    for param in params:
+        param.grad = mg.ones(*param.shape)
+    getattr(optim, name)(params).zero_grad()
+    assert all(param.grad is None for param in params)
+
+
 # --- saving and resuming --------------------------------------------------------------------------
 
 RESUME_CASES = [
