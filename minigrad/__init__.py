@@ -19,7 +19,14 @@ from . import autograd, cuda, data, func, nn, optim, plot, progress, testing, vi
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from .creation import arange, empty, from_numpy, full, ones, rand, randn, tensor, zeros  # noqa: E402
+from .comparison import (allclose, eq, equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf,  # noqa: E402
+                         isnan, le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne,
+                         not_equal, numel)
+from .comparison import all, any  # noqa: E402, A004  (torch.all and torch.any; Python's are not used here)
+from .device import Device as device  # noqa: E402  (torch.device; the name now means the class, not the module)
+from .size import Size  # noqa: E402
 from .dtypes import bool_, float32, float64, int64  # noqa: E402
+from .dtypes import int32  # noqa: E402
 from . import return_types  # noqa: E402  (torch.return_types: the (values, indices) pairs)
 from .functions import (amax, amin, argmax, argmin, cat, chunk, clamp, clip, concat, concatenate,  # noqa: E402
                         cumsum, exp, flatten, gather, log, log_softmax, logsumexp, masked_fill, matmul, maximum,
@@ -35,6 +42,9 @@ from .tensor import Tensor  # noqa: E402
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "rand", "randn",
     "remainder", "floor_divide", "fmod",
+    "device", "Size", "int32", "numel", "eq", "ne", "lt", "le", "gt", "ge",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "equal", "isclose", "allclose", "isnan", "isinf",
+    "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor",
     "return_types", "amax", "amin", "argmax", "argmin", "cat", "chunk", "clamp", "clip", "concat", "concatenate",
     "cumsum", "exp", "flatten", "gather", "log", "log_softmax", "logsumexp", "masked_fill", "matmul", "maximum",
     "mean", "minimum", "norm", "permute", "relu", "reshape", "scatter_add", "sigmoid", "softmax", "sort", "split",
@@ -42,3 +52,7 @@ __all__ = [
     "manual_seed", "get_rng_state", "set_rng_state", "float32", "float64", "int64", "bool_", "no_grad", "enable_grad", "is_grad_enabled",
     "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "testing", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
 ]
+
+# PyTorch's dtype aliases, last: after them, float, int and bool in this file are dtypes, not Python's
+# types (and they stay out of __all__, so `from minigrad import *` does not hide the built-ins).
+float, double, long, int, bool = float32, float64, int64, int32, bool_  # noqa: A001

@@ -18,6 +18,7 @@ from .cuda import ops as cuda_ops
 from .cuda import runtime as cuda_runtime
 from .cuda import transfer
 from .cuda.array import CudaArray
+from .device import CANONICAL, Device
 
 ARRAY_TYPES = (np.ndarray, CudaArray)  # what an op's forward may return, on either device
 
@@ -43,16 +44,20 @@ def on_either_device(cpu_function):
 # --- devices --------------------------------------------------------------------------------------
 
 def check_device(device):
-    """The canonical device name ("cpu" or "cuda"), or a clear error for a device minigrad cannot use."""
-    name = str(device)
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda" or name.startswith("cuda:"):
-        if name not in ("cuda", "cuda:0"):
-            raise ValueError(f"device '{name}': minigrad uses one GPU, 'cuda' (also written 'cuda:0')")
-        cuda_runtime.require_gpu(name)
-        return "cuda"
-    raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+    """The canonical device (``Device("cpu")`` or ``Device("cuda", 0)``, equal to "cpu" and "cuda") for a
+    name or an ``mg.device``, or a clear error for a device minigrad cannot use."""
+    written = str(device)  # as the caller wrote it, for the messages: "cuda:0" stays "cuda:0"
+    if not isinstance(device, Device):
+        if not isinstance(device, (str, int)) or isinstance(device, bool):
+            raise TypeError(f"expected a device ('cpu', 'cuda', 'cuda:0' or an mg.device), got "
+                            f"{type(device).__name__} {device!r}")
+        device = Device(device)
+    if device.index not in (None, 0):
+        expected = "one GPU, 'cuda' (also written 'cuda:0')" if device.type == "cuda" else "one CPU device, 'cpu'"
+        raise ValueError(f"device '{device}': minigrad uses {expected}")
+    if device.type == "cuda":
+        cuda_runtime.require_gpu(written)
+    return CANONICAL[device]
 
 
 def device_of(array):

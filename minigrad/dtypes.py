@@ -1,44 +1,56 @@
-"""The dtypes minigrad tensors hold: NumPy dtype objects, so ``t.dtype == mg.float32`` reads naturally."""
+"""The dtypes minigrad tensors hold: NumPy dtype objects, so ``t.dtype == mg.float32`` reads naturally.
+
+PyTorch's aliases name the same objects: ``mg.float`` is float32, ``mg.double`` float64, ``mg.long``
+int64, ``mg.int`` int32 and ``mg.bool`` bool (exported by minigrad/__init__.py, not defined here, where
+they would hide Python's own float, int and bool).
+"""
 import numpy as np
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 
 default_float = float32
-supported = (float32, float64, int64, bool_)
+supported = (float32, float64, int32, int64, bool_)
+_supported_names = "float32, float64, int32, int64 and bool"
 
-_names = {"float32": float32, "float": float32, "float64": float64, "double": float64,
-          "int64": int64, "long": int64, "bool": bool_}
+_names = {"float32": float32, "float": float32, "float64": float64, "double": float64, "int32": int32,
+          "int": int32, "int64": int64, "long": int64, "bool": bool_}
+
+
+def is_dtype_name(name):
+    """True for the names as_dtype accepts ("float32", "double", ...)."""
+    return name in _names
 
 
 def as_dtype(dtype):
-    """Normalise a dtype given as a NumPy dtype/type or a name ("float32", "float64", "int64", "bool")."""
+    """Normalise a dtype given as a NumPy dtype/type or a name ("float32", "float64", "int32", "int64", "bool")."""
     if isinstance(dtype, str):
         if dtype not in _names:
-            raise TypeError(f"unknown dtype {dtype!r}; minigrad supports float32, float64, int64 and bool")
+            raise TypeError(f"unknown dtype {dtype!r}; minigrad supports {_supported_names}")
         return _names[dtype]
     try:
         normalised = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}; minigrad supports float32, float64, int64 and bool") from None
+        raise TypeError(f"unknown dtype {dtype!r}; minigrad supports {_supported_names}") from None
     if normalised not in supported:
-        raise TypeError(f"dtype {normalised} is not supported; minigrad supports float32, float64, int64 and bool")
+        raise TypeError(f"dtype {normalised} is not supported; minigrad supports {_supported_names}")
     return normalised
 
 
 def inferred_dtype(array, from_python=False):
     """The minigrad dtype for data given without a dtype, as torch.tensor infers it.
 
-    Python floats become float32 (the default); NumPy float arrays keep float64 if they have it;
-    integers become int64.
+    Python floats become float32 (the default); NumPy float arrays keep float64 if they have it, and
+    int32 arrays int32; other integers become int64.
     """
     kind = array.dtype.kind
     if kind == "f":
         return float64 if array.dtype == float64 and not from_python else float32
     if kind in "iu":
-        return int64
+        return int32 if array.dtype == int32 and not from_python else int64
     if kind == "b":
         return bool_
     raise TypeError(f"cannot make a tensor from data of dtype {array.dtype}")

@@ -129,13 +129,13 @@ def _flat_output(fn, inputs):
 def _analytic_jacobians(fn, inputs, checked):
     """{input index: (number of output elements, input size) array} from one backward per output element."""
     outputs = _outputs(fn, inputs)
-    total = sum(value.size for value in outputs)
-    jacobians = {index: np.zeros((total, inputs[index].size)) for index in checked}
+    total = sum(value.numel() for value in outputs)
+    jacobians = {index: np.zeros((total, inputs[index].numel())) for index in checked}
     sources = [inputs[index] for index in checked]
     row = 0
     for output in outputs:
-        for element in range(output.size):
-            seed = np.zeros(output.size, dtype=output.dtype)
+        for element in range(output.numel()):
+            seed = np.zeros(output.numel(), dtype=output.dtype)
             seed[element] = 1
             if output.requires_grad:
                 gradients = autograd.run_backward(

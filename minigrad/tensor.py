@@ -8,10 +8,13 @@ import numpy as np
 
 from . import arguments, autograd, backend, dtypes, ops
 from .autograd import VersionCounter
+from .device import CANONICAL
+from .tensor_comparison import TensorComparison
+from .tensor_conversion import TensorConversion
 from .tensor_methods import TensorMethods
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, TensorConversion, TensorComparison):
     __slots__ = ("data", "device", "grad_fn", "_grad", "_requires_grad", "_version_counter", "__weakref__")
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
@@ -45,7 +48,7 @@ class Tensor(TensorMethods):
         """
         tensor = object.__new__(Tensor)
         tensor.data = array
-        tensor.device = device
+        tensor.device = CANONICAL.get(device, device)  # "cpu" and "cuda" as mg.device objects
         tensor.grad_fn = None
         tensor._grad = None
         tensor._requires_grad = False
@@ -54,9 +57,7 @@ class Tensor(TensorMethods):
 
     # --- properties ------------------------------------------------------------------------------
 
-    shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
     dtype = property(lambda self: self.data.dtype)
     is_leaf = property(lambda self: self.grad_fn is None)
     _version = property(lambda self: self._version_counter.value)
@@ -88,33 +89,7 @@ class Tensor(TensorMethods):
                 raise ValueError(f"grad: assigned gradient of shape {value.shape} to a tensor of shape {self.shape}")
         self._grad = value
 
-    # --- conversion ------------------------------------------------------------------------------
-
-    def numpy(self):
-        """The underlying array (shared, not copied), as ``torch.Tensor.numpy`` does."""
-        self._require_host("numpy")
-        return self.data
-
-    def __array__(self, dtype=None, copy=None):
-        self._require_host("np.asarray")
-        return self.data if dtype is None else self.data.astype(dtype)
-
-    def _require_host(self, name):
-        if self.device != "cpu":
-            raise TypeError(
-                f"{name}: can't convert a {self.device} tensor to a NumPy array; copy it to the host "
-                "first with .cpu()"
-            )
-
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(
-                f"item: only one-element tensors can be converted to a Python scalar, got shape {self.shape}"
-            )
-        return self.data.item()
-
-    def tolist(self):
-        return self.data.tolist()
+    # --- copies and the tape -------------------------------------------------------------------
 
     def clone(self):
         """A copy of the buffer that stays on the tape (gradients flow back to this tensor)."""
@@ -124,35 +99,24 @@ class Tensor(TensorMethods):
         """The same buffer as a new leaf that needs no grad (shares the version counter)."""
         return Tensor._wrap(self.data, self.device, self._version_counter)
 
+    def detach_(self):
+        """Make this tensor a leaf that needs no grad, in place (its graph is forgotten, its data kept)."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad in place; a non-leaf already requires grad, so asking again is a no-op there."""
+        if requires_grad and self.grad_fn is not None:
+            return self
+        if self.grad_fn is not None:
+            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf tensors; to use "
+                               "a computed tensor without gradients, take x.detach()")
         self.requires_grad = requires_grad
         return self
 
     def zero_grad(self):
         self._grad = None
-
-    def to(self, target):
-        """This tensor on another device (``"cpu"``, ``"cuda"``) or as another dtype; both differentiable."""
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            device = backend.check_device(target)
-            return self if device == self.device else ops.ToDevice.apply(self, device=device)
-        dtype = dtypes.as_dtype(target)
-        return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtypes.float32)
-
-    def double(self):
-        return self.to(dtypes.float64)
-
-    def long(self):
-        return self.to(dtypes.int64)
 
     def __repr__(self):
         body = np.array2string(backend.to_host(self.data), separator=", ", prefix="tensor(")
@@ -267,6 +231,45 @@ class Tensor(TensorMethods):
     def zero_(self):
         self._check_in_place("zero_")
         self.data[...] = 0
+        self._version_counter.value += 1
+        return self
+
+    def fill_(self, value):
+        """Set every element to ``value`` (a number or a 0-d tensor), cast to this tensor's dtype."""
+        self._check_in_place("fill_")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got one of shape {value.shape}")
+            if value.requires_grad and autograd.is_grad_enabled():
+                raise RuntimeError("fill_: the value requires grad, and minigrad does not record in-place ops on "
+                                   "the tape; fill under mg.no_grad() or with value.detach()")
+            value = backend.to_host(value.data)[()]
+        elif not isinstance(value, (bool, int, float, np.generic)):
+            raise TypeError(f"fill_: expected a number or a 0-d tensor, got {type(value).__name__}")
+        self.data[...] = value
+        self._version_counter.value += 1
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src``'s elements into this tensor, in place: broadcast to its shape, cast to its
+        dtype, moved to its device. Not recorded on the tape (see the error when ``src`` needs grad)."""
+        self._check_in_place("copy_")
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_: argument 'src' must be a Tensor, not {type(src).__name__}")
+        if src.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("copy_: src requires grad, and minigrad does not record in-place ops on the tape; "
+                               "copy under mg.no_grad() (or from src.detach()), or write x = src.clone()")
+        try:
+            broadcast_shape = np.broadcast_shapes(src.shape, self.shape)
+        except ValueError:
+            broadcast_shape = None
+        if broadcast_shape != self.shape:
+            raise RuntimeError(f"copy_: the source of shape {src.shape} does not broadcast to the destination's "
+                               f"shape {self.shape}")
+        value = backend.to_device(src.data, self.device)
+        if value is self.data:
+            return self  # x.copy_(x) (or a detached alias of x): nothing to move
+        self.data[...] = value if value.dtype == self.dtype else value.astype(self.dtype)
         self._version_counter.value += 1
         return self
 

@@ -222,7 +222,7 @@ def test_reference_cnn_has_the_reference_parameter_count():
         nn.Conv2d(32, 64, 5, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, 10),
     )
-    assert sum(p.size for p in model.parameters()) == 3_274_634
+    assert sum(p.numel() for p in model.parameters()) == 3_274_634
 
 
 # --- errors ---------------------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ def sample(*shape, dtype=np.float64, seed=0):
         (True, mg.bool_),
         (np.array([1.0, 2.0]), mg.float64),
         (np.array([1.0, 2.0], dtype=np.float32), mg.float32),
-        (np.array([1, 2], dtype=np.int32), mg.int64),
-        (np.array([1, 2], dtype=np.uint8), mg.int64),
+        (np.array([1, 2], dtype=np.int32), mg.int32),  # as torch.tensor: int32 is kept
+        (np.array([1, 2], dtype=np.uint8), mg.int64),  # uint8 is not a minigrad dtype
     ],
 )
 def test_tensor_infers_dtype(data, dtype):
@@ -48,7 +48,8 @@ def test_tensor_infers_dtype(data, dtype):
 
 
 @pytest.mark.parametrize(
-    "scalar, dtype", [(np.float64(1.5), mg.float64), (np.float32(1.5), mg.float32), (np.int32(3), mg.int64)]
+    "scalar, dtype", [(np.float64(1.5), mg.float64), (np.float32(1.5), mg.float32), (np.int32(3), mg.int32),
+                      (np.int16(3), mg.int64)]
 )
 def test_tensor_of_numpy_scalar_keeps_its_float_dtype(scalar, dtype):
     # as torch.tensor(np.float64(1.5)), which is float64: a NumPy scalar is NumPy data, not a Python float
@@ -78,7 +79,7 @@ def test_tensor_from_tensor_copies():
     assert copy.tolist() == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.bool_])
 def test_from_numpy_shares_memory(dtype):
     array = np.zeros(3, dtype=dtype)
     t = mg.from_numpy(array)
@@ -88,7 +89,7 @@ def test_from_numpy_shares_memory(dtype):
     assert np.shares_memory(t.numpy(), array)
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float16, np.complex64])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float16, np.complex64])
 def test_from_numpy_rejects_unsupported_dtypes(dtype):
     with pytest.raises(TypeError, match=np.dtype(dtype).name):
         mg.from_numpy(np.zeros(3, dtype=dtype))
@@ -204,7 +205,7 @@ def test_basic_properties():
     t = mg.tensor(np.arange(24.0).reshape(2, 3, 4))
     assert t.shape == (2, 3, 4)
     assert t.ndim == 3
-    assert t.size == 24
+    assert t.size() == (2, 3, 4) and t.numel() == 24
     assert t.dtype == mg.float64
     assert t.device == "cpu"
     assert isinstance(t.data, np.ndarray)

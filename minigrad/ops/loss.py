@@ -1,4 +1,6 @@
 """Losses: the fused softmax cross-entropy, binary cross-entropy on logits, negative log-likelihood."""
+import math
+
 import numpy as np
 
 from .. import backend
@@ -188,7 +190,7 @@ def reduce_losses(losses, reduction):
 def _reduced_gradient(g, local_gradient, reduction):
     """Chain rule through the reduction: g is a scalar for "mean"/"sum", elementwise for "none"."""
     if reduction == "mean":
-        return local_gradient * (g / local_gradient.size)
+        return local_gradient * (g / math.prod(local_gradient.shape))  # an array, or a Tensor (create_graph)
     return local_gradient * g
 
 
