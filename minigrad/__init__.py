@@ -19,6 +19,8 @@ from . import autograd, cuda, data, func, nn, optim, plot, progress, testing, vi
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from .creation import arange, empty, from_numpy, full, ones, rand, randn, tensor, zeros  # noqa: E402
+from .creation import (as_tensor, empty_like, eye, full_like, linspace, logspace, ones_like, rand_like,  # noqa: E402
+                       randint, randint_like, randn_like, zeros_like)
 from .comparison import (allclose, eq, equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf,  # noqa: E402
                          isnan, le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne,
                          not_equal, numel)
@@ -42,7 +44,8 @@ from .tensor import Tensor  # noqa: E402
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "rand", "randn",
     "remainder", "floor_divide", "fmod",
-    "device", "Size", "int32", "numel", "eq", "ne", "lt", "le", "gt", "ge",
+    "as_tensor", "linspace", "logspace", "eye", "randint", "zeros_like", "ones_like", "full_like", "empty_like",
+    "rand_like", "randn_like", "randint_like", "device", "Size", "int32", "numel", "eq", "ne", "lt", "le", "gt", "ge",
     "greater", "greater_equal", "less", "less_equal", "not_equal", "equal", "isclose", "allclose", "isnan", "isinf",
     "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor",
     "return_types", "amax", "amin", "argmax", "argmin", "cat", "chunk", "clamp", "clip", "concat", "concatenate",
