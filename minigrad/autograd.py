@@ -99,7 +99,9 @@ class Function:
     forward works on the input tensors' arrays and returns the output array; what backward needs it
     keeps with ``self.save_for_backward(...)``. backward returns one gradient array per input (or
     None where that input needs none), each of the input's shape. When the application is recorded,
-    the instance becomes the output's ``grad_fn``: a node of the tape.
+    the instance becomes the output's ``grad_fn``: a node of the tape. (That is the instance form,
+    minigrad's own ops'; a subclass with a static ``forward(ctx, ...)`` on Tensors is in PyTorch's
+    form, which custom_function.py runs. README's "Write your own op" shows both.)
     """
 
     is_view = False  # the output may share the first input's buffer (reshape, transpose, indexing)

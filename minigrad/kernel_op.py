@@ -66,7 +66,9 @@ class KernelOp:
 
     def __init__(self, name, kernels, output_shape, flat):
         self.name, self.kernels, self.output_shape, self.flat = name, kernels, output_shape, flat
-        self.parameters = _parameters(kernels["cpu"][0])  # the forward kernel's, for the errors
+        # Each kernel's parameter names (None where unreadable), read once: the checks run on every call.
+        self.kernel_parameters = {id(kernel): _parameters(kernel) for pair in kernels.values() for kernel in pair}
+        self.parameters = self.kernel_parameters[id(kernels["cpu"][0])]  # the forward kernel's, for the errors
 
     def __repr__(self):
         devices = "cpu, cuda" if self.kernels["cuda"][0] is not None else "cpu"
@@ -107,12 +109,11 @@ class KernelOp:
     def launch(self, role, device, arrays, size):
         """Run the op's ``role`` kernel ("forward" or "backward") for ``device`` on ``arrays``."""
         kernel = self.kernels[device][0 if role == "forward" else 1]
-        if self.parameters is not None:
-            wanted = _parameters(kernel)
-            if wanted is not None and len(wanted) != len(arrays):
-                raise TypeError(f"{self.name}: its {role} kernel {_kernel_name(kernel)} takes {len(wanted)} "
-                                f"arguments ({', '.join(wanted)}), but this call gives it {len(arrays)}"
-                                f"{_BACKWARD_ORDER if role == 'backward' else ''}")
+        wanted = self.kernel_parameters[id(kernel)]
+        if wanted is not None and len(wanted) != len(arrays):
+            raise TypeError(f"{self.name}: its {role} kernel {_kernel_name(kernel)} takes {len(wanted)} "
+                            f"arguments ({', '.join(wanted)}), but this call gives it {len(arrays)}"
+                            f"{_BACKWARD_ORDER if role == 'backward' else ''}")
         views = [self._view(array) for array in arrays]
         try:
             if device == "cuda" and hasattr(kernel, "__getitem__"):  # a @cuda.jit kernel: one thread per element

@@ -14,7 +14,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py", "inside_autodiff.py",
-           "higher_order.py", "from_pytorch.py"]
+           "higher_order.py", "from_pytorch.py", "custom_op.py"]
 
 needs_mnist = pytest.mark.skipif(
     not os.path.isdir(os.environ.get("MINIGRAD_DATA", "")),
@@ -70,6 +70,16 @@ def test_inside_autodiff_tour_prints_each_view_of_the_step(tmp_path):
     if shutil.which("dot"):
         assert (tmp_path / "graph.svg").read_text().lstrip().startswith("<?xml")
     assert final_value(output, "loss") > 0
+
+
+def test_custom_op_tour_gradchecks_times_and_trains_with_its_ops():
+    output = run_example("custom_op.py", "--steps", "120", "--size", "65536", "--repeats", "3")
+    titles = re.findall(r"^\d\. (.+)$", output, re.MULTILINE)
+    assert titles == ["A custom Function in PyTorch's form", "Your own Numba kernel as an op",
+                      "Fused kernel against the same expression in Tensor ops", "A model trained with the op"]
+    assert len(re.findall(r"^(gradcheck|gradgradcheck) .*: True$", output, re.MULTILINE)) == 3
+    assert re.search(r"^forward \+ backward +kernel op +[\d.]+ ms +Tensor ops +[\d.]+ ms", output, re.MULTILINE)
+    assert final_value(output, "test_accuracy") > 0.95
 
 
 def test_binary_mlp_learns_its_rule():
