@@ -36,12 +36,10 @@ class ReductionMethods:
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """The largest values over ``dim`` (an int, a tuple, or () / None for all): values only, tied
         maxima share the gradient (``torch.amax``)."""
-        return ops.Max.apply(self, **_every_axis(_nonempty(self, "amax", arguments.dims(self, "amax", dim, keepdim, axis,
-                                                                                      keepdims)), self))
+        return ops.Max.apply(self, **_extreme_values(self, "amax", dim, keepdim, axis, keepdims))
 
     def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return ops.Min.apply(self, **_every_axis(_nonempty(self, "amin", arguments.dims(self, "amin", dim, keepdim, axis,
-                                                                                      keepdims)), self))
+        return ops.Min.apply(self, **_extreme_values(self, "amin", dim, keepdim, axis, keepdims))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """The index of the largest element (of the flattened tensor when ``dim`` is None)."""
@@ -164,9 +162,11 @@ def _nonempty(tensor, name, options):
     return options
 
 
-def _every_axis(options, tensor):
-    """``options`` with every axis named where it says None: the Max op's None is max() (the gradient
-    goes to NaN elements), amax over all axes sends NaN to all, as PyTorch's amax does."""
+def _extreme_values(tensor, name, dim, keepdim, axis, keepdims):
+    """amax's or amin's options for the Max or Min op, every axis named where ``dim`` says None: the
+    op's None is max() (the gradient goes to NaN elements), amax over all axes gives NaN to all, as
+    PyTorch's amax does. A reduced axis must not be empty."""
+    options = _nonempty(tensor, name, arguments.dims(tensor, name, dim, keepdim, axis, keepdims))
     if options["axis"] is None:
         return dict(options, axis=tuple(range(tensor.ndim)))
     return options

@@ -107,6 +107,7 @@ CASES = {
     "norm -inf": (lambda lib, a: a.norm(-math.inf), [(5,)]),
     "norm p3 dims": (lambda lib, a: a.norm(3, (0, 1)), [(2, 3)]),
     "norm p0.5": (lambda lib, a: a.norm(0.5, dim=-1), [(2, 3)]),
+    "norm p1.5": (lambda lib, a: lib.norm(a, 1.5), [(4,)]),
     "norm fro dims": (lambda lib, a: lib.norm(a, "fro", (1, 2)), [(2, 2, 3)]),
     "logsumexp": (lambda lib, a: a.logsumexp(1), [(2, 4)]),
     "logsumexp dims": (lambda lib, a: lib.logsumexp(a, (0, 1), keepdim=True), [(2, 3, 2)]),

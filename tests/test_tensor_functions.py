@@ -132,3 +132,145 @@ DIM_OUT_OF_RANGE = {
 def test_a_dim_out_of_range_is_an_index_error_naming_the_function(name):
     with pytest.raises(IndexError, match=f"^{name}: "):
         DIM_OUT_OF_RANGE[name](X)
+
+
+# --- PyTorch's meaning at the edges -----------------------------------------------------------------
+
+def test_max_along_a_dim_sends_the_gradient_to_the_first_maximum_and_amax_shares_it():
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], dtype=mg.float64, requires_grad=True)
+    values, indices = x.max(1)
+    assert indices.tolist() == [1, 0] and indices.dtype == mg.int64 and not indices.requires_grad
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
+    x.grad = None
+    x.amax(1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0.5, 0.5], [0.5, 0.5, 0]])
+    assert x.max().ndim == 0 and x.max(axis=1, keepdims=True).values.shape == (2, 1)  # NumPy's spellings too
+
+
+def test_max_and_min_of_a_0d_tensor_along_its_dim():
+    values, indices = mg.tensor(2.5).max(0)
+    assert values.shape == () and values.item() == 2.5 and indices.item() == 0
+    assert mg.tensor(2.5).min(-1, keepdim=True).indices.shape == ()
+
+
+def test_sort_and_topk_count_nan_as_largest_and_keep_ties_in_order():
+    x = mg.tensor([3.0, 1.0, 2.0, 3.0, np.nan, 0.0])
+    assert x.sort().indices.tolist() == [5, 1, 2, 0, 3, 4]
+    assert x.sort(descending=True).indices.tolist() == [4, 0, 3, 2, 1, 5]
+    assert x.topk(3).indices.tolist() == [4, 0, 3]
+    assert x.topk(2, largest=False).values.tolist() == [0.0, 1.0]
+    assert mg.tensor([3, 1, 2]).sort().values.tolist() == [1, 2, 3]  # integers sort too, without gradient
+
+
+def test_cat_skips_legacy_empty_tensors_and_promotes_dtypes():
+    a = mg.zeros(2, 3, dtype=mg.float32)
+    assert mg.cat([a, mg.zeros(0), a.double()]).shape == (4, 3)
+    assert mg.cat([a, a.double()]).dtype == mg.float64
+    assert mg.cat([mg.tensor([1, 2]), mg.tensor([0.5])]).dtype == mg.float32
+    assert mg.stack([mg.tensor([True]), mg.tensor([2])]).dtype == mg.int64
+    assert mg.cat([mg.zeros(0)], 1).shape == (0,)  # nothing to join, no dim to check, as PyTorch
+
+
+def test_split_chunk_and_expand_are_views_of_the_tensor():
+    x = mg.tensor(np.arange(10.0))
+    first, second = x.split([4, 6])
+    with mg.no_grad():
+        second += 100
+    assert x.tolist()[4] == 104.0 and second._version == x._version
+    assert [piece.shape for piece in x.chunk(4)] == [(3,), (3,), (3,), (1,)]
+    assert len(mg.zeros(6).chunk(4)) == 3 and len(mg.zeros(0).chunk(3)) == 3
+    assert [piece.shape for piece in mg.zeros(0).split(2)] == [(0,)]
+    wide = x[:2].reshape(2, 1).expand(2, 5)
+    assert np.shares_memory(wide.numpy(), x.numpy()) and wide.shape == (2, 5)
+
+
+def test_where_with_the_condition_alone_gives_the_indices():
+    rows, columns = mg.where(mg.tensor([[True, False], [False, True]]))
+    assert rows.tolist() == [0, 1] and columns.tolist() == [0, 1] and rows.dtype == mg.int64
+
+
+def test_where_and_masked_fill_dtypes():
+    x = mg.tensor([1.0, -2.0])
+    assert mg.where(x > 0, 1.0, 0.0).dtype == mg.float32
+    assert mg.where(x > 0, 1, 0).dtype == mg.int64
+    assert mg.where(x > 0, x, x.double()).dtype == mg.float64
+    assert mg.tensor([1, 5]).masked_fill(mg.tensor([True, False]), 2.7).tolist() == [2, 5]  # cast, as PyTorch
+    value = mg.tensor(0.5, dtype=mg.float64, requires_grad=True)
+    x.masked_fill(mg.tensor([[True], [False]]), value).sum().backward()  # the mask broadcasts the result to (2, 2)
+    assert value.grad.item() == 2.0
+
+
+def test_cumsum_of_integers_and_booleans_is_int64():
+    assert mg.tensor([True, True, False]).cumsum(0).tolist() == [1, 2, 2]
+    assert mg.tensor([[1, 2], [3, 4]]).cumsum(dim=1).dtype == mg.int64
+    assert mg.tensor([1, 2]).cumsum(0, dtype=mg.float64).dtype == mg.float64
+    assert mg.tensor(2.0).cumsum(0).shape == ()
+
+
+def test_std_and_norm_send_no_gradient_where_they_are_zero():
+    x = mg.ones(3, dtype=mg.float64, requires_grad=True)
+    (x.std() + (x - 1).norm() + (x - 1).norm(3)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 0])
+
+
+def test_var_and_std_spellings():
+    x = mg.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]], dtype=mg.float64)
+    np.testing.assert_allclose(x.var().item(), np.var(x.numpy(), ddof=1))
+    np.testing.assert_allclose(x.var(False).item(), np.var(x.numpy()))
+    np.testing.assert_allclose(x.var(1, unbiased=False).numpy(), np.var(x.numpy(), axis=1))
+    np.testing.assert_allclose(x.std(axis=0, keepdims=True).numpy(), np.std(x.numpy(), axis=0, ddof=1, keepdims=True))
+    np.testing.assert_allclose(mg.var(x, 1, correction=2).numpy(), np.var(x.numpy(), axis=1, ddof=2))
+
+
+def test_logsumexp_at_infinities():
+    x = mg.tensor([[-np.inf, -np.inf], [np.inf, 1.0], [1000.0, 1000.0]], dtype=mg.float64)
+    np.testing.assert_array_equal(x.logsumexp(1).numpy(), [-np.inf, np.inf, 1000.0 + np.log(2.0)])
+
+
+def test_clamp_with_tensor_bounds_follows_pytorch_where_min_exceeds_max():
+    x = mg.tensor([1.0, 2.0, 5.0], requires_grad=True)
+    low, high = mg.tensor(3.0, requires_grad=True), mg.tensor(2.0, requires_grad=True)
+    out = x.clamp(low, high)
+    assert out.tolist() == [2.0, 2.0, 2.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [0, 0, 0] and low.grad.item() == 0 and high.grad.item() == 3
+    assert mg.tensor([1, 5]).clamp(2.5).dtype == mg.float32  # an integer tensor with a float bound: float
+    assert np.isnan(mg.tensor([1.0]).clamp(min=float("nan")).item())
+
+
+def test_functions_and_methods_agree():
+    x = mg.tensor(np.arange(12.0).reshape(3, 4))
+    assert mg.flatten(x, 0).shape == (12,) and mg.squeeze(x.reshape(1, 3, 4)).shape == (3, 4)
+    assert mg.sum(x, 1).tolist() == x.sum(1).tolist() and mg.mean(x).item() == x.mean().item()
+    assert mg.concatenate([x, x], axis=1).shape == (3, 8) and mg.concat([x, x]).shape == (6, 4)
+    assert mg.clip(x, 2.0, 3.0).tolist() == x.clamp(2.0, 3.0).tolist()
+    assert mg.pow(x, 2).tolist() == (x ** 2).tolist() and mg.pow(2.0, x).tolist() == (2.0 ** x).tolist()
+    assert mg.argmin(x, 1, keepdim=True).shape == (3, 1) and x.argmax(keepdim=True).shape == (1, 1)
+    assert x.repeat(2, 1).shape == (6, 4) and x[:1].expand_as(x).shape == (3, 4)
+
+
+def test_ties_share_the_gradient_in_maximum_and_pass_it_to_x_at_a_clamp_bound():
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = mg.tensor([1.0, 5.0, 0.0], requires_grad=True)
+    mg.maximum(a, b).sum().backward()
+    assert a.grad.tolist() == [0.5, 0.0, 1.0] and b.grad.tolist() == [0.5, 1.0, 0.0]
+    x, low = mg.tensor([1.0, 0.0], requires_grad=True), mg.tensor([1.0, 1.0], requires_grad=True)
+    x.clamp(min=low).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0] and low.grad.tolist() == [0.0, 1.0]
+
+
+def test_ties_in_the_inf_norm_share_the_gradient_and_integer_scatter_add_adds_repeats():
+    x = mg.tensor([2.0, 1.0, -2.0], requires_grad=True)
+    x.norm(float("inf")).backward()
+    assert x.grad.tolist() == [0.5, 0.0, -0.5]  # as PyTorch: sign(x) * g / (number of maxima)
+    counts = mg.zeros(4, dtype=mg.int64).scatter_add(0, mg.tensor([1, 3, 1, 1]), mg.ones(4, dtype=mg.int64))
+    assert counts.tolist() == [0, 3, 0, 1]
+
+
+def test_a_clamp_bound_equal_to_x_passes_the_gradient_to_x():
+    x = mg.tensor([1.0, 2.0, 0.0, 3.0], requires_grad=True)
+    low = mg.tensor([1.0, 0.0, 0.5, 0.0], requires_grad=True)
+    high = mg.tensor([2.0, 2.0, 2.0, 2.5], requires_grad=True)
+    x.clamp(low, high).sum().backward()
+    assert x.grad.tolist() == [1, 1, 0, 0] and low.grad.tolist() == [0, 0, 1, 0] and high.grad.tolist() == [0, 0, 0, 1]

@@ -38,10 +38,10 @@ from .statistics import Norm, Std, Var
 
 __all__ = [
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
-    "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Cumsum", "Div",
-    "Dropout", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax", "LogSumExp", "MatMul",
-    "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min", "Minimum", "Mul", "Neg",
-    "NllLoss", "Norm", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward", "Remainder", "Reshape", "ScatterAdd",
-    "ScatterAddAlongDim", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt", "Stack", "Std", "Sub", "Sum", "Tanh",
-    "ToDevice", "Var", "Where", "reduce_losses", "unbroadcast",
+    "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Cumsum",
+    "Div", "Dropout", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
+    "LogSumExp", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min",
+    "Minimum", "Mul", "Neg", "NllLoss", "Norm", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward",
+    "Remainder", "Reshape", "ScatterAdd", "ScatterAddAlongDim", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt",
+    "Stack", "Std", "Sub", "Sum", "Tanh", "ToDevice", "Var", "Where", "reduce_losses", "unbroadcast",
 ]
