@@ -83,19 +83,18 @@ class Norm(_Reduction):
     def forward(self, x):
         self.input_shape = x.shape
         p, axis, keepdims = self.p, self.axis, self.keepdims
-        magnitude = np.abs(x)
         if p == 2:
             out = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
-        elif p == 1:
-            out = magnitude.sum(axis=axis, keepdims=keepdims)
-        elif p == math.inf:
-            out = magnitude.max(axis=axis, keepdims=keepdims)
-        elif p == -math.inf:
-            out = magnitude.min(axis=axis, keepdims=keepdims)
         elif p == 0:
             out = (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+        elif p == 1:
+            out = np.abs(x).sum(axis=axis, keepdims=keepdims)
+        elif p == math.inf:
+            out = np.abs(x).max(axis=axis, keepdims=keepdims)
+        elif p == -math.inf:
+            out = np.abs(x).min(axis=axis, keepdims=keepdims)
         else:
-            out = (magnitude**p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+            out = (np.abs(x) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
         out = np.asarray(out) if isinstance(out, np.generic) else out
         self.save_for_backward(x, out)
         return out
