@@ -34,6 +34,13 @@ def test_to_between_devices_and_dtypes_carries_values_and_gradients(call):
     assert back.device == "cpu" and back.tolist() == [0.5, -1.25, 2.0]
 
 
+def test_type_as_takes_the_other_tensors_device_too():
+    like = mg.zeros(1, dtype=mg.float64, device="cuda")
+    converted = mg.tensor([1.0, 2.0]).type_as(like)
+    assert converted.device == "cuda" and converted.dtype == mg.float64
+    assert like.type_as(mg.zeros(1)).device == "cpu"
+
+
 def test_fill_and_copy_across_devices():
     on_gpu = mg.zeros(2, 3, device="cuda")
     on_gpu.fill_(2.5)
