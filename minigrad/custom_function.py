@@ -205,7 +205,8 @@ class CustomNode(autograd.Function):
             tensor._version_counter.value += 1
         originals = list(outputs)
         for index, value in enumerate(outputs):
-            if _needs_alias(value, args, dirty):
+            # (an output returned twice is two outputs: the second one on a tensor of its own)
+            if _needs_alias(value, args, dirty) or any(value is earlier for earlier in originals[:index]):
                 outputs[index] = _alias(value)
         self.inputs, self.argument_inputs = tuple(inputs), tuple(argument_inputs)
         self.needs_input_grad = tuple(_needs_grad(tensor) for tensor in inputs)

@@ -95,7 +95,7 @@ class KernelOp:
         if tensors[0].device == "cuda" and self.kernels["cuda"][0] is None:
             raise RuntimeError(f"{self.name}: this op has no CUDA kernels (give cuda_forward and cuda_backward to "
                                "kernel_op); it runs on cpu tensors only")
-        template = tuple(None if isinstance(value, Tensor) else value for value in arguments)
+        template = tuple(_TENSOR if isinstance(value, Tensor) else value for value in arguments)
         return KernelFunction.apply(*tensors, op=self, template=template)
 
     def shape_of_output(self, shapes):
@@ -137,6 +137,7 @@ class KernelOp:
         return array  # a number
 
 
+_TENSOR = object()  # a Tensor's place among a call's arguments (its array reaches forward separately)
 _BACKWARD_ORDER = ": the arguments of forward, out, grad_out, then one gradient per floating-point Tensor argument"
 
 
@@ -153,7 +154,7 @@ class KernelFunction(autograd.Function):
     def arguments(self, arrays):
         """The call's arguments with the Tensors' arrays in their places."""
         arrays = iter(arrays)
-        return [next(arrays) if value is None else value for value in self.template]
+        return [next(arrays) if value is _TENSOR else value for value in self.template]
 
     def forward(self, *arrays):
         device = backend.device_of(arrays[0])

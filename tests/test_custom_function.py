@@ -230,6 +230,31 @@ def test_an_output_of_a_several_output_function_can_be_an_input_of_grad():
     assert mg.gradgradcheck(lambda t: exp_and_tanh(mg, []).apply(t), (x,))
 
 
+def test_one_tensor_returned_twice_is_two_outputs():
+    received = []
+
+    class Twice(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            doubled = x * 2
+            return doubled, doubled
+
+        @staticmethod
+        def backward(ctx, first, second):
+            received.append((first.numpy().copy(), second.numpy().copy()))
+            return 2 * first + 5 * second
+
+    x, _ = pair()
+    first, second = Twice.apply(x)
+    assert first is not second and first.grad_fn is second.grad_fn
+    (first * 3 + second * second).sum().backward()
+    # Each output its own gradient. (torch returns the one tensor twice, as output 1: both gradients
+    # reach backward as output 1's, and output 0 gets zeros.)
+    np.testing.assert_allclose(received[0][0], np.full(VALUES.shape, 3.0))
+    np.testing.assert_allclose(received[0][1], 4 * VALUES)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 3.0 + 5 * 4 * VALUES)
+
+
 def test_a_non_differentiable_output_needs_no_grad_and_backward_gets_zeros_for_it():
     (x, tx), seen, torch_seen = pair(), [], []
     out, mask = relu_with_mask(mg, seen).apply(x)

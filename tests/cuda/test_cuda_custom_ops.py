@@ -1,5 +1,6 @@
-"""mg.autograd.kernel_op on "cuda" tensors: the CUDA twins run (a @cuda.jit kernel launched by the op,
-or a function that launches its own), and the values and gradients equal the CPU kernels'."""
+"""Ops of your own on "cuda" tensors: mg.autograd.kernel_op runs its CUDA twins (a @cuda.jit kernel
+launched by the op, or a function that launches its own), and a custom Function in PyTorch's form
+runs its Tensor ops there; values and gradients equal the CPU's."""
 import math
 
 import numba
@@ -113,3 +114,34 @@ def test_an_op_without_cuda_twins_says_so_on_cuda_tensors():
         op(mg.ones(2, 3, device="cuda"))
     with pytest.raises(RuntimeError, match="swish: expected all tensors on one device"):
         swish(mg.ones(3, device="cuda"), mg.ones(1))
+
+
+class ExpAndScaled(mg.autograd.Function):
+    """Two outputs, a number argument, a backward in Tensor ops."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        exp = x.exp()
+        ctx.save_for_backward(exp)
+        ctx.scale = scale
+        return exp, x * scale
+
+    @staticmethod
+    def backward(ctx, grad_exp, grad_scaled):
+        (exp,) = ctx.saved_tensors
+        return grad_exp * exp + grad_scaled * ctx.scale, None
+
+
+def test_a_custom_function_in_pytorch_s_form_runs_on_cuda_as_on_the_cpu():
+    values = np.random.default_rng(1).standard_normal((3, 4))
+    results = {}
+    for device in ("cpu", "cuda"):
+        x = mg.tensor(values, dtype=mg.float64, device=device, requires_grad=True)
+        exp, scaled = ExpAndScaled.apply(x, 2.5)
+        assert exp.device == device and exp.grad_fn is scaled.grad_fn
+        exp[0].sum().backward(retain_graph=True)  # output 1 gets no gradient: backward gets zeros on the device
+        (first,) = mg.autograd.grad((exp * scaled).sum(), x, create_graph=True)
+        (second,) = mg.autograd.grad(first.sum(), x)
+        results[device] = [tensor.cpu().detach().numpy() for tensor in (exp, scaled, x.grad, first, second)]
+    for cpu, on_device in zip(results["cpu"], results["cuda"]):
+        np.testing.assert_allclose(on_device, cpu, rtol=1e-12, atol=1e-12)
