@@ -23,7 +23,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
 
-RUN_TIME = ("Runs in about 15 s on a 2-core AVX2 machine (AMD Zen 3) once its kernels are compiled "
+RUN_TIME = ("Runs in about 3 s on a 2-core AVX2 machine (AMD Zen 3) once its kernels are compiled "
             "(the first run on a machine compiles them first, about a minute).")
 
 
