@@ -191,12 +191,25 @@ def dims_of(shape, allow_none=True):
     return st.one_of(st.none(), one, several) if allow_none else st.one_of(one, several)
 
 
+def without_huge_values(draw):
+    """``draw`` with the huge finite specials (1e30, 1e15) made 0: the mean of values that cancel
+    (1e30 - 1e30) depends on the order of the sum, and var's gradient is g times x - mean."""
+
+    def drawn(data, rng, special_rate):
+        operands, options = draw(data, rng, special_rate)
+        value = operands[0].value
+        operands[0] = Operand(np.where(np.isfinite(value) & (np.abs(value) >= 1e12), 0, value).astype(value.dtype))
+        return operands, options
+
+    return drawn
+
+
 SPREAD = st.sampled_from([{}, {"unbiased": False}, {"unbiased": True}, {"correction": 0}])
 for name in ("var", "std"):
     case(name, lambda x, dim, keepdim, spread, name=name: getattr(x, name)(dim, keepdim=keepdim, **spread),
          lambda x, dim, keepdim, spread, name=name: getattr(x, name)(dim, keepdim=keepdim, **spread),
-         one_tensor(lambda shape: st.fixed_dictionaries({"dim": dims_of(shape), "keepdim": st.booleans(),
-                                                         "spread": SPREAD})))
+         without_huge_values(one_tensor(lambda shape: st.fixed_dictionaries({
+             "dim": dims_of(shape), "keepdim": st.booleans(), "spread": SPREAD}))))
 
 NORM_ORDERS = st.sampled_from(["fro", 2, 1, float("inf"), -float("inf"), 0, 3, 1.5, 0.5, -1])
 case("norm", lambda x, p, dim, keepdim: x.norm(p, dim, keepdim), lambda x, p, dim, keepdim: x.norm(p, dim, keepdim),

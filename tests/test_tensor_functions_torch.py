@@ -60,3 +60,33 @@ def test_named_pairs_read_like_torch_return_types(name):
     np.testing.assert_array_equal(values.numpy(), theirs.values.numpy())
     np.testing.assert_array_equal(mine.indices.numpy(), theirs[1].numpy())
     assert repr(mine).startswith(f"minigrad.return_types.{name}(\nvalues=tensor(")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")  # no freedom left: both warn
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("values, correction", [([1.0, 2.0, 3.0], 3), ([1.0, 2.0, 3.0], 4), ([5.0], 1),
+                                                ([np.nan], 1), ([-np.inf], 1), ([np.inf, 1.0], 2), ([1.0, 2.0, 3.0], 2),
+                                                ([2.0, 2.0], 1)])
+@pytest.mark.parametrize("dim", [None, 0])
+@pytest.mark.parametrize("upstream", [1.0, -2.0])
+def test_var_and_std_where_the_correction_leaves_no_freedom_as_pytorch(name, values, correction, dim, upstream):
+    gradients = []
+    for library in (mg, torch):
+        x = library.tensor(values, dtype=library.float64, requires_grad=True)
+        out = getattr(x, name)(dim, correction=correction)
+        out.backward(library.tensor(upstream, dtype=library.float64))
+        gradients.append((out.detach().numpy(), x.grad.numpy()))
+    (mine_value, mine_gradient), (their_value, their_gradient) = gradients
+    np.testing.assert_array_equal(mine_value, their_value)
+    np.testing.assert_array_equal(mine_gradient, their_gradient)
+
+
+@pytest.mark.parametrize("p", [2, "fro", 1, 3, 0.5, float("inf")])
+@pytest.mark.parametrize("upstream", [np.nan, np.inf, 1.0])
+def test_norm_gradient_at_zero_with_any_upstream_as_pytorch(p, upstream):
+    gradients = []
+    for library in (mg, torch):
+        x = library.tensor([-0.0, 0.0], dtype=library.float64, requires_grad=True)
+        x.norm(p).backward(library.tensor(upstream, dtype=library.float64))
+        gradients.append(x.grad.numpy())
+    np.testing.assert_array_equal(gradients[0], gradients[1])

@@ -12,7 +12,12 @@ from .reduction import _Reduction
 
 
 class Var(_Reduction):
-    """sum((x - mean)**2) / max(0, n - correction) over axis:  dx = g * 2 (x - mean) / max(0, n - correction)"""
+    """sum((x - mean)**2) / max(0, n - correction) over axis:  dx = g * 2 (x - mean) / (n - correction)
+
+    Where the correction leaves no freedom (n - correction <= 0) PyTorch's forward divides by 0 and
+    its backward by n - correction along dims (inf at 0, a finite negative scale below), and over
+    all elements gives g * inf (NaN where x == mean); so does this one.
+    """
 
     def __init__(self, axis, keepdims, correction):
         super().__init__(axis, keepdims)
@@ -22,10 +27,14 @@ class Var(_Reduction):
         self.input_shape = x.shape
         count = x.size if self.axis is None else math.prod(x.shape[axis] for axis in self.axis)
         freedom = max(0, count - self.correction)
-        # 2 / 0 is inf, as PyTorch's gradient (its forward warns that the correction leaves no freedom)
-        self.scale = 2.0 / freedom if freedom else math.inf
+        self.scale = 2.0 / (count - self.correction) if count != self.correction else math.inf
+        self.degenerate = self.axis is None and freedom == 0 and x.size > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            deviation = x - x.mean(axis=self.axis, keepdims=True)
+            mean = x.mean(axis=self.axis, keepdims=True)
+            deviation = x - mean
+            if self.degenerate:
+                # PyTorch's gradient over all elements with no freedom left: g * inf, NaN where x == mean
+                self.infinite = np.where(x == mean, np.nan, np.inf).astype(x.dtype)
             out = np.divide((deviation * deviation).sum(axis=self.axis, keepdims=self.keepdims), freedom)
         if isinstance(out, np.generic):
             out = np.asarray(out)
@@ -34,10 +43,14 @@ class Var(_Reduction):
 
     def backward(self, g):
         deviation, _ = self.saved
+        if self.degenerate:
+            return (self.expand(g) * self.infinite,)
         return (self.expand(g) * self.scale * deviation,)
 
     def differentiable_backward(self, g):
         x = self.inputs[0]
+        if self.degenerate:
+            return (self.expand_tensor(g) * self.constant(self.infinite),)
         return (self.expand_tensor(g) * self.scale * (x - x.mean(axis=self.axis, keepdims=True)),)
 
     def jvp(self, dx):
@@ -83,7 +96,10 @@ class Norm(_Reduction):
     def forward(self, x):
         self.input_shape = x.shape
         p, axis, keepdims = self.p, self.axis, self.keepdims
-        if p == 2:
+        count = x.size if axis is None else math.prod(x.shape[dimension] for dimension in axis)
+        if count == 1 and p != 0:  # one element: |x| itself, as PyTorch (no x**p to overflow)
+            out = np.abs(x).sum(axis=axis, keepdims=keepdims)
+        elif p == 2:
             out = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
         elif p == 0:
             out = (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
@@ -111,8 +127,8 @@ class Norm(_Reduction):
                 return np.zeros_like(x)
             if p == 1:
                 return _sign(x) * g
-            if p == 2:
-                return x * np.where(norm == 0, 0, g / norm)
+            if p == 2:  # g times the selection: an infinite or NaN g gives NaN at a zero norm, as PyTorch
+                return g * np.where(norm == 0, 0, x / norm)
             if math.isinf(p):
                 winners = (np.abs(x) == norm) | np.isnan(x)
                 return _sign(x) * ((g / winners.sum(axis=self.axis, keepdims=True)) * winners)
@@ -137,7 +153,7 @@ class Norm(_Reduction):
         norm = self.expand_tensor(Norm.apply(x_tensor, p=p, axis=self.axis, keepdims=self.keepdims))
         nonzero = self.expand(out) != 0
         if p == 2:
-            return (x_tensor * Where.apply(g / norm, mask=nonzero),)
+            return (g * Where.apply(x_tensor / norm, mask=nonzero),)
         sign = self.constant(_sign(x))
         if p < 1:
             scaled = Where.apply(sign * x_tensor.abs() ** (p - 1), mask=x != 0)
