@@ -80,9 +80,7 @@ class SelectionMethods:
             raise IndexError(f"topk: k={k} is out of range for dim {dim} of size {length} (shape {self.shape})")
         if self.ndim == 0:
             return return_types.topk(ops.Clone.apply(self), _zero_index(self))
-        order = ops.selection.sort_indices(self.data, axis, bool(largest))
-        order = order[(slice(None),) * axis + (slice(0, k),)]
-        order = order.copy()  # the first k, contiguous: Gather saves it
+        order = ops.selection.top_indices(self.data, k, axis, bool(largest))
         return return_types.topk(ops.Gather.apply(self, axis=axis, index=order), self._wrap(order, self.device))
 
     def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)

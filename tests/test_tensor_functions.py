@@ -274,3 +274,14 @@ def test_a_clamp_bound_equal_to_x_passes_the_gradient_to_x():
     high = mg.tensor([2.0, 2.0, 2.0, 2.5], requires_grad=True)
     x.clamp(low, high).sum().backward()
     assert x.grad.tolist() == [1, 1, 0, 0] and low.grad.tolist() == [0, 0, 1, 0] and high.grad.tolist() == [0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_by_partition_picks_what_sort_picks_among_ties_and_nan(largest):
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.choice([np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0], (20, 64)))  # ties everywhere
+    for k in (1, 3, 8):  # 8 * k <= 64: the linear-time path
+        top = x.topk(k, dim=1, largest=largest)
+        ordered = x.sort(dim=1, descending=largest)
+        np.testing.assert_array_equal(top.indices.numpy(), ordered.indices.numpy()[:, :k])
+        np.testing.assert_array_equal(top.values.numpy(), ordered.values.numpy()[:, :k])

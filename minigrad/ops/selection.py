@@ -102,3 +102,30 @@ def sort_indices(array, axis, descending):
         reverse = (slice(None),) * axis + (slice(None, None, -1),)
         order = (host.shape[axis] - 1) - np.argsort(host[reverse], axis=axis, kind="stable")[reverse]
     return backend.to_device(np.ascontiguousarray(order, dtype=np.int64), device)
+
+
+def top_indices(array, k, axis, largest):
+    """The positions of the ``k`` largest (or smallest) along ``axis``, in order: the first ``k`` of
+    ``sort_indices`` (ties in their first order, NaN largest). For a small ``k`` a partition finds
+    them in linear time (then only they are sorted); on a CudaArray it runs on the host."""
+    device = backend.device_of(array)
+    host = array.get() if device == "cuda" else array
+    length = host.shape[axis]
+    if k == 0 or 8 * k > length:
+        order = sort_indices(host, axis, largest)
+        return backend.to_device(np.ascontiguousarray(order[(slice(None),) * axis + (slice(0, k),)]), device)
+    # The k-th value from the end that counts (NaN is largest, as np.partition sorts it last).
+    position = length - k if largest else k - 1
+    threshold = np.take(np.partition(host, position, axis=axis), [position], axis=axis)
+    nan, threshold_nan = np.isnan(host), np.isnan(threshold)
+    if largest:
+        beyond = (host > threshold) | (nan & ~threshold_nan)
+    else:
+        beyond = (host < threshold) | (~nan & threshold_nan)
+    tied = (host == threshold) | (nan & threshold_nan)
+    # All values beyond the threshold, then the first of those equal to it until there are k.
+    wanted = k - beyond.sum(axis=axis, keepdims=True)
+    chosen = beyond | (tied & (np.cumsum(tied, axis=axis) <= wanted))
+    candidates = np.argsort(~chosen, axis=axis, kind="stable")[(slice(None),) * axis + (slice(0, k),)]
+    order = sort_indices(np.take_along_axis(host, candidates, axis=axis), axis, largest)
+    return backend.to_device(np.ascontiguousarray(np.take_along_axis(candidates, order, axis=axis)), device)
