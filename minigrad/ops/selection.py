@@ -2,8 +2,10 @@
 transpose, the scatter-add of ``x.scatter_add(dim, index, src)``. Each is the other's gradient.
 
 Both index with an open grid: ``index`` itself along the axis, a broadcast ``arange`` along every
-other axis, so ``x[grid]`` is ``out[i][j] = x[i][index[i][j]]`` (for axis 1). That one advanced
-index works on a CudaArray too (its positions are resolved on the host, see cuda/array.py).
+other axis, so ``x[grid]`` is ``out[i][j] = x[i][index[i][j]]`` (for axis 1). On the host the grid
+becomes flat positions in ``x.ravel()`` (np.take and np.add.at on 1-d arrays are NumPy's fast
+paths); on a CudaArray the grid is the advanced index (its positions resolved on the host, see
+cuda/array.py).
 """
 import numpy as np
 
@@ -27,22 +29,33 @@ def index_grid(index, axis):
     return tuple(grid)
 
 
+def flat_positions(index, axis, shape):
+    """Where ``x[i][index[i][j]]`` (for axis 1) sits in ``x.ravel()``, for a C-ordered x of ``shape``."""
+    strides = np.cumprod((tuple(shape[1:]) + (1,))[::-1])[::-1]
+    return sum(item * int(stride) for item, stride in zip(index_grid(index, axis), strides))
+
+
+def gather_along(array, axis, index):
+    """``out[i][j] = array[i][index[i][j]]`` (for axis 1): on the host one np.take at flat positions
+    (about 5x faster than the grid's advanced index), on a CudaArray the grid."""
+    if backend.device_of(array) == "cuda":
+        return array[index_grid(index, axis)]
+    return np.take(np.ascontiguousarray(array).ravel(), flat_positions(index, axis, array.shape))
+
+
 def scatter_add_along(values, axis, index, shape):
     """zeros(shape) with ``values[i][j]`` added at ``[i][index[i][j]]`` (for axis 1): repeated
-    positions add up."""
+    positions add up. On the host np.add.at on flat positions (NumPy's fast 1-d path)."""
     device = backend.device_of(values)
-    if device == "cpu" and values.dtype.kind == "f" and values.size:
-        # One bincount over flat positions: about twice as fast as np.add.at, and it sums in float64.
-        grid = index_grid(index, axis)
-        strides = np.cumprod((shape[1:] + (1,))[::-1])[::-1]
-        flat = sum(item * int(stride) for item, stride in zip(grid, strides))
-        total = np.bincount(flat.ravel(), weights=values.ravel(),
-                            minlength=int(np.prod(shape)))
-        return total.astype(values.dtype, copy=False).reshape(shape)
-    out = backend.full(shape, 0, values.dtype, device)
+    if device == "cuda":
+        out = backend.full(shape, 0, values.dtype, device)
+        if values.size:
+            np.add.at(out, index_grid(index, axis), values)
+        return out
+    out = np.zeros(int(np.prod(shape)), dtype=values.dtype)
     if values.size:
-        np.add.at(out, index_grid(index, axis), values)
-    return out
+        np.add.at(out, flat_positions(index, axis, shape).ravel(), np.ravel(values))
+    return out.reshape(shape)
 
 
 class Gather(Function):
@@ -53,7 +66,7 @@ class Gather(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
-        return x[index_grid(self.index, self.axis)]
+        return gather_along(x, self.axis, self.index)
 
     def backward(self, g):
         return (scatter_add_along(g, self.axis, self.index, self.input_shape),)
@@ -63,7 +76,7 @@ class Gather(Function):
 
     def jvp(self, dx):
         """dout = dx gathered at index"""
-        return dx[index_grid(self.index, self.axis)]
+        return gather_along(dx, self.axis, self.index)
 
 
 class ScatterAddAlongDim(Function):
@@ -79,7 +92,7 @@ class ScatterAddAlongDim(Function):
         return scatter_add_along(x, self.axis, self.index, self.shape)
 
     def backward(self, g):
-        return (g[index_grid(self.index, self.axis)],)
+        return (gather_along(g, self.axis, self.index),)
 
     def differentiable_backward(self, g):
         return (Gather.apply(g, axis=self.axis, index=self.index),)
