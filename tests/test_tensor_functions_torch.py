@@ -90,3 +90,11 @@ def test_norm_gradient_at_zero_with_any_upstream_as_pytorch(p, upstream):
         x.norm(p).backward(library.tensor(upstream, dtype=library.float64))
         gradients.append(x.grad.numpy())
     np.testing.assert_array_equal(gradients[0], gradients[1])
+
+
+@pytest.mark.parametrize("p", [3, 2, 0.5])
+def test_a_norm_over_one_element_is_its_magnitude_without_overflow(p):
+    x = np.array([[1e15], [-2e15]], dtype=np.float32)  # x**3 overflows float32, |x| does not
+    mine, theirs = mg.tensor(x).norm(p, dim=1), torch.tensor(x).norm(p, dim=1)
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    assert np.isfinite(mine.numpy()).all()
