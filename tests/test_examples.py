@@ -185,10 +185,10 @@ def test_from_pytorch_trains_the_same_code_on_either_library(tmp_path, library):
     if library == "torch":
         pytest.importorskip("torch")
     saved = tmp_path / ("net.npz" if library == "minigrad" else "net.pt")
-    output = run_example("from_pytorch.py", "--library", library, "--epochs", "1", "--train-limit", "3200",
-                         "--test-limit", "1000", "--save-model", str(saved))
-    assert final_value(output, "test_accuracy") > 0.8  # 50 steps of Adadelta: well past chance
-    assert re.search(rf"^{library}: median step [\d.]+ ms over 50 steps of 64 images$", output, re.MULTILINE)
+    output = run_example("from_pytorch.py", "--library", library, "--epochs", "1", "--train-limit", "1280",
+                         "--test-limit", "500", "--save-model", str(saved))
+    assert final_value(output, "test_accuracy") > 0.3  # 20 steps of Adadelta (60-70%): well past chance (10%)
+    assert re.search(rf"^{library}: median step [\d.]+ ms over 20 steps of 64 images$", output, re.MULTILINE)
     assert saved.is_file()
     if library == "minigrad":
         import minigrad as mg
