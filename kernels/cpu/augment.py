@@ -13,8 +13,9 @@ from numba import prange
 
 from .preset import cpu_kernel, serial_kernel
 
-# The entry points minigrad/data/transforms.py calls (through minigrad.backend.kernels("augment")).
-__all__ = ["crop", "flip", "affine", "PADDING_MODES"]
+# The entry points minigrad/data/transforms.py calls (through minigrad.backend.kernels("augment")); each
+# has a twin of the same name and arguments in kernels/cuda/augment.py.
+__all__ = ["crop", "flip", "affine"]
 
 # Padding modes, torchvision's names: what a position outside the image reads.
 CONSTANT, EDGE, REFLECT, SYMMETRIC = 0, 1, 2, 3
