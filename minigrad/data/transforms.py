@@ -9,8 +9,9 @@ batch each image draws its own random parameters, and the whole batch goes throu
 (minigrad/kernels/cpu/augment.py): no Python loop per image. The draws come from minigrad's
 generator, so ``mg.manual_seed`` makes them repeatable. Geometry follows torchvision's tensor path
 (rotation about the image centre, positive angles counter-clockwise; the default interpolation is
-nearest, as there). Not supported: ``RandomRotation(expand=True)`` (each image of a batch would
-have its own size).
+nearest, as there). A CUDA tensor goes through the CPU kernels on a host copy and comes back on the
+GPU (kernels/cuda/augment.py has the twins; minigrad/backend.py does not route to them yet). Not
+supported: ``RandomRotation(expand=True)`` (each image of a batch would have its own size).
 """
 import enum
 import numbers
@@ -110,12 +111,17 @@ class Normalize:
             raise ValueError(f"Normalize: std evaluated to zero after conversion to {array.dtype}, "
                              "leading to division by zero")
         mean, std = mean[:, None, None], std[:, None, None]
+        on_gpu = isinstance(tensor, Tensor) and tensor.device != "cpu"  # ``array`` is then a host copy
         if self.inplace:
             np.subtract(array, mean, out=array)
             np.divide(array, std, out=array)
+            if on_gpu:
+                tensor.data[...] = array
             return tensor
         result = (array - mean) / std
-        return from_numpy(result) if isinstance(tensor, Tensor) else result
+        if not isinstance(tensor, Tensor):
+            return result
+        return from_numpy(result).to(tensor.device) if on_gpu else from_numpy(result)
 
     def __repr__(self):
         return f"Normalize(mean={self.mean}, std={self.std})"
