@@ -179,3 +179,10 @@ def power_base(tensor, exponent):
                          f"to the power {exponent})")
     return (tensor if tensor.dtype == dtype else tensor.to(dtype),)
 
+
+
+def tensor_argument(name, value, argument="input"):
+    """``value`` itself when it is a Tensor; else the TypeError a function named ``name`` raises."""
+    if not isinstance(value, tensor_module.Tensor):
+        raise TypeError(f"{name}: argument '{argument}' must be a Tensor, not {type(value).__name__}")
+    return value

@@ -3,7 +3,7 @@
 The work is done by the methods (minigrad/tensor_comparison.py); as in PyTorch, the first argument
 must be a tensor.
 """
-from .tensor import Tensor
+from . import arguments
 
 
 def eq(input, other):  # noqa: A002  (PyTorch's argument names)
@@ -88,7 +88,4 @@ def numel(input):  # noqa: A002
     return _tensor("numel", input).numel()
 
 
-def _tensor(name, value):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(value).__name__}")
-    return value
+_tensor = arguments.tensor_argument

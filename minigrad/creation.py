@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from . import backend, dtypes
+from . import arguments, backend, dtypes
 from .random_state import generator
 from .tensor import Tensor
 
@@ -235,7 +235,6 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 
 
 def _like(name, input, dtype, device):  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    arguments.tensor_argument(name, input)
     return (input.dtype if dtype is None else dtypes.as_dtype(dtype),
             input.device if device is None else device)

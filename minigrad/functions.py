@@ -300,10 +300,7 @@ def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None)
     return _tensor("min", input).min(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def _tensor(name, value):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name}: argument 'input' must be a tensor, got {type(value).__name__}")
-    return value
+_tensor = arguments.tensor_argument
 
 
 __all__ = [
