@@ -170,6 +170,10 @@ RESUME_CASES = [
     ("AdamW", {"lr": 0.01}),
     ("RMSprop", {"momentum": 0.9, "centered": True}),
     ("Adagrad", {"lr_decay": 0.1, "initial_accumulator_value": 0.1}),
+    ("Adadelta", {"weight_decay": 0.01}),
+    ("NAdam", {"weight_decay": 0.01, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.01}),
+    ("Adamax", {"maximize": True}),
 ]
 
 
