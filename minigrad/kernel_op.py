@@ -18,7 +18,7 @@ into arrays the caller allocates. ``forward(*arguments, out)`` writes every elem
 argument, in order (they start at zero, so a kernel may accumulate into them). A non-Tensor
 argument (a number) reaches both kernels as it is and has no gradient.
 
-What the op does around the kernels, as backend.py does for minigrad's: checks the call (argument
+What the op does around the kernels, as minigrad/backend/ does for minigrad's: checks the call (argument
 count, devices, dtypes) and names the op in every error, before any kernel runs; allocates ``out``
 (the first Tensor argument's shape, or ``output_shape(*argument_shapes)``) in the arguments' dtype on
 their device; hands the kernels contiguous arrays (flattened to one axis with ``flat=True``, the

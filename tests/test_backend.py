@@ -1,4 +1,4 @@
-"""backend.py: lazy kernels, device names, and the matmul dispatch around the kernel."""
+"""minigrad/backend/: lazy kernels, device names, and the matmul dispatch around the kernel."""
 import os
 import subprocess
 import sys

@@ -4,7 +4,7 @@
     device = "cuda" if mg.cuda.is_available() else "cpu"
 
 Everything only the GPU path needs lives in this package; the engine reaches it through
-minigrad/backend.py alone. From the bottom up:
+minigrad/backend/ alone. From the bottom up:
 
     runtime.py    Numba's CUDA on first use, the simulator switch, the CUDA kernel modules, the GPU check
     layout.py     (offset, shape, element strides) arithmetic: views without moving data

@@ -1,8 +1,8 @@
-"""The heavy ops on the GPU: the same functions as minigrad/backend.py's CPU ones, on CudaArrays.
+"""The heavy ops on the GPU: the same functions as minigrad/backend/'s CPU ones, on CudaArrays.
 
 Each function allocates its outputs as CudaArrays and launches the twin in
 ``minigrad.kernels.cuda`` (same file, function and argument names as ``kernels.cpu``), handing it
-Numba views of the arrays. backend.py sends a call here when its first array is a CudaArray.
+Numba views of the arrays. minigrad/backend/ sends a call here when its first array is a CudaArray.
 Nothing here waits for the GPU: every launch is queued, and the host goes on to the next op.
 """
 import math

@@ -10,7 +10,7 @@ batch each image draws its own random parameters, and the whole batch goes throu
 generator, so ``mg.manual_seed`` makes them repeatable. Geometry follows torchvision's tensor path
 (rotation about the image centre, positive angles counter-clockwise; the default interpolation is
 nearest, as there). A CUDA tensor goes through the CPU kernels on a host copy and comes back on the
-GPU (kernels/cuda/augment.py has the twins; minigrad/backend.py does not route to them yet). Not
+GPU (kernels/cuda/augment.py has the twins; minigrad/backend/ does not route to them yet). Not
 supported: ``RandomRotation(expand=True)`` (each image of a batch would have its own size).
 """
 import enum

@@ -5,7 +5,7 @@
 returns one gradient per input, of that input's shape (None where the input needs none). Each
 docstring gives the op's math in one line; ``g`` is the incoming gradient. Elementwise math is
 NumPy's interface (on a CudaArray too); matmul, convolution, pooling, ReLU, dropout and the fused
-softmax cross-entropy run Numba kernels through backend.py.
+softmax cross-entropy run Numba kernels through minigrad/backend/.
 
     arithmetic.py   + - * /, powers, and division with rounding (remainder, floor_divide, fmod)
     elementwise.py  the functions of one element (exp, log, relu, clamp, cast...)

@@ -1,4 +1,4 @@
-"""Convolution (NCHW) on the kernels of kernels/cpu/conv2d.py and its CUDA twin, through backend.py.
+"""Convolution (NCHW) on the kernels of kernels/cpu/conv2d.py and its CUDA twin, through minigrad/backend/.
 
 Conv2d's two gradients are ops of their own as well (Conv2dInputGradient, Conv2dWeightGradient),
 so that ``backward(create_graph=True)`` records them and a gradient can be differentiated again.

@@ -1,7 +1,7 @@
 """Elementwise functions of one tensor: exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, copies
 and casts, and the constant-mask selection their gradients use. Forward is NumPy's ufunc on
 either device (a CudaArray answers NumPy's protocols); ReLU runs a fused Numba kernel on large
-arrays, through backend.py.
+arrays, through minigrad/backend/.
 """
 import numpy as np
 

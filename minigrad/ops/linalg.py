@@ -1,4 +1,4 @@
-"""Linear algebra: the matrix product and the linear layer, on the blocked matmul kernels (backend.py)."""
+"""Linear algebra: the matrix product and the linear layer, on the blocked matmul kernels (minigrad/backend/)."""
 import numpy as np
 
 from .. import backend

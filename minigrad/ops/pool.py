@@ -1,4 +1,4 @@
-"""Pooling (NCHW) on the kernels of kernels/cpu/pool.py and its CUDA twin, through backend.py.
+"""Pooling (NCHW) on the kernels of kernels/cpu/pool.py and its CUDA twin, through minigrad/backend/.
 
 Both pools are linear in what they route (max-pool once its window maxima are chosen), so their
 gradients are ops too, for ``backward(create_graph=True)``: max-pool's backward is a scatter to
