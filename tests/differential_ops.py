@@ -13,6 +13,8 @@ The draw function gets Hypothesis's ``data``, a NumPy generator and the special-
 returns the operands (arrays become tensors on both sides) and the options both functions get.
 """
 import dataclasses
+import importlib
+import pathlib
 
 import numpy as np
 import torch
@@ -455,5 +457,10 @@ case("F.dropout (no randomness)", lambda x, p, training: F.dropout(x, p, trainin
 from differential_functions import TENSOR_FUNCTIONS  # noqa: E402
 
 assert TENSOR_FUNCTIONS
+
+# The layers' families (normalization, activations, pooling, convolutions, losses...) register from
+# their own files, tests/differential_layers_<family>.py, imported here in name order.
+for _path in sorted(pathlib.Path(__file__).parent.glob("differential_layers_*.py")):
+    importlib.import_module(_path.stem)
 
 ELEMENTWISE = {name: op for name, op in REGISTRY.items() if op.arity}

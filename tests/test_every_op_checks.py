@@ -7,7 +7,9 @@ exist as another op's gradient (Conv2dInputGradient, MaxPool2dBackward...) are r
 that op's recorded gradient. The family test files (test_double_backward_*.py,
 test_forward_mode_*.py) cover the options and edge cases; this one is the roll call.
 """
+import importlib
 import inspect
+import pathlib
 
 import numpy as np
 import pytest
@@ -16,26 +18,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import ops
 from minigrad.autograd import Function
-
-
-def leaf(*shape, seed=0, low=None):
-    values = np.random.default_rng(seed).standard_normal(shape)
-    if low is not None:
-        values = low + np.abs(values)  # away from zero, for log, sqrt, division, powers
-    return mg.tensor(values, dtype=mg.float64, requires_grad=True)
-
-
-def first_derivative(function, position, cotangent_seed=9):
-    """x -> the gradient of function(*inputs) with respect to input ``position``, weighted by a
-    fixed random cotangent, through mg.func.vjp: a function whose ops are the original op's
-    gradient ops (recorded when differentiated, carrying tangents in forward mode)."""
-
-    def derivative(*inputs):
-        output, vjp_function = mg.func.vjp(function, *inputs)
-        weight = mg.tensor(np.random.default_rng(cotangent_seed).standard_normal(output.shape), dtype=mg.float64)
-        return vjp_function(weight)[position]
-
-    return derivative
+from op_case_tools import first_derivative, leaf
 
 
 def seeded_dropout(x):
@@ -134,6 +117,12 @@ CASES = {
     "NllLoss": lambda: (lambda x: F.nll_loss(x, mg.tensor([0, 2, 1])), (leaf(3, 4),)),
     "Dropout": lambda: (seeded_dropout, (leaf(6),)),
 }
+# The families added later keep their cases in tests/op_cases_<family>.py (a CASES dictionary each).
+for _path in sorted(pathlib.Path(__file__).parent.glob("op_cases_*.py")):
+    _family = importlib.import_module(_path.stem).CASES
+    assert not set(_family) & set(CASES), f"{_path.name} repeats cases: {set(_family) & set(CASES)}"
+    CASES.update(_family)
+
 # Not in CASES, with the reason and where they are checked instead.
 CHECKED_ELSEWHERE = {
     "Cast": "float64 -> float32 -> float64 rounds below central differences' resolution: "

@@ -1,7 +1,9 @@
 """Neural-network building blocks: Module and Parameter, layers, losses, the functional API, initialisation."""
 from . import functional, init  # noqa: F401
 from . import utils  # noqa: F401
-from .activation import Dropout, Flatten, ReLU, Sigmoid, Tanh  # noqa: F401
+from .activation import ReLU, Sigmoid, Tanh  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .flatten import Flatten  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
 from .identity import Identity  # noqa: F401

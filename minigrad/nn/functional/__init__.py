@@ -1,7 +1,8 @@
 """Functions on tensors, PyTorch's ``torch.nn.functional`` names. Each checks its arguments (with the
 function's name in every message, arguments.py), then applies an op from minigrad/ops/. A file per
 family, all reached as ``F.<name>``."""
-from .activations import dropout, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from .activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from .dropout import dropout  # noqa: F401
 from .convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .linear import linear  # noqa: F401
 from .losses import binary_cross_entropy_with_logits, cross_entropy, l2_loss, mse_loss, nll_loss  # noqa: F401
