@@ -3,6 +3,7 @@
     mg.plot.training_curves(history, "out/curves.png")
     mg.plot.sample_grid(images, predicted, labels, "out/samples.png")
     mg.plot.confusion_matrix(predicted, labels, "out/confusion.png")
+    mg.plot.reconstructions(images, autoencoder(images), "out/reconstructions.png")
 
 Each function draws on its own ``matplotlib.figure.Figure`` with an Agg canvas and never goes
 through pyplot: it changes no backend, leaves no open figure behind, and works headless. Matplotlib
@@ -37,7 +38,7 @@ import numpy as np
 
 from .atomic_file import atomic_write
 
-__all__ = ["confusion_counts", "confusion_matrix", "sample_grid", "training_curves"]
+__all__ = ["confusion_counts", "confusion_matrix", "reconstructions", "sample_grid", "training_curves"]
 
 SERIES_KEYS = ("step", "loss", "accuracy")
 RIGHT_COLOUR = "#2e7d32"  # a dark green and a dark red: readable as small text on white
@@ -139,6 +140,33 @@ def sample_grid(images, predicted, true, path, columns=10, max_images=50, title=
         key = f"each: the predicted class, {RIGHT_MARK} if right; {WRONG_MARK} (true class) in a dashed frame if wrong"
         title = f"{images_of}: {correct} of {count} predicted right\n" + textwrap.fill(key, int(width * 10))
     figure.suptitle(title, fontfamily=MARK_FONT)
+    return _save_atomically(figure, path, dpi)
+
+
+def reconstructions(images, reconstructed, path, max_images=10, title=None, dpi=120):
+    """Greyscale images in the top row and their reconstructions (an autoencoder's outputs) under
+    them, one column per image, the first ``max_images``. Both are (N, 1, H, W) or (N, H, W) of the
+    same shape; shown on one grey scale from 0 to 1 (values outside are clipped). Returns ``path``."""
+    images = _greyscale_images(images, "reconstructions")
+    reconstructed = _greyscale_images(reconstructed, "reconstructions")
+    if images.shape != reconstructed.shape:
+        raise ValueError(f"reconstructions: images {images.shape} and reconstructions {reconstructed.shape} "
+                         "must have the same shape")
+    if not isinstance(max_images, int) or max_images < 1:
+        raise ValueError(f"reconstructions: max_images must be a positive int, got {max_images!r}")
+    if len(images) == 0:
+        raise ValueError("reconstructions: no images to show")
+    count = min(len(images), max_images)
+    figure = _new_figure(max(1.1 * count, 4.0), 2.7)
+    grid = figure.subplots(2, count, squeeze=False)
+    for row, (label, series) in enumerate((("input", images), ("reconstruction", reconstructed))):
+        for column in range(count):
+            axes = grid[row, column]
+            axes.imshow(series[column], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            axes.set_xticks([])
+            axes.set_yticks([])
+        grid[row, 0].set_ylabel(label, fontsize=8)
+    figure.suptitle(title or f"{count} images (top) and their reconstructions (bottom)")
     return _save_atomically(figure, path, dpi)
 
 
@@ -342,13 +370,13 @@ def _series_values(values, split, key):
     return array
 
 
-def _greyscale_images(images):
+def _greyscale_images(images, function="sample_grid"):
     images = _to_numpy(images)
     if images.ndim == 4 and images.shape[1] == 1:
         images = images[:, 0]
     if images.ndim != 3:
         raise ValueError(
-            f"sample_grid: images must be greyscale, shaped (N, 1, H, W) or (N, H, W), got shape {images.shape}"
+            f"{function}: images must be greyscale, shaped (N, 1, H, W) or (N, H, W), got shape {images.shape}"
         )
     return images
 

@@ -366,3 +366,21 @@ def test_plotting_never_imports_pyplot(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- reconstructions -----------------------------------------------------------------------------
+
+def test_reconstructions_draws_inputs_over_outputs(tmp_path):
+    images = np.random.default_rng(0).random((12, 1, 28, 28))
+    path = plot.reconstructions(images, mg.tensor(images[:, 0] * 0.5), tmp_path / "pairs.png", max_images=6)
+    assert_png(path)
+    assert matplotlib.image.imread(path).shape[1] > matplotlib.image.imread(path).shape[0]  # a wide strip
+
+
+def test_reconstructions_refuses_mismatched_shapes_by_name(tmp_path):
+    images = np.zeros((4, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"reconstructions: images \(4, 28, 28\) and reconstructions \(4, 14, 14\)"):
+        plot.reconstructions(images, np.zeros((4, 14, 14)), tmp_path / "pairs.png")
+    with pytest.raises(ValueError, match="reconstructions: images must be greyscale"):
+        plot.reconstructions(np.zeros((4, 3, 8, 8)), np.zeros((4, 3, 8, 8)), tmp_path / "pairs.png")
+    assert not (tmp_path / "pairs.png").exists()
