@@ -6,30 +6,15 @@ forward, nll_loss, backward, Adadelta step) on the same batch of 64 random MNIST
 Medians of interleaved rounds, and minigrad's time as a fraction of PyTorch's (the target: <= 1).
 """
 import argparse
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 
+from minigrad.bench import _examples
 from minigrad.bench._timing import time_interleaved
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "from_pytorch.py"
-
-
 def load_example(library):
-    """The example module as ``--library library`` makes it (its imports pick the library)."""
-    if not EXAMPLE.is_file():
-        raise SystemExit(f"bench port: needs the repository's {EXAMPLE} (run from a source checkout)")
-    specification = importlib.util.spec_from_file_location(f"from_pytorch_{library}", EXAMPLE)
-    module = importlib.util.module_from_spec(specification)
-    saved_argv = sys.argv
-    sys.argv = [str(EXAMPLE), "--library", library]
-    try:
-        specification.loader.exec_module(module)
-    finally:
-        sys.argv = saved_argv
-    return module
+    """examples/from_pytorch.py as ``--library library`` makes it."""
+    return _examples.load_example("from_pytorch.py", library, "port")
 
 
 def step_function(example, images, labels):
