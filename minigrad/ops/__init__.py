@@ -17,12 +17,14 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
     linalg.py       the matrix product and the linear layer
     join.py         stack along a new axis (also the rows of a Jacobian), concatenate along one
     conv.py         2-d convolution          pool.py     max and average pooling
+    conv_transpose.py  the transposed 2-d convolution, on conv.py's kernels
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
     broadcasting.py unbroadcast: a broadcast input's gradient summed back to its shape
 """
 from .broadcasting import unbroadcast
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
+from .conv_transpose import ConvTranspose2d
 from .arithmetic import Add, Div, FloorDivide, Fmod, Mul, Neg, Pow, PowConstant, Remainder, Sub
 from .bounds import ClampTensors, Maximum, Minimum
 from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, ReluBackward, Sigmoid, Sqrt, Tanh, Where
@@ -38,7 +40,7 @@ from .statistics import Norm, Std, Var
 
 __all__ = [
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
-    "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "Cumsum",
+    "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "ConvTranspose2d", "Cumsum",
     "Div", "Dropout", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
     "LogSumExp", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min",
     "Minimum", "Mul", "Neg", "NllLoss", "Norm", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward",

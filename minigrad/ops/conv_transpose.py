@@ -1,0 +1,68 @@
+"""Transposed 2-D convolution (NCHW) on Conv2d's three kernels, through minigrad/backend/.
+
+A transposed convolution is the input gradient of the convolution it transposes, so it needs no
+kernel of its own (see conv.py): with that convolution's geometry, its forward is T(x, w), its input
+gradient conv(g, w) (Conv2d's forward) and its weight gradient R(g, x) (Conv2d's weight gradient,
+the roles of input and output gradient swapped). Its weight (in_channels, out_channels, kh, kw) is
+the transposed convolution's weight as it stands: (its output channels, its input channels, ...).
+"""
+from .. import backend
+from ..autograd import Function
+from .conv import Conv2d, Conv2dWeightGradient, _bilinear_terms, _total
+
+
+class ConvTranspose2d(Function):
+    """out = bias + T(x, w), T = Conv2d's input gradient at ``geometry``:
+    dx = conv(g, w) (Conv2d's forward),  dw = R(g, x) (Conv2d's weight gradient),  dbias = sum of g
+
+    ``geometry`` = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w) of the convolution
+    it transposes; ``output_shape`` (N, out_channels, OH, OW) includes output_padding (extra rows and
+    columns at the bottom and right that no tap of that convolution reads: they get the bias alone).
+    functional.conv_transpose2d computes them and checks every argument first.
+    """
+
+    saved_names = ("input", "weight")
+
+    def __init__(self, geometry, output_shape):
+        self.geometry, self.output_shape = geometry, tuple(output_shape)
+
+    def forward(self, x, weight, bias=None):
+        self.save_for_backward(x, weight)
+        self.has_bias = bias is not None
+        out = backend.conv2d_backward_input(x, weight, self.geometry, self.output_shape)
+        if bias is not None:
+            out += bias.reshape(1, -1, 1, 1)  # the output is a fresh array: in place saves a pass
+        return out
+
+    def backward(self, g):
+        x, weight = self.saved
+        needs = self.needs_input_grad
+        dx = backend.conv2d_forward(g, weight, None, self.geometry, tuple(x.shape[2:])) if needs[0] else None
+        dw = backend.conv2d_backward_weight(g, x, self.geometry, weight.shape) if needs[1] else None
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, backend.conv2d_backward_bias(g) if needs[2] else None
+
+    def differentiable_backward(self, g):
+        x, weight = self.inputs[0], self.inputs[1]
+        dx = dw = None
+        if self.needs_input_grad[0]:
+            dx = Conv2d.apply(g, weight, geometry=self.geometry, output_size=tuple(x.shape[2:]))
+        if self.needs_input_grad[1]:
+            dw = Conv2dWeightGradient.apply(g, x, geometry=self.geometry, weight_shape=weight.shape)
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+
+    def jvp(self, dx, dweight, dbias=None):
+        """dout = T(dx, w) + T(x, dw) + dbias  (bilinear: the forward kernel on each tangent)"""
+        x, weight = self.primal_inputs[0], self.primal_inputs[1]
+        terms = _bilinear_terms(
+            lambda a, w: backend.conv2d_backward_input(a, w, self.geometry, self.output_shape), x, weight, dx, dweight)
+        if dbias is not None:
+            bias_term = dbias.reshape(1, -1, 1, 1)
+            if not terms:  # the output's shape: the bias alone does not broadcast to it
+                bias_term = bias_term + backend.full_like(self.primal_output, 0)
+            terms.append(bias_term)
+        return _total(terms)
+
