@@ -6,6 +6,8 @@ from .dropout import Dropout  # noqa: F401
 from .flatten import Flatten  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
+from .conv1d import Conv1d  # noqa: F401
+from .conv_transpose import ConvTranspose2d  # noqa: F401
 from .identity import Identity  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
