@@ -16,8 +16,10 @@ A file per family, all reached as ``backend.<function>``:
     products.py     the matrix product          elementwise.py  ReLU, the dropout mask
     losses.py       the fused softmax cross-entropy
     convolution.py  2-D convolution and pooling
+    adaptive_pool.py adaptive average and max pooling (PyTorch's bins)
     optimizers.py   the fused optimizer updates
 """
+from .adaptive_pool import adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, adaptive_max_pool2d_forward  # noqa: F401
 from .convolution import (  # noqa: F401
     avg_pool2d_backward, avg_pool2d_forward, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     conv2d_forward, max_pool2d_backward, max_pool2d_forward,

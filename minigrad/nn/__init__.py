@@ -3,6 +3,9 @@ from . import functional, init  # noqa: F401
 from . import utils  # noqa: F401
 from .activation import ReLU, Sigmoid, Tanh  # noqa: F401
 from .dropout import Dropout  # noqa: F401
+from .adaptive_pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d  # noqa: F401
+from .dropout import Dropout2d  # noqa: F401
+from .flatten import Unflatten  # noqa: F401
 from .flatten import Flatten  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401

@@ -17,6 +17,7 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
     linalg.py       the matrix product and the linear layer
     join.py         stack along a new axis (also the rows of a Jacobian), concatenate along one
     conv.py         2-d convolution          pool.py     max and average pooling
+    adaptive_pool.py adaptive average and max pooling (output size given, PyTorch's bins)
     conv_transpose.py  the transposed 2-d convolution, on conv.py's kernels
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
@@ -32,6 +33,7 @@ from .join import Concatenate, Stack
 from .linalg import Linear, MatMul
 from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
+from .adaptive_pool import AdaptiveAvgPool2d, AdaptiveAvgPool2dBackward, AdaptiveMaxPool2d
 from .random import Dropout
 from .reduction import Cumsum, LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Sum
 from .selection import Gather, ScatterAddAlongDim
@@ -39,6 +41,7 @@ from .shape import BroadcastTo, Expand, GetItem, Permute, Reshape, ScatterAdd, T
 from .statistics import Norm, Std, Var
 
 __all__ = [
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool2dBackward", "AdaptiveMaxPool2d",
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
     "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "ConvTranspose2d", "Cumsum",
     "Div", "Dropout", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",

@@ -3,6 +3,8 @@ function's name in every message, arguments.py), then applies an op from minigra
 family, all reached as ``F.<name>``."""
 from .activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from .dropout import dropout  # noqa: F401
+from .adaptive_pooling import adaptive_avg_pool2d, adaptive_max_pool2d  # noqa: F401
+from .dropout import dropout2d  # noqa: F401
 from .convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .conv_transpose import conv_transpose2d  # noqa: F401
 from .conv1d import conv1d  # noqa: F401
