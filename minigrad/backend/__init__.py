@@ -16,6 +16,7 @@ A file per family, all reached as ``backend.<function>``:
     products.py     the matrix product          elementwise.py  ReLU, the dropout mask
     losses.py       the fused softmax cross-entropy
     convolution.py  2-D convolution and pooling
+    embedding.py    the embedding lookup, its scatter-add gradient, max_norm
     adaptive_pool.py adaptive average and max pooling (PyTorch's bins)
     optimizers.py   the fused optimizer updates
 """
@@ -27,6 +28,7 @@ from .convolution import (  # noqa: F401
 from .devices import (  # noqa: F401
     as_array, check_device, contiguous, copied, device_of, full, full_like, move, to_device, to_host,
 )
+from .embedding import embedding_backward, embedding_forward, embedding_renorm  # noqa: F401
 from .elementwise import PARALLEL_ELEMENTWISE_SIZE, dropout_mask, relu_backward, relu_forward  # noqa: F401
 from .losses import count_targets, softmax_cross_entropy  # noqa: F401
 from .optimizers import (  # noqa: F401
@@ -34,4 +36,5 @@ from .optimizers import (  # noqa: F401
     sgd_update,
 )
 from .products import matmul  # noqa: F401
+from .resample import resample2d  # noqa: F401
 from .routing import ARRAY_TYPES, kernels, on_either_device, routed_to  # noqa: F401

@@ -6,6 +6,7 @@ from .dropout import Dropout  # noqa: F401
 from .adaptive_pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d  # noqa: F401
 from .dropout import Dropout2d  # noqa: F401
 from .flatten import Unflatten  # noqa: F401
+from .embedding import Embedding  # noqa: F401
 from .flatten import Flatten  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
@@ -17,3 +18,5 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss  # noqa:
 from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .pooling import AvgPool2d, MaxPool2d  # noqa: F401
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
+from .padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d  # noqa: F401

@@ -16,18 +16,22 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
     bounds.py       maximum, minimum, and clamp between tensor bounds
     linalg.py       the matrix product and the linear layer
     join.py         stack along a new axis (also the rows of a Jacobian), concatenate along one
+    embedding.py    the embedding lookup and its scatter-add gradient
     conv.py         2-d convolution          pool.py     max and average pooling
     adaptive_pool.py adaptive average and max pooling (output size given, PyTorch's bins)
     conv_transpose.py  the transposed 2-d convolution, on conv.py's kernels
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
     broadcasting.py unbroadcast: a broadcast input's gradient summed back to its shape
+    resample.py     separable resampling of the last two dims (interpolation; reflect/replicate pads)
+    padding.py      constant padding (a negative pad crops), the reflect and replicate maps
 """
 from .broadcasting import unbroadcast
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .conv_transpose import ConvTranspose2d
 from .arithmetic import Add, Div, FloorDivide, Fmod, Mul, Neg, Pow, PowConstant, Remainder, Sub
 from .bounds import ClampTensors, Maximum, Minimum
+from .embedding import Embedding, EmbeddingBackward
 from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, ReluBackward, Sigmoid, Sqrt, Tanh, Where
 from .join import Concatenate, Stack
 from .linalg import Linear, MatMul
@@ -39,12 +43,15 @@ from .reduction import Cumsum, LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, S
 from .selection import Gather, ScatterAddAlongDim
 from .shape import BroadcastTo, Expand, GetItem, Permute, Reshape, ScatterAdd, ToDevice
 from .statistics import Norm, Std, Var
+from .resample import Resample2d
+from .padding import ConstantPad
 
 __all__ = [
+    "Resample2d", "ConstantPad",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool2dBackward", "AdaptiveMaxPool2d",
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
     "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "ConvTranspose2d", "Cumsum",
-    "Div", "Dropout", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
+    "Div", "Dropout", "Embedding", "EmbeddingBackward", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
     "LogSumExp", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min",
     "Minimum", "Mul", "Neg", "NllLoss", "Norm", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward",
     "Remainder", "Reshape", "ScatterAdd", "ScatterAddAlongDim", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt",

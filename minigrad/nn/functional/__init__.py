@@ -5,8 +5,11 @@ from .activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from .dropout import dropout  # noqa: F401
 from .adaptive_pooling import adaptive_avg_pool2d, adaptive_max_pool2d  # noqa: F401
 from .dropout import dropout2d  # noqa: F401
+from .embedding import embedding  # noqa: F401
 from .convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .conv_transpose import conv_transpose2d  # noqa: F401
 from .conv1d import conv1d  # noqa: F401
 from .linear import linear  # noqa: F401
+from .resample import interpolate  # noqa: F401
+from .padding import pad  # noqa: F401
 from .losses import binary_cross_entropy_with_logits, cross_entropy, l2_loss, mse_loss, nll_loss  # noqa: F401
