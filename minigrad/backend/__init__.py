@@ -36,5 +36,6 @@ from .optimizers import (  # noqa: F401
     sgd_update,
 )
 from .products import matmul  # noqa: F401
+from .layer_norm import group_norm_backward, group_norm_forward, layer_norm_backward, layer_norm_forward  # noqa: F401
 from .resample import resample2d  # noqa: F401
 from .routing import ARRAY_TYPES, kernels, on_either_device, routed_to  # noqa: F401

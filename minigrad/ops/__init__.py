@@ -22,11 +22,13 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
     conv_transpose.py  the transposed 2-d convolution, on conv.py's kernels
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
+    layer_norm.py   layer and group normalization (one row normalization, fused kernels)
     broadcasting.py unbroadcast: a broadcast input's gradient summed back to its shape
     resample.py     separable resampling of the last two dims (interpolation; reflect/replicate pads)
     padding.py      constant padding (a negative pad crops), the reflect and replicate maps
 """
 from .broadcasting import unbroadcast
+from .layer_norm import GroupNorm, LayerNorm
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .conv_transpose import ConvTranspose2d
 from .arithmetic import Add, Div, FloorDivide, Fmod, Mul, Neg, Pow, PowConstant, Remainder, Sub
@@ -35,7 +37,7 @@ from .embedding import Embedding, EmbeddingBackward
 from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, ReluBackward, Sigmoid, Sqrt, Tanh, Where
 from .join import Concatenate, Stack
 from .linalg import Linear, MatMul
-from .loss import BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
+from .loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
 from .adaptive_pool import AdaptiveAvgPool2d, AdaptiveAvgPool2dBackward, AdaptiveMaxPool2d
 from .random import Dropout
@@ -47,9 +49,10 @@ from .resample import Resample2d
 from .padding import ConstantPad
 
 __all__ = [
+    "GroupNorm", "LayerNorm",
     "Resample2d", "ConstantPad",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool2dBackward", "AdaptiveMaxPool2d",
-    "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
+    "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
     "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "ConvTranspose2d", "Cumsum",
     "Div", "Dropout", "Embedding", "EmbeddingBackward", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
     "LogSumExp", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min",

@@ -10,6 +10,7 @@ from .convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .conv_transpose import conv_transpose2d  # noqa: F401
 from .conv1d import conv1d  # noqa: F401
 from .linear import linear  # noqa: F401
+from .normalization import group_norm, layer_norm  # noqa: F401
 from .resample import interpolate  # noqa: F401
 from .padding import pad  # noqa: F401
 from .losses import binary_cross_entropy_with_logits, cross_entropy, l2_loss, mse_loss, nll_loss  # noqa: F401
