@@ -21,6 +21,7 @@ A file per family, all reached as ``backend.<function>``:
     optimizers.py   the fused optimizer updates
 """
 from .adaptive_pool import adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, adaptive_max_pool2d_forward  # noqa: F401
+from .batch_norm import batch_norm_affine, batch_norm_backward, batch_norm_training  # noqa: F401
 from .convolution import (  # noqa: F401
     avg_pool2d_backward, avg_pool2d_forward, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     conv2d_forward, max_pool2d_backward, max_pool2d_forward,

@@ -3,6 +3,7 @@ from . import functional, init  # noqa: F401
 from . import utils  # noqa: F401
 from .activation import ReLU, Sigmoid, Tanh  # noqa: F401
 from .dropout import Dropout  # noqa: F401
+from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from .adaptive_pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d  # noqa: F401
 from .dropout import Dropout2d  # noqa: F401
 from .flatten import Unflatten  # noqa: F401
@@ -15,6 +16,7 @@ from .conv_transpose import ConvTranspose2d  # noqa: F401
 from .identity import Identity  # noqa: F401
 from .linear import Linear  # noqa: F401
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
+from .loss import BCELoss, HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss  # noqa: F401
 from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .normalization import GroupNorm, LayerNorm  # noqa: F401

@@ -22,12 +22,14 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
     conv_transpose.py  the transposed 2-d convolution, on conv.py's kernels
     loss.py         the fused softmax cross-entropy, binary cross-entropy, NLL
     random.py       dropout
+    batch_norm.py   batch normalization (fused statistics + normalization, one-pass backward)
     layer_norm.py   layer and group normalization (one row normalization, fused kernels)
     broadcasting.py unbroadcast: a broadcast input's gradient summed back to its shape
     resample.py     separable resampling of the last two dims (interpolation; reflect/replicate pads)
     padding.py      constant padding (a negative pad crops), the reflect and replicate maps
 """
 from .broadcasting import unbroadcast
+from .batch_norm import BatchNorm
 from .layer_norm import GroupNorm, LayerNorm
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
 from .conv_transpose import ConvTranspose2d
@@ -49,6 +51,7 @@ from .resample import Resample2d
 from .padding import ConstantPad
 
 __all__ = [
+    "BatchNorm",
     "GroupNorm", "LayerNorm",
     "Resample2d", "ConstantPad",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool2dBackward", "AdaptiveMaxPool2d",
