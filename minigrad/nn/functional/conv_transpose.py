@@ -34,8 +34,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     out_channels = weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{name}: bias of shape {bias.shape} does not match {out_channels} output channels")
+    # PyTorch skips the output_padding check for an empty batch, and lets its output size be 0
     geometry_tuple, output_size = transposed_geometry(name, x.shape[2:], weight.shape[2:], stride, padding,
-                                                      output_padding, dilation)
+                                                      output_padding, dilation, x.shape[0] > 0)
     if groups == 1:
         inputs = (x, weight) if bias is None else (x, weight, bias)
         return ops.ConvTranspose2d.apply(*inputs, geometry=geometry_tuple,
@@ -52,7 +53,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     return functions.cat(parts, dim=1)
 
 
-def transposed_geometry(name, input_size, kernel_size, stride, padding, output_padding, dilation):
+def transposed_geometry(name, input_size, kernel_size, stride, padding, output_padding, dilation,
+                        check_output_padding=True):
     """((stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w), (out_h, out_w)) of a transposed
     convolution, after checking each argument as PyTorch does."""
     if isinstance(padding, str):
@@ -63,14 +65,14 @@ def transposed_geometry(name, input_size, kernel_size, stride, padding, output_p
     output_padding = geometry.pair_of(name, "output_padding", output_padding, 0)
     dilation = geometry.pair_of(name, "dilation", dilation, 1)
     for axis in range(2):
-        if output_padding[axis] >= max(stride[axis], dilation[axis]):
+        if check_output_padding and output_padding[axis] >= max(stride[axis], dilation[axis]):
             raise ValueError(f"{name}: output_padding {output_padding} must be smaller than either stride {stride} "
                              f"or dilation {dilation}")
     output_size = tuple(
         (input_size[axis] - 1) * stride[axis] - 2 * padding[axis] + dilation[axis] * (kernel_size[axis] - 1)
         + output_padding[axis] + 1
         for axis in range(2))
-    if min(output_size) < 1:
+    if min(output_size) < (1 if check_output_padding else 0):
         raise ValueError(f"{name}: output size {output_size} is too small for input size {tuple(input_size)}, "
                          f"kernel {tuple(kernel_size)}, stride {stride}, padding {padding}, dilation {dilation}")
     return stride + padding + dilation, output_size
