@@ -12,7 +12,9 @@ on_either_device = routed_to(ops_adaptive_pool)
 def adaptive_avg_pool2d_forward(x, output_size):
     """The mean of each of PyTorch's adaptive bins, (N, C) + output_size."""
     out = np.empty(x.shape[:2] + tuple(output_size), dtype=x.dtype)
-    if out.size:
+    if out.size and x.shape[2] * x.shape[3] == 0:
+        out[...] = np.nan  # the global mean of an empty plane (the only output size allowed on one)
+    elif out.size:
         kernels("adaptive_pool").adaptive_avg_pool2d_forward(np.ascontiguousarray(x), out)
     return out
 

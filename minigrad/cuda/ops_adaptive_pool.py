@@ -8,6 +8,8 @@ from .runtime import kernels
 
 
 def adaptive_avg_pool2d_forward(x, output_size):
+    if x.shape[2] * x.shape[3] == 0:
+        return CudaArray.full(x.shape[:2] + tuple(output_size), np.nan, x.dtype)  # the mean of an empty plane
     out = CudaArray.empty(x.shape[:2] + tuple(output_size), x.dtype)
     if out.size:
         kernels("adaptive_pool").adaptive_avg_pool2d_forward(_contiguous(x), _numba(out))

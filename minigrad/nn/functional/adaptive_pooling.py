@@ -5,19 +5,13 @@ from .arguments import check_tensors
 
 def adaptive_output_size(name, x, output_size):
     """(OH, OW) from an int, or a pair of ints and Nones (None keeps the input's size), after checking
-    the input: float, 3-D or 4-D, and no empty plane to pool."""
+    the input: float, 3-D or 4-D, and no empty plane to pool (but for the global mean)."""
     check_tensors(name, ("input", x))
     if x.ndim not in (3, 4):
         raise ValueError(f"{name}: expected a 3-D (channels, height, width) or 4-D (batch, channels, height, width) "
                          f"input, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype}")
-    # Every axis but the batch must hold something: an empty plane has no bins to pool.
-    first_checked = x.ndim - 3 if name == "adaptive_max_pool2d" else x.ndim - 2  # as PyTorch
-    for axis in range(first_checked, x.ndim):
-        if x.shape[axis] == 0:
-            raise ValueError(f"{name}: expected input to have non-zero size for non-batch dimensions, but input has "
-                             f"shape {x.shape} with dimension {axis} being empty")
     if isinstance(output_size, bool) or not isinstance(output_size, (int, tuple, list)):
         raise TypeError(f"{name}: output_size must be an int or a pair of ints (or None), got {output_size!r}")
     pair = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
@@ -28,7 +22,17 @@ def adaptive_output_size(name, x, output_size):
             raise TypeError(f"{name}: output_size must be an int or a pair of ints (or None), got {output_size!r}")
         if item is not None and item < 0:
             raise ValueError(f"{name}: elements of output_size must be greater than or equal to 0, got {output_size!r}")
-    return tuple(x.shape[-2 + axis] if item is None else item for axis, item in enumerate(pair))
+    size = tuple(x.shape[-2 + axis] if item is None else item for axis, item in enumerate(pair))
+    # An empty plane has no bins to pool: refused as PyTorch does, which checks every axis after
+    # the first for max pooling, the plane's two for average pooling, and nothing for the global
+    # average (a mean: NaN over an empty plane).
+    is_global_mean = name == "adaptive_avg_pool2d" and size == (1, 1)
+    first_checked = 1 if name == "adaptive_max_pool2d" else x.ndim - 2
+    for axis in range(x.ndim if is_global_mean else first_checked, x.ndim):
+        if x.shape[axis] == 0:
+            raise ValueError(f"{name}: expected input to have non-zero size for non-batch dimensions, but input has "
+                             f"shape {x.shape} with dimension {axis} being empty")
+    return size
 
 
 def _batched(x, pool):
