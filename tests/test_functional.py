@@ -30,9 +30,10 @@ def test_target_shape_must_match_the_batch():
         F.cross_entropy(logits(), mg.tensor([0, 1, 2]))
 
 
-@pytest.mark.parametrize("shape", [(3,), (2, 3, 4)])
-def test_logits_must_be_two_dimensional(shape):
-    with pytest.raises(ValueError, match="batch, classes"):
+@pytest.mark.parametrize("shape, expected", [((3,), "0-d target"), ((2, 3, 4), r"expected \(2, 4\)")])
+def test_targets_must_have_the_logits_shape_without_the_classes(shape, expected):
+    # PyTorch's shapes: (C,) takes a 0-d target, (N, C, d1) takes (N, d1)
+    with pytest.raises(ValueError, match=expected):
         F.cross_entropy(mg.zeros(shape), mg.tensor([0] * shape[0]))
 
 

@@ -107,7 +107,7 @@ def test_losses_match_torch(reduction):
     cases = [
         (lambda x: F.binary_cross_entropy_with_logits(x, binary, reduction=reduction),
          lambda x: functional.binary_cross_entropy_with_logits(x, torch.tensor(binary), reduction=reduction)),
-        (lambda x: F.binary_cross_entropy_with_logits(x, binary, weight, reduction, pos_weight),
+        (lambda x: F.binary_cross_entropy_with_logits(x, binary, weight, reduction=reduction, pos_weight=pos_weight),
          lambda x: functional.binary_cross_entropy_with_logits(
              x, torch.tensor(binary), torch.tensor(weight), reduction=reduction, pos_weight=torch.tensor(pos_weight))),
         (lambda x: F.mse_loss(x, mg.tensor(binary), reduction=reduction),
@@ -266,6 +266,12 @@ LAYERS = {
     "NLLLoss": (nn.NLLLoss, (2, 4)),
     "MSELoss": (nn.MSELoss, (2, 4)),
     "BCEWithLogitsLoss": (nn.BCEWithLogitsLoss, (2, 4)),
+    "L1Loss": (nn.L1Loss, (2, 4)),
+    "SmoothL1Loss": (nn.SmoothL1Loss, (2, 4)),
+    "HuberLoss": (nn.HuberLoss, (2, 4)),
+    "BCELoss": (nn.BCELoss, (2, 4)),
+    "KLDivLoss": (nn.KLDivLoss, (2, 4)),
+    "Embedding": (lambda: nn.Embedding(5, 3), (2, 4)),
 }
 
 
@@ -283,8 +289,12 @@ def call(layer, name, x):
     """The layer on ``x``, with a valid Tensor target when it is a loss."""
     if name in ("CrossEntropyLoss", "NLLLoss"):
         return layer(x, mg.tensor([0, 3]))
-    if name in ("MSELoss", "BCEWithLogitsLoss"):
+    if name in ("MSELoss", "BCEWithLogitsLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss"):
         return layer(x, mg.zeros(*LAYERS[name][1]))
+    if name == "BCELoss":
+        return layer(x.sigmoid() if isinstance(x, mg.Tensor) else x, mg.zeros(*LAYERS[name][1]))
+    if name == "Embedding":  # integer indices; the float array stands for them only in the refusal check
+        return layer(mg.tensor(np.arange(8).reshape(2, 4) % 5) if isinstance(x, mg.Tensor) else x)
     return layer(x)
 
 

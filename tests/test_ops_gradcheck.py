@@ -199,7 +199,7 @@ def test_cross_entropy(reduction, label_smoothing, ignored):
     targets = mg.tensor([0, 4, 2, 2, 1, 3])
     if ignored:
         targets.data[[1, 4]] = -100
-    function = lambda x: F.cross_entropy(x, targets, reduction, label_smoothing)  # noqa: E731
+    function = lambda x: F.cross_entropy(x, targets, reduction=reduction, label_smoothing=label_smoothing)  # noqa: E731
     assert mg.gradcheck(function, (logits,))
     # forward against NumPy: -sum(q * log_softmax), q the smoothed one-hot
     log_p = logits.data - np.log(np.exp(logits.data).sum(1, keepdims=True))

@@ -1,4 +1,5 @@
-"""Losses: the fused softmax cross-entropy, binary cross-entropy on logits, negative log-likelihood."""
+"""Losses: the fused softmax cross-entropy, binary cross-entropy (on logits and on probabilities), negative
+log-likelihood with class weights."""
 import math
 
 import numpy as np
@@ -124,10 +125,12 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 class NllLoss(Function):
-    """l_n = -x[n, t_n] (0 where t_n == ignore_index):  dx[n, t_n] = -g_n (divided by the count for "mean")"""
+    """l_n = -w_n x[n, t_n], w_n = weight[t_n] (1 without weights; 0 where t_n == ignore_index):
+    dx[n, t_n] = -g_n w_n ("mean" divides by sum_n w_n, the count of targets without weights)"""
 
-    def __init__(self, targets, reduction, ignore_index):
+    def __init__(self, targets, reduction, ignore_index, weight=None):
         self.targets, self.reduction, self.ignore_index = targets, reduction, ignore_index
+        self.weight = weight  # one value per class on the input's device, or None
 
     def forward(self, x):
         self.valid = self.targets != self.ignore_index
@@ -135,25 +138,37 @@ class NllLoss(Function):
         self.safe_targets = np.where(self.valid, self.targets, 0)  # any column; masked out below
         losses = np.where(self.valid, -x[self.rows, self.safe_targets], 0).astype(x.dtype, copy=False)
         self.input_shape, self.dtype = x.shape, x.dtype
-        if self.reduction == "mean":
+        if self.weight is None:
+            self.row_weights = None
             self.count = int(self.valid.sum())
+        else:
+            self.row_weights = np.where(self.valid, self.weight[self.safe_targets], 0).astype(x.dtype, copy=False)
+            losses = losses * self.row_weights
+            self.count = float(self.row_weights.sum())  # PyTorch's weighted mean divides by the targets' weights
+        if self.reduction == "mean":
             return losses.sum() / self.count if self.count else losses.sum() * float("nan")
         return reduce_losses(losses, self.reduction)
+
+    def row_factors(self):
+        """-w_n on valid rows, 0 on ignored ones: the derivative of each row's loss at its target."""
+        if self.row_weights is None:
+            return np.where(self.valid, -1, 0).astype(self.dtype, copy=False)
+        return -self.row_weights
 
     def backward(self, g):
         # No target counted ("mean" of nothing): every row is masked out below, so g needs no dividing.
         scaled = g / self.count if self.reduction == "mean" and self.count else g
         row_gradient = np.broadcast_to(scaled, self.targets.shape)
         dx = backend.full(self.input_shape, 0, self.dtype, backend.device_of(g))
-        dx[self.rows, self.safe_targets] = np.where(self.valid, -row_gradient, 0)
+        dx[self.rows, self.safe_targets] = np.where(self.valid, row_gradient * self.row_factors(), 0)
         return (dx,)
 
     def differentiable_backward(self, g):
-        """dx = -g times a constant one-hot of the targets (all zero on ignored rows)."""
+        """dx = g times a constant one-hot of the targets holding -w_n (all zero on ignored rows)."""
         (x,) = self.inputs
         valid, safe_targets = backend.to_host(self.valid), backend.to_host(self.safe_targets)
         one_hot = np.zeros(self.input_shape, dtype=self.dtype)
-        one_hot[np.flatnonzero(valid), safe_targets[valid]] = -1.0
+        one_hot[np.flatnonzero(valid), safe_targets[valid]] = backend.to_host(self.row_factors())[valid]
         negative_one_hot = self.constant(backend.to_device(one_hot, x.device))
         if self.reduction == "none":
             return (negative_one_hot * g.reshape(-1, 1),)
@@ -162,9 +177,51 @@ class NllLoss(Function):
         return (negative_one_hot * g,)
 
     def jvp(self, dx):
-        """dloss_n = -dx[n, t_n] (0 where t_n == ignore_index), reduced as forward"""
-        tangents = np.where(self.valid, -dx[self.rows, self.safe_targets], 0).astype(self.dtype, copy=False)
+        """dloss_n = -w_n dx[n, t_n] (0 where t_n == ignore_index), reduced as forward"""
+        tangents = np.where(self.valid, dx[self.rows, self.safe_targets] * self.row_factors(), 0).astype(self.dtype, copy=False)
         return reduce_row_tangents(tangents, self.reduction, self.count if self.reduction == "mean" else None)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)):  dx = g w (x - y) / max(x (1 - x), 1e-12)
+
+    PyTorch's clamps: the logs at -100 (so x = 0 or 1 gives a finite loss), the denominator of the
+    gradient at 1e-12. y and w are constants.
+    """
+
+    def __init__(self, targets, weight, reduction):
+        self.targets, self.weight, self.reduction = targets, weight, reduction
+
+    def forward(self, x):
+        y = self.targets
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_complement = np.maximum(np.log1p(-x), -100)
+        losses = -(y * log_x + (1 - y) * log_complement)
+        if self.weight is not None:
+            losses = losses * self.weight
+        self.save_for_backward(x)
+        return reduce_losses(losses, self.reduction)
+
+    def local_gradient(self, x):
+        dx = (x - self.targets) / np.maximum(x * (1 - x), 1e-12)
+        return dx if self.weight is None else dx * self.weight
+
+    def backward(self, g):
+        (x,) = self.saved
+        return (_reduced_gradient(g, self.local_gradient(x), self.reduction),)
+
+    def differentiable_backward(self, g):
+        """The same formula on Tensors (the clamp's derivative is PyTorch's too: none below 1e-12)."""
+        (x,) = self.inputs
+        dx = (x - self.constant(self.targets)) / (x * (1 - x)).clamp(min=1e-12)
+        if self.weight is not None:
+            dx = dx * self.constant(backend.as_array(self.weight, x.dtype, x.data))
+        return (_reduced_gradient(g, dx, self.reduction),)
+
+    def jvp(self, dx):
+        """dloss = w (x - y) / max(x (1 - x), 1e-12) dx, reduced as forward"""
+        return _reduced_tangent(self.local_gradient(self.primal_inputs[0]) * dx, self.reduction)
 
 
 def reduce_row_tangents(tangents, reduction, count):
