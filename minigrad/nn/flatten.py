@@ -36,27 +36,29 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, x):
-        if not -x.ndim <= self.dim < max(x.ndim, 1):
+        if not -x.ndim <= self.dim < x.ndim:  # a 0-d input has no dimension to split
             raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of {x.ndim} dimensions "
                              f"(shape {x.shape})")
         axis = self.dim % x.ndim
         sizes = tuple(self.unflattened_size)
         length = x.shape[axis]
+        if not sizes:
+            raise RuntimeError("Unflatten: unflattened_size must be non-empty, got ()")
         if sizes.count(-1) > 1 or any(item < -1 for item in sizes):
-            raise ValueError(f"Unflatten: unflattened_size {self.unflattened_size} may hold one -1 and no other "
-                             "negative size")
+            raise RuntimeError(f"Unflatten: unflattened_size {self.unflattened_size} may hold one -1 and no other "
+                               "negative size")
         known = 1
         for item in sizes:
             if item != -1:
                 known *= item
         if -1 in sizes:
             if known == 0 or length % known:
-                raise ValueError(f"Unflatten: unflattened_size {self.unflattened_size} cannot split dimension "
-                                 f"{self.dim} of size {length} (input shape {x.shape})")
+                raise RuntimeError(f"Unflatten: unflattened_size {self.unflattened_size} cannot split dimension "
+                                   f"{self.dim} of size {length} (input shape {x.shape})")
             sizes = tuple(length // known if item == -1 else item for item in sizes)
         elif known != length:
-            raise ValueError(f"Unflatten: unflattened_size {self.unflattened_size} must multiply to the size "
-                             f"{length} of dimension {self.dim} (input shape {x.shape})")
+            raise RuntimeError(f"Unflatten: unflattened_size {self.unflattened_size} must multiply to the size "
+                               f"{length} of dimension {self.dim} (input shape {x.shape})")
         return x.reshape(x.shape[:axis] + sizes + x.shape[axis + 1:])
 
     def extra_repr(self):

@@ -45,10 +45,10 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002 (PyTorc
             "instead.",
             stacklevel=2,
         )
-    if input.ndim < 2:
-        raise ValueError(f"{name}: feature dropout requires at least 2 dimensions in the input, got shape {input.shape}")
     if not training or p == 0.0:
         return input
+    if input.ndim < 2:  # refused only here, as PyTorch: no channel axis to drop along
+        raise ValueError(f"{name}: feature dropout requires at least 2 dimensions in the input, got shape {input.shape}")
     if p == 1.0:
         return input * 0.0  # every channel dropped; 1/(1-p) would divide by zero
     # One draw per (sample, channel), broadcast over the rest: the mask is a constant of the
