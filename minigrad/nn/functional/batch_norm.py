@@ -35,8 +35,8 @@ def normalize(name, x, running_mean, running_var, weight, bias, training, moment
     if not training and running_mean is None:
         raise RuntimeError(f"{name}: running_mean must be defined in evaluation mode")
     channels = x.shape[1]
-    for label, tensor in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                          ("running_var", running_var)):
+    for label, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                          ("bias", bias)):  # PyTorch's order of checks
         if tensor is not None and tensor.numel() != channels:
             raise RuntimeError(f"{name}: {label} should contain {channels} elements not {tensor.numel()}")
     present = [(label, tensor) for label, tensor in (("input", x), ("weight", weight), ("bias", bias),
