@@ -272,6 +272,10 @@ LAYERS = {
     "BCELoss": (nn.BCELoss, (2, 4)),
     "KLDivLoss": (nn.KLDivLoss, (2, 4)),
     "Embedding": (lambda: nn.Embedding(5, 3), (2, 4)),
+    "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d((1, 1)), (2, 1, 4, 4)),
+    "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d(2), (2, 1, 4, 4)),
+    "Dropout2d": (lambda: nn.Dropout2d(0.5), (2, 3, 2, 2)),
+    "Unflatten": (lambda: nn.Unflatten(1, (2, 2)), (2, 4)),
 }
 
 
