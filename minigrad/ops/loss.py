@@ -189,6 +189,8 @@ class BinaryCrossEntropy(Function):
     gradient at 1e-12. y and w are constants.
     """
 
+    EPSILON = float(np.float32(1e-12))  # PyTorch's bound is the float 1e-12 (9.99999996e-13), in every dtype
+
     def __init__(self, targets, weight, reduction):
         self.targets, self.weight, self.reduction = targets, weight, reduction
 
@@ -204,7 +206,7 @@ class BinaryCrossEntropy(Function):
         return reduce_losses(losses, self.reduction)
 
     def local_gradient(self, x):
-        dx = (x - self.targets) / np.maximum(x * (1 - x), 1e-12)
+        dx = (x - self.targets) / np.maximum(x * (1 - x), self.EPSILON)
         return dx if self.weight is None else dx * self.weight
 
     def backward(self, g):
@@ -214,7 +216,7 @@ class BinaryCrossEntropy(Function):
     def differentiable_backward(self, g):
         """The same formula on Tensors (the clamp's derivative is PyTorch's too: none below 1e-12)."""
         (x,) = self.inputs
-        dx = (x - self.constant(self.targets)) / (x * (1 - x)).clamp(min=1e-12)
+        dx = (x - self.constant(self.targets)) / (x * (1 - x)).clamp(min=self.EPSILON)
         if self.weight is not None:
             dx = dx * self.constant(backend.as_array(self.weight, x.dtype, x.data))
         return (_reduced_gradient(g, dx, self.reduction),)
