@@ -12,6 +12,7 @@ split over ``prange``, and there is no scatter to race on.
 
 Arrays are (planes, height, width); the backend folds N and C (and any leading axes) into planes.
 """
+import numpy as np
 from numba import prange
 
 from .preset import cpu_kernel
@@ -35,19 +36,23 @@ def gather2d(x, row_source, column_source, out):
 def resample2d(x, row_pointer, row_source, row_weight, column_pointer, column_source, column_weight, out):
     """out[p, i, j] = sum_a row_weight[a] * sum_b column_weight[b] * x[p, row_source[a], column_source[b]]
 
-    (a over row_pointer[i]:row_pointer[i + 1], b over column_pointer[j]:column_pointer[j + 1]). The
-    row weight multiplies the sum along the columns, PyTorch's order for bilinear:
-    h0 * (w0 * x00 + w1 * x01) + h1 * (w0 * x10 + w1 * x11).
+    (a over row_pointer[i]:row_pointer[i + 1], b over column_pointer[j]:column_pointer[j + 1]). In two
+    passes per plane: the sums along the columns for every input row, then the weighted rows of those
+    (contiguous, so they vectorize). The row weight multiplies the sum along the columns, which is
+    PyTorch's order for bilinear: h0 * (w0 * x00 + w1 * x01) + h1 * (w0 * x10 + w1 * x11).
     """
-    out_height, out_width = out.shape[1], out.shape[2]
+    height, out_height, out_width = x.shape[1], out.shape[1], out.shape[2]
     for plane in prange(out.shape[0]):
-        for i in range(out_height):
+        along_columns = np.empty((height, out_width), dtype=out.dtype)
+        for row in range(height):
             for j in range(out_width):
                 total = out.dtype.type(0)
-                for a in range(row_pointer[i], row_pointer[i + 1]):
-                    source_row = row_source[a]
-                    along_row = out.dtype.type(0)
-                    for b in range(column_pointer[j], column_pointer[j + 1]):
-                        along_row += column_weight[b] * x[plane, source_row, column_source[b]]
-                    total += row_weight[a] * along_row
-                out[plane, i, j] = total
+                for b in range(column_pointer[j], column_pointer[j + 1]):
+                    total += column_weight[b] * x[plane, row, column_source[b]]
+                along_columns[row, j] = total
+        for i in range(out_height):
+            out[plane, i, :] = 0
+            for a in range(row_pointer[i], row_pointer[i + 1]):
+                weight, source_row = row_weight[a], row_source[a]
+                for j in range(out_width):
+                    out[plane, i, j] += weight * along_columns[source_row, j]
