@@ -85,6 +85,8 @@ def layer_norm_backward(grad_out, x, weight, mean, rstd, grad_x, grad_weight, gr
             xhat_total = row_rstd * (gwx_total - row_mean * gw_total)
             x_coefficient = -row_rstd * row_rstd * xhat_total / length
             constant = -row_rstd * gw_total / length - x_coefficient * row_mean
+            if not (math.isfinite(gw_total) and math.isfinite(gwx_total)):
+                constant = math.nan  # an inf or NaN gradient: gw - mean(gw) is NaN all along the row
             x_coefficient = grad_x.dtype.type(x_coefficient)
             constant = grad_x.dtype.type(constant)
             for j in range(length):
@@ -160,6 +162,8 @@ def group_norm_backward(grad_out, x, weight, mean, rstd, groups, grad_x, grad_we
         xhat_total = row_rstd * (gwx_total - row_mean * gw_total)
         x_coefficient = -row_rstd * row_rstd * xhat_total / row_length
         constant = -row_rstd * gw_total / row_length - x_coefficient * row_mean
+        if not (math.isfinite(gw_total) and math.isfinite(gwx_total)):
+            constant = math.nan  # an inf or NaN gradient: gw - mean(gw) is NaN all along the row
         x_coefficient = grad_x.dtype.type(x_coefficient)
         constant = grad_x.dtype.type(constant)
         for c in range(first, first + group_channels):

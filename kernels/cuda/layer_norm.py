@@ -116,7 +116,10 @@ def layer_norm_input_gradient(grad_out, x, weight, mean, rstd, grad_x):
     row_mean, row_rstd = float64(mean[r]), float64(rstd[r])
     xhat_total = row_rstd * (gwx_total - row_mean * gw_total)
     x_coefficient = -row_rstd * row_rstd * xhat_total / length
-    constant = x.dtype.type(-row_rstd * gw_total / length - x_coefficient * row_mean)
+    constant = -row_rstd * gw_total / length - x_coefficient * row_mean
+    if not (math.isfinite(gw_total) and math.isfinite(gwx_total)):
+        constant = math.nan  # an inf or NaN gradient: gw - mean(gw) is NaN all along the row
+    constant = x.dtype.type(constant)
     x_coefficient = x.dtype.type(x_coefficient)
     for j in range(thread, length, threads):
         grad_x[r, j] = rstd[r] * weight[j] * grad_out[r, j] + x_coefficient * x[r, j] + constant
@@ -234,7 +237,10 @@ def group_norm_input_gradient(grad_out, x, weight, mean, rstd, groups, channel_g
     row_mean, row_rstd = float64(mean[n, g]), float64(rstd[n, g])
     xhat_total = row_rstd * (gwx_total - row_mean * gw_total)
     x_coefficient = -row_rstd * row_rstd * xhat_total / length
-    constant = x.dtype.type(-row_rstd * gw_total / length - x_coefficient * row_mean)
+    constant = -row_rstd * gw_total / length - x_coefficient * row_mean
+    if not (math.isfinite(gw_total) and math.isfinite(gwx_total)):
+        constant = math.nan  # an inf or NaN gradient: gw - mean(gw) is NaN all along the row
+    constant = x.dtype.type(constant)
     x_coefficient = x.dtype.type(x_coefficient)
     for k in range(thread, length, threads):
         c, s = first + k // positions, k % positions

@@ -34,12 +34,18 @@ class _RowNormalization(Function):
     def forward(self, *arrays):
         x, weight, bias = self._split(arrays)
         out, mean, rstd = self._forward(x, weight, bias)
-        self.save_for_backward(x, weight, mean, rstd)
+        # arrays only (the tape reads their sizes): the weight when there is one
+        self.save_for_backward(x, mean, rstd, *(() if weight is None else (weight,)))
         self.bias_shape = None if bias is None else bias.shape
         return out
 
+    def _saved(self):
+        """(x, mean, rstd, weight or None) as forward saved them."""
+        x, mean, rstd = self.saved[:3]
+        return x, mean, rstd, (self.saved[3] if len(self.saved) > 3 else None)
+
     def backward(self, g):
-        x, weight, mean, rstd = self.saved
+        x, mean, rstd, weight = self._saved()
         affine_grads = any(self.needs_input_grad[1:])
         grad_x, grad_weight, grad_bias = self._backward(g, x, weight, mean, rstd, affine_grads)
         grads = [grad_x if self.needs_input_grad[0] else None]
@@ -78,7 +84,7 @@ class _RowNormalization(Function):
         """dout = rstd * (dx - mean(dx) - xhat * mean(dx * xhat)) * weight + xhat * dweight + dbias"""
         x, weight, _ = self._split(self.primal_inputs)
         dx, dweight, dbias = self._split(tangents)
-        _, _, mean, rstd = self.saved
+        _, mean, rstd, _ = self._saved()
         shape = x.shape
         rows_shape = self._rows_shape(shape)
         mean, rstd = mean.reshape(rows_shape[0], 1), rstd.reshape(rows_shape[0], 1)
