@@ -1,4 +1,6 @@
 """Adaptive pooling: the output size is given and PyTorch's bins follow, on (C, H, W) or (N, C, H, W)."""
+import numbers
+
 from ... import ops
 from .arguments import check_tensors
 
@@ -12,17 +14,17 @@ def adaptive_output_size(name, x, output_size):
                          f"input, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype}")
-    if isinstance(output_size, bool) or not isinstance(output_size, (int, tuple, list)):
+    if isinstance(output_size, bool) or not isinstance(output_size, (numbers.Integral, tuple, list)):
         raise TypeError(f"{name}: output_size must be an int or a pair of ints (or None), got {output_size!r}")
-    pair = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    pair = (output_size, output_size) if isinstance(output_size, numbers.Integral) else tuple(output_size)
     if len(pair) != 2:
         raise ValueError(f"{name}: output_size must have 2 entries (height, width), got {output_size!r}")
     for item in pair:
-        if item is not None and (isinstance(item, bool) or not isinstance(item, int)):
+        if item is not None and (isinstance(item, bool) or not isinstance(item, numbers.Integral)):
             raise TypeError(f"{name}: output_size must be an int or a pair of ints (or None), got {output_size!r}")
         if item is not None and item < 0:
             raise ValueError(f"{name}: elements of output_size must be greater than or equal to 0, got {output_size!r}")
-    size = tuple(x.shape[-2 + axis] if item is None else item for axis, item in enumerate(pair))
+    size = tuple(x.shape[-2 + axis] if item is None else int(item) for axis, item in enumerate(pair))
     # An empty plane has no bins to pool: refused as PyTorch does, which checks every axis after
     # the first for max pooling, the plane's two for average pooling, and nothing for the global
     # average (a mean: NaN over an empty plane).
