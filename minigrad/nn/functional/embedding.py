@@ -75,7 +75,7 @@ def renormalize_rows(weight, indices, max_norm, norm_type):
         raise ValueError(f"embedding: norm_type must be positive, got {norm_type}")
     with autograd.no_grad():
         data = weight.data
-        if data.flags["C_CONTIGUOUS"]:
+        if data.flags.c_contiguous:
             backend.embedding_renorm(data, indices, max_norm, norm_type)
         else:  # the kernel writes rows in place: work on a contiguous copy and write it back
             copy = backend.contiguous(data)
