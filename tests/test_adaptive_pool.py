@@ -189,7 +189,7 @@ KERNEL_SHAPES = [((2, 3, 5, 7), (2, 3)), ((1, 2, 3, 4), (5, 7)), ((2, 3, 7, 7), 
                  ((2, 2, 6, 6), (3, 3))]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", [np.float64])  # float32 runs against PyTorch above; each dtype compiles anew
 @pytest.mark.parametrize(("shape", "output_size"), KERNEL_SHAPES)
 def test_checked_twins_stay_in_bounds_and_agree(shape, output_size, dtype):
     rng = np.random.default_rng(7)
