@@ -67,6 +67,7 @@ class AdaptiveMaxPool2d(Function):
         out, indices = backend.adaptive_max_pool2d_forward(x, self.output_size)
         if self.indices_sink is not None:
             self.indices_sink.append(indices)
+            self.indices_sink = None  # the node must not keep them past the release of its saved buffers
         self.save_for_backward(indices)  # freed after backward, like any saved buffer
         self.input_shape = x.shape
         return out
