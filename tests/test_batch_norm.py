@@ -129,6 +129,12 @@ def test_gradcheck_and_gradgradcheck_in_float64(training, affine):
 
     assert mg.gradcheck(function, (x, *parameters))
     assert mg.gradgradcheck(function, (x, *parameters))
+    positions = tuple(range(1 + len(parameters)))
+    plain = (x.detach(), *(parameter.detach() for parameter in parameters))
+    forward = mg.func.jacfwd(function, argnums=positions)(*plain)  # the jvp rule
+    reverse = mg.func.jacrev(function, argnums=positions)(*plain)
+    for by_jvp, by_vjp in zip(forward, reverse):
+        np.testing.assert_allclose(by_jvp.data, by_vjp.data, rtol=1e-10, atol=1e-12)
 
 
 def test_state_dict_round_trip_with_pytorchs_keys():

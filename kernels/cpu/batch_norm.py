@@ -45,7 +45,9 @@ def batch_norm_forward_training(x, weight, bias, eps, momentum, update_running, 
                 total += deviation
                 squares += deviation * deviation
         centred_mean = total / count
-        variance = max(squares / count - centred_mean * centred_mean, 0.0)
+        variance = squares / count - centred_mean * centred_mean
+        if variance < 0.0:  # rounding; a NaN (from an inf in the channel) stays NaN, as PyTorch's
+            variance = 0.0
         channel_mean = shift + centred_mean
         inverse = 1.0 / math.sqrt(variance + eps)
         mean[c] = channel_mean
@@ -108,6 +110,11 @@ def batch_norm_backward(grad_out, x, weight, mean, invstd, training, compute_gra
         coefficients = np.empty(3, grad_x.dtype)
         coefficients[0], coefficients[1], coefficients[2] = a, b, offset
         a_typed, b_typed, offset_typed = coefficients[0], coefficients[1], coefficients[2]
+        if not training:  # x takes no part: an inf or NaN in it must not reach grad_x (as 0 * inf would)
+            for n in range(batch):
+                for position in range(length):
+                    grad_x[n, c, position] = grad_out[n, c, position] * a_typed
+            continue
         for n in range(batch):
             for position in range(length):
                 grad_x[n, c, position] = grad_out[n, c, position] * a_typed + x[n, c, position] * b_typed + offset_typed

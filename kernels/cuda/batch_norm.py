@@ -141,7 +141,10 @@ def channel_backward(grad_out, x, weight, mean, invstd, training, compute_grad_i
         offset = -a * sum_g / count - b * channel_mean
     for element in range(thread, count, THREADS_PER_BLOCK):
         n, position = element // length, element % length
-        grad_x[n, c, position] = grad_out[n, c, position] * a + x[n, c, position] * b + offset
+        if training:
+            grad_x[n, c, position] = grad_out[n, c, position] * a + x[n, c, position] * b + offset
+        else:  # x takes no part: an inf or NaN in it must not reach grad_x (as 0 * inf would)
+            grad_x[n, c, position] = grad_out[n, c, position] * a
 
 
 def batch_norm_forward_training(x, weight, bias, eps, momentum, update_running, running_mean, running_var,
