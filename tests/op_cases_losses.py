@@ -13,5 +13,6 @@ def binary_cross_entropy(x):
 
 
 CASES = {
+    "Huber": lambda: (lambda x: F.huber_loss(x, mg.zeros(5, dtype=mg.float64), delta=0.9, reduction="none"), (leaf(5),)),
     "BinaryCrossEntropy": lambda: (binary_cross_entropy, (leaf(3),)),
 }

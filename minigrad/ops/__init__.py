@@ -39,6 +39,7 @@ from .embedding import Embedding, EmbeddingBackward
 from .elementwise import Abs, Cast, Clamp, Clone, Exp, Log, Relu, ReluBackward, Sigmoid, Sqrt, Tanh, Where
 from .join import Concatenate, Stack
 from .linalg import Linear, MatMul
+from .loss import Huber
 from .loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss, SoftmaxCrossEntropy, reduce_losses
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward, MaxPool2dGather
 from .adaptive_pool import AdaptiveAvgPool2d, AdaptiveAvgPool2dBackward, AdaptiveMaxPool2d
@@ -57,7 +58,7 @@ __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveAvgPool2dBackward", "AdaptiveMaxPool2d",
     "Abs", "Add", "AvgPool2d", "AvgPool2dBackward", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "BroadcastTo", "Cast", "Clamp",
     "ClampTensors", "Clone", "Concatenate", "Conv2d", "Conv2dInputGradient", "Conv2dWeightGradient", "ConvTranspose2d", "Cumsum",
-    "Div", "Dropout", "Embedding", "EmbeddingBackward", "Exp", "Expand", "FloorDivide", "Fmod", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
+    "Div", "Dropout", "Embedding", "EmbeddingBackward", "Exp", "Expand", "FloorDivide", "Fmod", "Huber", "Gather", "GetItem", "Linear", "Log", "LogSoftmax",
     "LogSumExp", "MatMul", "Max", "MaxPool2d", "MaxPool2dBackward", "MaxPool2dGather", "Maximum", "Mean", "Min",
     "Minimum", "Mul", "Neg", "NllLoss", "Norm", "Permute", "Pow", "PowConstant", "Relu", "ReluBackward",
     "Remainder", "Reshape", "ScatterAdd", "ScatterAddAlongDim", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Sqrt",

@@ -226,6 +226,35 @@ class BinaryCrossEntropy(Function):
         return _reduced_tangent(self.local_gradient(self.primal_inputs[0]) * dx, self.reduction)
 
 
+class Huber(Function):
+    """l = 0.5 d**2 where |d| < delta, else delta (|d| - 0.5 delta):  dd = g clamp(d, -delta, delta)
+
+    PyTorch's Huber loss of the difference d = input - target, elementwise (reduced by the caller); its
+    gradient is the clamp, so an infinite d gets +-delta and a NaN d a NaN, as PyTorch's.
+    """
+
+    def __init__(self, delta):
+        self.delta = delta
+
+    def forward(self, d):
+        magnitude = np.abs(d)
+        self.save_for_backward(d)
+        return np.where(magnitude < self.delta, 0.5 * d * d, self.delta * (magnitude - 0.5 * self.delta)).astype(
+            d.dtype, copy=False)
+
+    def backward(self, g):
+        (d,) = self.saved
+        return (g * np.clip(d, -self.delta, self.delta),)
+
+    def differentiable_backward(self, g):
+        (d,) = self.inputs
+        return (g * d.clamp(-self.delta, self.delta),)
+
+    def jvp(self, dd):
+        """dl = clamp(d, -delta, delta) dd"""
+        return np.clip(self.primal_inputs[0], -self.delta, self.delta) * dd
+
+
 def reduce_row_tangents(tangents, reduction, count):
     """The tangents of per-row losses reduced as the forward reduced the losses: "none" keeps them,
     "sum" adds them, "mean" divides by the counted targets (none counted: no derivative, as backward)."""

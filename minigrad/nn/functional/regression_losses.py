@@ -5,7 +5,6 @@ Unlike PyTorch, a target of another shape is refused rather than broadcast (PyTo
 prediction against (N,) targets is almost always a bug).
 """
 from ... import ops
-from ...functions import where
 from .arguments import check_reduction, check_tensors, same_shape_target
 
 
@@ -66,11 +65,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise ValueError(f"{name}: beta must be non-negative, got {beta}")
     target = same_shape_target(name, input, target)
     difference = input - target
-    magnitude = difference.abs()
     if beta == 0:
-        return ops.reduce_losses(magnitude, reduction)
-    losses = where(magnitude < beta, difference * difference * (0.5 / beta), magnitude - 0.5 * beta)
-    return ops.reduce_losses(losses, reduction)
+        return ops.reduce_losses(difference.abs(), reduction)
+    return ops.reduce_losses(huber(difference, beta) / beta, reduction)  # PyTorch's 0.5 d**2 / beta
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
@@ -81,10 +78,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if not delta > 0:
         raise ValueError(f"{name}: delta must be positive, got {delta}")
     target = same_shape_target(name, input, target)
-    difference = input - target
-    magnitude = difference.abs()
-    losses = where(magnitude < delta, difference * difference * 0.5, (magnitude - 0.5 * delta) * delta)
+    losses = huber(input - target, delta)
     return reduce_weighted(name, losses, element_weight(name, weight, input), reduction, False)
+
+
+def huber(difference, delta):
+    """0.5 d**2 inside [-delta, delta], delta (|d| - 0.5 delta) outside: the Huber op (its gradient the clamp)."""
+    return ops.Huber.apply(difference, delta=float(delta))
 
 
 def l2_loss(x):
