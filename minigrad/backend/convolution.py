@@ -1,36 +1,58 @@
 """2-D convolution and pooling (NCHW): the output arrays, then the kernels that fill them."""
 import numpy as np
 
+from .conv_groups import backward_input_by_groups, backward_weight_by_groups, forward_by_groups, is_depthwise
 from .routing import kernels, on_either_device
+
+# ``groups`` (a keyword, 1 unless given): depthwise convolutions (groups = in_channels) take the kernels of
+# kernels/cpu/conv_depthwise.py; other groupings run the groups=1 kernels on each group's channels.
 
 
 @on_either_device
-def conv2d_forward(x, weight, bias, geometry, output_size):
+def conv2d_forward(x, weight, bias, geometry, output_size, groups=1):
     """Allocates (N, O, OH, OW); ``geometry`` = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w)."""
     out = np.empty((x.shape[0], weight.shape[0]) + output_size, dtype=x.dtype)
-    if bias is None:
-        bias = np.zeros(weight.shape[0], dtype=x.dtype)  # the kernel always adds one: O values are free
     if x.shape[0] == 0:
         return out  # an empty batch (the kernels split the batch into tasks; there are none)
-    kernels("conv2d").conv2d_forward(x, weight, bias, *geometry, out)
+    if groups != 1 and not is_depthwise(x.shape[1], groups):
+        return forward_by_groups(conv2d_forward, x, weight, bias, geometry, output_size, groups, out)
+    if bias is None:
+        bias = np.zeros(weight.shape[0], dtype=x.dtype)  # the kernel always adds one: O values are free
+    if groups == 1:
+        kernels("conv2d").conv2d_forward(x, weight, bias, *geometry, out)
+    else:
+        kernels("conv_depthwise").depthwise_forward(
+            np.ascontiguousarray(x), np.ascontiguousarray(weight), np.ascontiguousarray(bias), *geometry, out)
     return out
 
 
 @on_either_device
-def conv2d_backward_input(grad_out, weight, geometry, input_shape):
+def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1):
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
     if grad_out.shape[0] == 0:
         return grad_x
-    kernels("conv2d").conv2d_backward_input(grad_out, weight, *geometry, grad_x)
+    if groups == 1:
+        kernels("conv2d").conv2d_backward_input(grad_out, weight, *geometry, grad_x)
+    elif is_depthwise(input_shape[1], groups):
+        kernels("conv_depthwise").depthwise_backward_input(
+            np.ascontiguousarray(grad_out), np.ascontiguousarray(weight), *geometry, grad_x)
+    else:
+        backward_input_by_groups(conv2d_backward_input, grad_out, weight, geometry, groups, grad_x)
     return grad_x
 
 
 @on_either_device
-def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
+def conv2d_backward_weight(x, grad_out, geometry, weight_shape, groups=1):
     if x.shape[0] == 0:
         return np.zeros(weight_shape, dtype=grad_out.dtype)  # a sum over no images
     grad_weight = np.empty(weight_shape, dtype=grad_out.dtype)
-    kernels("conv2d").conv2d_backward_weight(x, grad_out, *geometry, grad_weight)
+    if groups == 1:
+        kernels("conv2d").conv2d_backward_weight(x, grad_out, *geometry, grad_weight)
+    elif is_depthwise(x.shape[1], groups):
+        kernels("conv_depthwise").depthwise_backward_weight(
+            np.ascontiguousarray(x), np.ascontiguousarray(grad_out), *geometry, grad_weight)
+    else:
+        backward_weight_by_groups(conv2d_backward_weight, x, grad_out, geometry, groups, grad_weight)
     return grad_weight
 
 

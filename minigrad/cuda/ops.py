@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from . import ops_conv_depthwise
 from .array import CudaArray
 from .runtime import kernels
 
@@ -91,8 +92,10 @@ def softmax_cross_entropy(logits, targets, label_smoothing, ignore_index):
 
 # --- convolution and pooling ----------------------------------------------------------------------
 
-def conv2d_forward(x, weight, bias, geometry, output_size):
+def conv2d_forward(x, weight, bias, geometry, output_size, groups=1):
     out = CudaArray.empty((x.shape[0], weight.shape[0]) + output_size, x.dtype)
+    if groups != 1 and out.size:
+        return ops_conv_depthwise.conv2d_forward_grouped(conv2d_forward, x, weight, bias, geometry, output_size, groups, out)
     if bias is None:
         bias = CudaArray.full((weight.shape[0],), 0, x.dtype)
     if out.size:
@@ -101,18 +104,24 @@ def conv2d_forward(x, weight, bias, geometry, output_size):
     return out
 
 
-def conv2d_backward_input(grad_out, weight, geometry, input_shape):
+def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1):
     grad_x = CudaArray.empty(input_shape, grad_out.dtype)
+    if groups != 1 and grad_x.size:
+        return ops_conv_depthwise.conv2d_backward_input_grouped(conv2d_backward_input, grad_out, weight, geometry,
+                                                                groups, grad_x)
     if grad_x.size:
         kernels("conv2d").conv2d_backward_input(_contiguous(grad_out), _contiguous(weight), *geometry,
                                                      _numba(grad_x))
     return grad_x
 
 
-def conv2d_backward_weight(x, grad_out, geometry, weight_shape):
+def conv2d_backward_weight(x, grad_out, geometry, weight_shape, groups=1):
     if x.shape[0] == 0:
         return CudaArray.full(weight_shape, 0, grad_out.dtype)
     grad_weight = CudaArray.empty(weight_shape, grad_out.dtype)
+    if groups != 1:
+        return ops_conv_depthwise.conv2d_backward_weight_grouped(conv2d_backward_weight, x, grad_out, geometry,
+                                                                 groups, grad_weight)
     kernels("conv2d").conv2d_backward_weight(_contiguous(x), _contiguous(grad_out), *geometry,
                                                   _numba(grad_weight))
     return grad_weight

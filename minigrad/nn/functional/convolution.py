@@ -4,22 +4,30 @@ from .. import geometry
 from .arguments import check_tensors
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D cross-correlation of NCHW ``x`` with ``weight`` (out_channels, in_channels, kh, kw), as PyTorch.
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of NCHW ``x`` with ``weight`` (out_channels, in_channels / groups, kh, kw), as PyTorch.
 
     ``padding`` is an int, a pair, "same" (output size = input size; stride 1) or "valid" (none).
+    ``groups`` splits the channels: output group k sees input group k only (``groups`` = in_channels
+    is the depthwise convolution, with out_channels / in_channels filters per channel).
     """
     name = "conv2d"
     check_tensors(name, ("input", x), ("weight", weight), ("bias", bias))
     geometry.check_4d(name, x)
-    geometry.check_4d(name, weight, "weight", "(out_channels, in_channels, kernel_height, kernel_width)")
+    geometry.check_4d(name, weight, "weight", "(out_channels, in_channels / groups, kernel_height, kernel_width)")
     dtypes = {x.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
     if len(dtypes) > 1 or x.dtype.kind != "f":
         described = ", ".join(f"{label} {t.dtype}" for label, t in (("input", x), ("weight", weight), ("bias", bias)) if t is not None)
         raise TypeError(f"{name}: input, weight and bias must share one float dtype, got {described}")
-    if weight.shape[1] != x.shape[1]:
+    check_groups(name, groups)
+    if weight.shape[0] % groups:
+        raise ValueError(f"{name}: given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                         f"but got weight of size {weight.shape}")
+    if weight.shape[1] * groups != x.shape[1]:
+        grouped = f"given groups={groups}, " if groups != 1 else ""
         raise ValueError(
-            f"{name}: weight {weight.shape} expects {weight.shape[1]} input channels, input {x.shape} has {x.shape[1]}"
+            f"{name}: {grouped}weight {weight.shape} expects {weight.shape[1] * groups} input channels, "
+            f"input {x.shape} has {x.shape[1]}"
         )
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"{name}: bias of shape {bias.shape} does not match {weight.shape[0]} output channels")
@@ -32,8 +40,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         geometry.output_length(name, x.shape[3], left, right, kernel_size[1], dilation[1], stride[1], "width"),
     )
     options = {"geometry": (stride[0], stride[1], top, left, dilation[0], dilation[1]), "output_size": output_size}
+    if groups != 1:
+        options["groups"] = groups
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return ops.Conv2d.apply(*inputs, **options)
+
+
+def check_groups(name, groups):
+    """``groups`` must be a positive int (PyTorch: "non-positive groups is not supported")."""
+    if not isinstance(groups, int) or isinstance(groups, bool):
+        raise TypeError(f"{name}: groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{name}: non-positive groups is not supported, got groups={groups}")
 
 
 def _pool_geometry(name, x, kernel_size, stride, padding):

@@ -1,0 +1,240 @@
+"""Grouped and depthwise convolution: F.conv2d(groups=...) and nn.Conv2d(groups=..., padding_mode=...)
+against PyTorch (values and every gradient, float32 and float64), gradcheck and gradgradcheck in
+float64, forward mode, the depthwise kernels' bounds-checked twins, and the argument checks."""
+import functools
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad.kernels.cpu import conv_depthwise
+from minigrad.kernels.cpu.preset import checked_twin
+
+# (label, batch, in_channels, out_channels, groups, height, width, kernel, stride, padding, dilation)
+CASES = [
+    ("depthwise 3x3 same", 2, 3, 3, 3, 7, 6, 3, 1, 1, 1),
+    ("depthwise stride 2", 2, 4, 4, 4, 9, 7, 3, 2, 1, 1),
+    ("depthwise multiplier 2", 2, 3, 6, 3, 7, 8, 3, 1, 1, 1),
+    ("depthwise multiplier 2 stride 2 dilation 2", 1, 2, 4, 2, 9, 9, 3, 2, 2, 2),
+    ("depthwise 'same' even kernel", 2, 3, 3, 3, 6, 5, 4, 1, "same", 1),
+    ("depthwise 'valid' 5x5 rectangular stride", 1, 2, 2, 2, 9, 8, (5, 3), (2, 1), "valid", (1, 2)),
+    ("depthwise kernel larger than the padding", 1, 2, 2, 2, 3, 3, 3, 3, 2, 1),
+    ("groups 2", 2, 4, 6, 2, 7, 6, 3, 1, 1, 1),
+    ("groups 2 stride 2 'valid'", 1, 4, 2, 2, 8, 7, 3, 2, 0, 1),
+    ("groups 3 dilation 2 'same'", 2, 6, 3, 3, 7, 7, 3, 1, "same", 2),
+    ("groups 1", 2, 3, 2, 1, 6, 5, 3, 1, 1, 1),
+]
+IDS = [case[0] for case in CASES]
+
+
+def arrays(case, dtype, seed=0):
+    _, batch, channels, outputs, groups, height, width, kernel, *_ = case
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((batch, channels, height, width)).astype(dtype),
+            rng.standard_normal((outputs, channels // groups) + kernel).astype(dtype),
+            rng.standard_normal(outputs).astype(dtype))
+
+
+def options(case):
+    groups, stride, padding, dilation = case[4], case[8], case[9], case[10]
+    return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_values_and_every_gradient_match_torch(case, dtype):
+    torch = pytest.importorskip("torch")
+    x, weight, bias = arrays(case, dtype)
+    mine = [mg.tensor(a, requires_grad=True) for a in (x, weight, bias)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, weight, bias)]
+    out = F.conv2d(*mine, **options(case))
+    expected = torch.nn.functional.conv2d(*theirs, **options(case))
+    upstream = np.random.default_rng(5).standard_normal(expected.shape).astype(dtype)
+    out.backward(mg.tensor(upstream))
+    expected.backward(torch.tensor(upstream))
+    tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-11, "atol": 1e-11}
+    assert out.dtype == mine[0].dtype
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **tolerance)
+    for name, tensor, reference in zip(("input", "weight", "bias"), mine, theirs):
+        np.testing.assert_allclose(tensor.grad.numpy(), reference.grad.numpy(), err_msg=name, **tolerance)
+
+
+# Tiny cases for the (slow, numerical) float64 checks.
+SMALL = [
+    ("depthwise stride 2", 1, 2, 2, 2, 5, 4, 3, 2, 1, 1),
+    ("depthwise multiplier 2 dilation 2", 1, 2, 4, 2, 5, 4, 2, 1, 1, 2),
+    ("depthwise 'same' even kernel", 1, 2, 2, 2, 4, 3, 2, 1, "same", 1),
+    ("groups 2 stride 2", 1, 4, 2, 2, 4, 5, 2, 2, 1, 1),
+]
+
+
+def leaves(case):
+    return [mg.tensor(a, requires_grad=True) for a in arrays(case, np.float64, seed=1)]
+
+
+@pytest.mark.parametrize("case", SMALL, ids=[case[0] for case in SMALL])
+def test_gradcheck_and_gradgradcheck(case):
+    def function(*inputs):
+        return F.conv2d(*inputs, **options(case))
+    inputs = leaves(case)
+    assert mg.gradcheck(function, inputs)
+    assert mg.gradcheck(lambda x, w: function(x, w), inputs[:2])
+    assert mg.gradgradcheck(function, inputs)
+
+
+@pytest.mark.parametrize("case", SMALL[1:2], ids=[case[0] for case in SMALL[1:2]])
+def test_third_derivatives_run_through_the_grouped_gradient_ops(case):
+    """The gradient ops carry groups, so a gradient of a gradient of a gradient is still right."""
+    def second(x, w):
+        with mg.enable_grad():  # gradcheck's numerical pass runs under no_grad
+            out = F.conv2d(x, w, **options(case))
+            (grad_x,) = mg.autograd.grad((out * out).sum(), (x,), create_graph=True)
+            return (grad_x * grad_x).sum()
+
+    def third(x, w):
+        with mg.enable_grad():
+            return mg.autograd.grad(second(x, w), (w,), create_graph=True)[0]
+    x, weight, _ = leaves(case)
+    assert mg.gradcheck(third, (x, weight))
+
+
+@pytest.mark.parametrize("case", SMALL, ids=[case[0] for case in SMALL])
+def test_forward_mode_equals_reverse_mode(case):
+    inputs = [mg.tensor(a) for a in arrays(case, np.float64, seed=2)]
+    positions = (0, 1, 2)
+    function = lambda *tensors: F.conv2d(*tensors, **options(case))  # noqa: E731
+    forward = mg.func.jacfwd(function, argnums=positions)(*inputs)
+    reverse = mg.func.jacrev(function, argnums=positions)(*inputs)
+    for mine, expected in zip(forward, reverse):
+        np.testing.assert_allclose(mine.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_padding_is_skipped_not_multiplied_as_torch_does_for_depthwise():
+    """PyTorch's float32 depthwise kernels skip taps outside the input: an inf weight makes no NaN at the
+    border (its float64 path multiplies the padding's zeros, NaN there; minigrad skips in both dtypes)."""
+    torch = pytest.importorskip("torch")
+    x = np.ones((1, 2, 4, 4), np.float32)
+    weight = np.ones((2, 1, 3, 3), np.float32)
+    weight[0, 0, 0, 0] = np.inf
+    out = F.conv2d(mg.tensor(x), mg.tensor(weight), padding=1, groups=2).numpy()
+    expected = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(weight), padding=1, groups=2).numpy()
+    np.testing.assert_array_equal(out, expected)
+    assert not np.isnan(out).any()
+
+
+@functools.cache
+def twin(name):
+    return checked_twin(getattr(conv_depthwise, name))
+
+
+@pytest.mark.parametrize("multiplier, stride", [(1, 1), (2, 2)])
+def test_the_bounds_checked_twins_agree(multiplier, stride):
+    """prange hides index errors: the kernels compiled serially with boundscheck, on awkward geometry."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 5))
+    weight = rng.standard_normal((3 * multiplier, 1, 3, 2))
+    bias = rng.standard_normal(3 * multiplier)
+    geometry = (stride, stride, 2, 1, 2, 1)  # padding 2 top (1 bottom implied), dilation 2 rows
+    out_shape = (2, 3 * multiplier, (7 + 3 - 4 - 1) // stride + 1, (5 + 2 - 1 - 1) // stride + 1)
+    out, checked = np.empty(out_shape), np.empty(out_shape)
+    conv_depthwise.depthwise_forward(x, weight, bias, *geometry, out)
+    twin("depthwise_forward")(x, weight, bias, *geometry, checked)
+    np.testing.assert_allclose(checked, out, rtol=1e-13, atol=1e-13)
+    grad_out = rng.standard_normal(out_shape)
+    grad_x, checked = np.empty_like(x), np.empty_like(x)
+    conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, grad_x)
+    twin("depthwise_backward_input")(grad_out, weight, *geometry, checked)
+    np.testing.assert_allclose(checked, grad_x, rtol=1e-13, atol=1e-13)
+    partials, checked = np.empty((2, 3 * multiplier, 3, 2)), np.empty((2, 3 * multiplier, 3, 2))
+    conv_depthwise.depthwise_weight_partials(x, grad_out, *geometry, partials)
+    twin("depthwise_weight_partials")(x, grad_out, *geometry, checked)
+    np.testing.assert_allclose(checked, partials, rtol=1e-13, atol=1e-13)
+    total, checked_total = np.empty(partials[0].size), np.empty(partials[0].size)
+    conv_depthwise.sum_partials(partials.reshape(2, -1), total)
+    twin("sum_partials")(partials.reshape(2, -1), checked_total)
+    np.testing.assert_array_equal(checked_total, total)
+
+
+def test_an_empty_batch():
+    x = mg.zeros(0, 3, 5, 5, requires_grad=True)
+    weight = mg.ones(6, 1, 3, 3, requires_grad=True)
+    out = F.conv2d(x, weight, padding=1, groups=3)
+    assert out.shape == (0, 6, 5, 5)
+    out.sum().backward()
+    assert x.grad.shape == (0, 3, 5, 5) and not weight.grad.numpy().any()
+
+
+# --- the functional's argument checks -------------------------------------------------------------
+
+@pytest.mark.parametrize("groups, weight_shape, error, message", [
+    (0, (4, 4, 3, 3), ValueError, "conv2d: non-positive groups is not supported, got groups=0"),
+    (-2, (4, 4, 3, 3), ValueError, "non-positive groups"),
+    (1.5, (4, 4, 3, 3), TypeError, "conv2d: groups must be an int, got 1.5"),
+    (4, (6, 1, 3, 3), ValueError, r"conv2d: given groups=4, expected weight to be divisible by 4 at dimension 0"),
+    (3, (6, 2, 3, 3), ValueError, r"given groups=3, weight \(6, 2, 3, 3\) expects 6 input channels, input "
+                                  r"\(2, 4, 5, 5\) has 4"),
+    (2, (6, 1, 3, 3), ValueError, "expects 2 input channels"),
+])
+def test_conv2d_refuses_bad_groups(groups, weight_shape, error, message):
+    with pytest.raises(error, match=message):
+        F.conv2d(mg.ones(2, 4, 5, 5), mg.ones(*weight_shape), groups=groups)
+
+
+# --- the layer --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arguments", [
+    {"groups": 2, "bias": False},
+    {"groups": 4, "padding": 1},
+    {"groups": 2, "padding": "same", "dilation": 2},
+    {"groups": 1, "padding_mode": "reflect", "padding": 1},
+    {"groups": 4, "padding_mode": "replicate", "padding": (1, 2), "stride": 2},
+])
+def test_the_layer_matches_torch(arguments):
+    """repr, weight shape, fan_in-bounded initialisation, and forward/backward against torch with
+    torch's layer given the same parameters (padding modes through F.pad)."""
+    torch = pytest.importorskip("torch")
+    layer = mg.nn.Conv2d(4, 8, 3, **arguments)
+    reference = torch.nn.Conv2d(4, 8, 3, **arguments)
+    assert repr(layer) == repr(reference)
+    assert layer.weight.shape == tuple(reference.weight.shape)
+    bound = 1 / math.sqrt(4 // arguments["groups"] * 9)
+    assert np.abs(layer.weight.numpy()).max() <= bound
+    assert np.abs(layer.weight.numpy()).max() > 0.7 * bound  # drawn with the grouped fan_in, not a smaller one
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(layer.weight.numpy()))
+        if layer.bias is not None:
+            reference.bias.copy_(torch.tensor(layer.bias.numpy()))
+    x = np.random.default_rng(4).standard_normal((2, 4, 7, 6)).astype(np.float32)
+    mine, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = layer(mine), reference(theirs)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), reference.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_layer_keeps_torch_positional_order():
+    layer = mg.nn.Conv2d(4, 4, 3, 1, 1, 1, 4, False, "zeros")
+    assert (layer.groups, layer.bias, layer.padding_mode) == (4, None, "zeros")
+    assert layer.weight.shape == (4, 1, 3, 3)
+
+
+@pytest.mark.parametrize("positional, keywords, message", [
+    ((6, 4, 3), {"groups": 4}, "Conv2d: in_channels must be divisible by groups, got in_channels=6, groups=4"),
+    ((4, 6, 3), {"groups": 4}, "Conv2d: out_channels must be divisible by groups, got out_channels=6, groups=4"),
+    ((4, 4, 3), {"groups": 0}, "Conv2d: non-positive groups is not supported"),
+    ((4, 4, 3), {"padding_mode": "mirror"}, "Conv2d: padding_mode must be one of zeros, reflect, replicate, "
+                                            "circular, got 'mirror'"),
+    ((4, 4, 3), {"padding_mode": "circular"}, "Conv2d: padding_mode 'circular' is not supported"),
+    ((4, 4, 3), {"padding": "same", "stride": 2}, "Conv2d: padding='same' needs stride 1"),
+    ((4, 4, 3), {"padding": "full"}, "Conv2d: padding must be an int, a pair, 'same' or 'valid', got 'full'"),
+])
+def test_the_layer_refuses_bad_arguments(positional, keywords, message):
+    exception = NotImplementedError if keywords.get("padding_mode") == "circular" else ValueError
+    with pytest.raises(exception, match=message):
+        mg.nn.Conv2d(*positional, **keywords)
