@@ -10,6 +10,7 @@ probability_losses.py; all are reached as ``F.<name>``.
 import numpy as np
 
 from ... import backend, ops
+from ...functions import where
 from ...tensor import Tensor
 from .arguments import check_reduction, check_targets, check_tensors, on_device_of
 from .probability_losses import binary_cross_entropy, binary_cross_entropy_with_logits, kl_div  # noqa: F401
@@ -130,11 +131,13 @@ def weighted_cross_entropy(logits, targets, class_weights, ignore_index, reducti
         return loss
     valid = targets != ignore_index
     weight_row = Tensor._wrap(class_weights.reshape(1, classes), logits.device)
-    valid_column = Tensor._wrap(valid.astype(logits.dtype).reshape(-1, 1), logits.device)
-    smooth = -(log_probabilities * weight_row * valid_column).sum(dim=1)
+    # Ignored rows masked by a where, as PyTorch's masked_fill: they get neither a loss nor a gradient,
+    # even where a log-probability is infinite.
+    smooth = where(Tensor._wrap(valid, logits.device), -(log_probabilities * weight_row).sum(dim=1), 0.0)
     if reduction == "mean":
         total_weight = float(np.where(valid, class_weights[np.where(valid, targets, 0)], 0).sum())
-        smooth = smooth.sum() / total_weight if total_weight else smooth.sum() * float("nan")
+        # No weight counted: a NaN loss with a zero gradient, as PyTorch's
+        smooth = smooth.sum() / total_weight if total_weight else smooth.sum() * 0.0 + float("nan")
     elif reduction == "sum":
         smooth = smooth.sum()
     return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
