@@ -18,6 +18,7 @@ A file per family, all reached as ``backend.<function>``:
     convolution.py  2-D convolution and pooling
     embedding.py    the embedding lookup, its scatter-add gradient, max_norm
     adaptive_pool.py adaptive average and max pooling (PyTorch's bins)
+    batch_norm.py   batch normalization: training forward, eval affine, backward
     optimizers.py   the fused optimizer updates
 """
 from .adaptive_pool import adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, adaptive_max_pool2d_forward  # noqa: F401
