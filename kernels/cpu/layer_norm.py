@@ -43,14 +43,14 @@ def layer_norm_forward(x, weight, bias, eps, out, mean, rstd):
     rows, length = x.shape
     for r in prange(rows):
         shift = x[r, 0]
-        total = 0.0
-        squares = 0.0
+        total = shift - shift  # zero in x's dtype: float32 sums vectorize at twice float64's width
+        squares = total
         for j in range(length):
             centred = x[r, j] - shift
             total += centred
             squares += centred * centred
-        shifted_mean = total / length
-        variance = max(squares / length - shifted_mean * shifted_mean, 0.0)
+        shifted_mean = float(total) / length
+        variance = max(float(squares) / length - shifted_mean * shifted_mean, 0.0)
         mean[r] = shift + shifted_mean
         rstd[r] = 1.0 / math.sqrt(variance + eps)
         row_mean, row_rstd = mean[r], rstd[r]  # in x's dtype: the loop below runs in it
@@ -70,8 +70,8 @@ def layer_norm_backward(grad_out, x, weight, mean, rstd, grad_x, grad_weight, gr
     for part in prange(parts):
         for r in range(part * rows // parts, (part + 1) * rows // parts):
             row_mean, row_rstd = mean[r], rstd[r]
-            gw_total = 0.0
-            gwx_total = 0.0
+            gw_total = row_mean - row_mean  # zero in x's dtype
+            gwx_total = gw_total
             for j in range(length):
                 gw = grad_out[r, j] * weight[j]
                 gw_total += gw
@@ -112,15 +112,15 @@ def group_norm_forward(x, weight, bias, groups, eps, out, mean, rstd):
         n, g = row // groups, row % groups
         first = g * group_channels
         shift = x[n, first, 0]
-        total = 0.0
-        squares = 0.0
+        total = shift - shift  # zero in x's dtype, as in layer_norm_forward
+        squares = total
         for c in range(first, first + group_channels):
             for s in range(positions):
                 centred = x[n, c, s] - shift
                 total += centred
                 squares += centred * centred
-        shifted_mean = total / row_length
-        variance = max(squares / row_length - shifted_mean * shifted_mean, 0.0)
+        shifted_mean = float(total) / row_length
+        variance = max(float(squares) / row_length - shifted_mean * shifted_mean, 0.0)
         mean[n, g] = shift + shifted_mean
         rstd[n, g] = 1.0 / math.sqrt(variance + eps)
         row_mean, row_rstd = mean[n, g], rstd[n, g]
@@ -149,8 +149,8 @@ def group_norm_backward(grad_out, x, weight, mean, rstd, groups, grad_x, grad_we
         gw_total = 0.0
         gwx_total = 0.0
         for c in range(first, first + group_channels):
-            gx_sum = 0.0
-            g_sum = 0.0
+            gx_sum = row_mean - row_mean  # zero in x's dtype
+            g_sum = gx_sum
             for s in range(positions):
                 gradient = grad_out[n, c, s]
                 g_sum += gradient

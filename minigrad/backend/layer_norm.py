@@ -25,8 +25,9 @@ def layer_norm_forward(x, weight, bias, row_length, eps):
     """(out, mean, rstd): x normalized over its trailing ``row_length`` elements; mean and rstd (rows,)."""
     rows = x.size // row_length if row_length else math.prod(x.shape[:x.ndim - 1])
     out = np.empty(x.shape, x.dtype)
-    mean, rstd = np.full(rows, np.nan, x.dtype), np.full(rows, np.nan, x.dtype)
+    mean, rstd = np.empty(rows, x.dtype), np.empty(rows, x.dtype)
     if x.size == 0:
+        mean[:], rstd[:] = np.nan, np.nan  # rows of no elements have no statistics
         return out, mean, rstd
     weight, bias = _affine(weight, bias, row_length, x.dtype)
     kernels("layer_norm").layer_norm_forward(np.ascontiguousarray(x).reshape(rows, row_length), weight, bias,
@@ -58,8 +59,9 @@ def _planes(array):
 def group_norm_forward(x, weight, bias, groups, eps):
     """(out, mean, rstd): x (N, C, *) normalized over each group of C / groups channels; mean, rstd (N, groups)."""
     out = np.empty(x.shape, x.dtype)
-    mean, rstd = np.full((x.shape[0], groups), np.nan, x.dtype), np.full((x.shape[0], groups), np.nan, x.dtype)
+    mean, rstd = np.empty((x.shape[0], groups), x.dtype), np.empty((x.shape[0], groups), x.dtype)
     if x.size == 0:
+        mean[:], rstd[:] = np.nan, np.nan
         return out, mean, rstd
     weight, bias = _affine(weight, bias, x.shape[1], x.dtype)
     kernels("layer_norm").group_norm_forward(_planes(x), weight, bias, int(groups), float(eps),

@@ -16,6 +16,8 @@ def _shape_text(shape):
 
 def normalized_shape_of(name, normalized_shape):
     """``normalized_shape`` as a tuple of ints (an int is a one-element shape), refused with ``name`` otherwise."""
+    if type(normalized_shape) is tuple and all(type(size) is int and size >= 0 for size in normalized_shape):
+        return normalized_shape  # the common case, and a module's own (checked when it was made): no copy
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
     try:
         shape = tuple(shape)
@@ -31,21 +33,24 @@ def normalized_shape_of(name, normalized_shape):
 def layer_norm_checked(name, x, normalized_shape, weight, bias, eps):
     """F.layer_norm after its checks, every message naming ``name``."""
     check_tensors(name, ("input", x), ("weight", weight), ("bias", bias))
-    if isinstance(normalized_shape, numbers.Integral) and name == "layer_norm":
+    if name == "layer_norm" and type(normalized_shape) is not tuple and isinstance(normalized_shape, numbers.Integral):
         raise TypeError(f"layer_norm: normalized_shape must be a tuple of ints, not int ({normalized_shape}); "
                         f"write ({normalized_shape},)")
     shape = normalized_shape_of(name, normalized_shape)
     if not shape:
         raise RuntimeError(f"{name}: expected normalized_shape to be at least 1-dimensional, i.e., containing at "
                            "least one element, but got normalized_shape = []")
-    check_one_float_dtype(name, ("input", x), ("weight", weight), ("bias", bias))
+    dtype = x.dtype
+    if dtype.kind != "f" or (weight is not None and weight.dtype != dtype) or (bias is not None and bias.dtype != dtype):
+        check_one_float_dtype(name, ("input", x), ("weight", weight), ("bias", bias))
     for label, parameter in (("weight", weight), ("bias", bias)):
-        if parameter is not None and tuple(parameter.shape) != shape:
+        if parameter is not None and parameter.shape != shape:
             raise RuntimeError(f"{name}: expected {label} to be of same shape as normalized_shape, but got {label} of "
                                f"shape {_shape_text(parameter.shape)} and normalized_shape = {_shape_text(shape)}")
-    if x.ndim < len(shape) or tuple(x.shape[x.ndim - len(shape):]) != shape:
+    x_shape = x.shape
+    if len(x_shape) < len(shape) or tuple(x_shape[len(x_shape) - len(shape):]) != shape:
         raise RuntimeError(f"{name}: given normalized_shape={_shape_text(shape)}, expected input with shape "
-                           f"[*, {', '.join(str(size) for size in shape)}], but got input of size{_shape_text(x.shape)}")
+                           f"[*, {', '.join(str(size) for size in shape)}], but got input of size{_shape_text(x_shape)}")
     inputs = [tensor for tensor in (x, weight, bias) if tensor is not None]
     return ops.LayerNorm.apply(*inputs, normalized_shape=shape, eps=float(eps), has_weight=weight is not None,
                                has_bias=bias is not None)
@@ -66,7 +71,9 @@ def group_norm_checked(name, x, num_groups, weight, bias, eps):
         raise ValueError(f"{name}: num_groups must be positive, got {num_groups}")
     if x.ndim < 2:
         raise RuntimeError(f"{name}: expected at least 2 dimensions for input tensor but received {x.ndim}")
-    check_one_float_dtype(name, ("input", x), ("weight", weight), ("bias", bias))
+    dtype = x.dtype
+    if dtype.kind != "f" or (weight is not None and weight.dtype != dtype) or (bias is not None and bias.dtype != dtype):
+        check_one_float_dtype(name, ("input", x), ("weight", weight), ("bias", bias))
     channels = x.shape[1]
     for label, parameter in (("weight", weight), ("bias", bias)):
         if parameter is not None and tuple(parameter.shape) != (channels,):
