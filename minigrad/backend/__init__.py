@@ -20,6 +20,7 @@ A file per family, all reached as ``backend.<function>``:
     adaptive_pool.py adaptive average and max pooling (PyTorch's bins)
     batch_norm.py   batch normalization: training forward, eval affine, backward
     optimizers.py   the fused optimizer updates
+    activation.py   the activations' fused forward and backward (LeakyReLU, GELU, SiLU, Mish...)
 """
 from .adaptive_pool import adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, adaptive_max_pool2d_forward  # noqa: F401
 from .batch_norm import batch_norm_affine, batch_norm_backward, batch_norm_training  # noqa: F401
@@ -31,6 +32,7 @@ from .devices import (  # noqa: F401
     as_array, check_device, contiguous, copied, device_of, full, full_like, move, to_device, to_host,
 )
 from .embedding import embedding_backward, embedding_forward, embedding_renorm  # noqa: F401
+from .activation import ACTIVATION_PARAMETERS, activation_backward, activation_forward  # noqa: F401
 from .elementwise import PARALLEL_ELEMENTWISE_SIZE, dropout_mask, relu_backward, relu_forward  # noqa: F401
 from .losses import count_targets, softmax_cross_entropy  # noqa: F401
 from .optimizers import (  # noqa: F401

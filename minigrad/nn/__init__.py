@@ -2,6 +2,7 @@
 from . import functional, init  # noqa: F401
 from . import utils  # noqa: F401
 from .activation import ReLU, Sigmoid, Tanh  # noqa: F401
+from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU6, SiLU, Softmax, Softplus  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from .adaptive_pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d  # noqa: F401

@@ -9,6 +9,7 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
 
     arithmetic.py   + - * /, powers, and division with rounding (remainder, floor_divide, fmod)
     elementwise.py  the functions of one element (exp, log, relu, clamp, cast...)
+    activation.py   LeakyReLU, ELU, GELU, SiLU, Softplus, Hardtanh, Mish: one op on fused kernels
     reduction.py    sum, mean, max, min, logsumexp, cumsum, and softmax / log-softmax along an axis
     statistics.py   var, std and the vector p-norms
     shape.py        reshape, permute, expand, indexing, moves between devices
@@ -29,6 +30,7 @@ softmax cross-entropy run Numba kernels through minigrad/backend/.
     padding.py      constant padding (a negative pad crops), the reflect and replicate maps
 """
 from .broadcasting import unbroadcast
+from .activation import Activation, GeluDerivative
 from .batch_norm import BatchNorm
 from .layer_norm import GroupNorm, LayerNorm
 from .conv import Conv2d, Conv2dInputGradient, Conv2dWeightGradient
@@ -52,6 +54,7 @@ from .resample import Resample2d
 from .padding import ConstantPad
 
 __all__ = [
+    "Activation", "GeluDerivative",
     "BatchNorm",
     "GroupNorm", "LayerNorm",
     "Resample2d", "ConstantPad",

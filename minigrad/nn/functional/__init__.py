@@ -2,6 +2,7 @@
 function's name in every message, arguments.py), then applies an op from minigrad/ops/. A file per
 family, all reached as ``F.<name>``."""
 from .activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from .activations import elu, gelu, hardtanh, leaky_relu, mish, relu6, silu, softplus  # noqa: F401
 from .dropout import dropout  # noqa: F401
 from .batch_norm import batch_norm  # noqa: F401
 from .adaptive_pooling import adaptive_avg_pool2d, adaptive_max_pool2d  # noqa: F401
