@@ -218,5 +218,10 @@ def test_checked_twins_refuse_an_index_out_of_range():
     weight, out = np.zeros((3, 2)), np.empty((2, 2))
     with pytest.raises(IndexError):
         twin("embedding_forward")(weight, np.array([0, 3]), out)
-    with pytest.raises(IndexError):
-        twin("embedding_backward")(np.ones((2, 2)), np.array([0, 3]), -1, False, np.zeros((3, 2)))
+    with pytest.raises(IndexError):  # the frequency count indexes by the index
+        twin("embedding_backward")(np.ones((2, 2)), np.array([0, 3]), -1, True, np.zeros((3, 2)))
+    # Without it each task adds only the positions naming its own rows: an index out of range is never
+    # written anywhere (F.embedding refuses it before any kernel runs).
+    grad_weight = np.zeros((3, 2))
+    twin("embedding_backward")(np.ones((2, 2)), np.array([0, 3]), -1, False, grad_weight)
+    np.testing.assert_array_equal(grad_weight, [[1, 1], [0, 0], [0, 0]])

@@ -6,11 +6,14 @@ The indices arrive flat (one per looked-up position) and already checked to lie 
 
 Backward adds the gradient of every position into the weight row it looked up, and one row may
 be looked up many times (repeated tokens), so parallel positions would race on a row. Instead
-each ``prange`` iteration owns a block of embedding columns and walks every position in order:
-no two threads ever write the same element, and each element's sum is taken in position order,
-so results are deterministic whatever the thread count. A column block is 16 values (64 bytes of
-float32, a cache line), so a thread's reads of a gradient row and writes of a weight row stay
-within whole lines.
+each ``prange`` iteration owns a range of weight rows and walks every position in order, adding
+the whole gradient row (contiguous, vectorised) of the positions that name one of its rows: no
+two threads ever write the same row, and each sum is taken in position order, so results are
+deterministic whatever the thread count. Every task reads all the indices (8 bytes a position,
+against 4 x width bytes of gradient): a few ranges per thread balance batches that name few rows.
+(A first version gave each thread a block of 16 columns instead: 8 strided passes over the
+positions for a width of 128, about 4x slower: 0.54 ms against 0.13 ms for a (64, 50) batch into a
+(10000, 128) float32 table, one thread, kernel alone, Zen 3.)
 """
 import math
 
@@ -18,11 +21,12 @@ import numpy as np
 from numba import prange
 
 from .preset import cpu_kernel
+from .simd import thread_count
 
 # The entry points the backend calls; kernels/cuda/embedding.py has the same names and arguments.
 __all__ = ["embedding_forward", "embedding_backward", "embedding_renorm"]
 
-COLUMN_BLOCK = 16
+TASKS_PER_THREAD = 4  # row ranges per thread: a batch that names few rows still spreads over the threads
 
 
 @cpu_kernel
@@ -46,21 +50,21 @@ def embedding_backward(grad_out, indices, padding_idx, scale_grad_by_freq, grad_
     if scale_grad_by_freq:
         for p in range(positions):
             counts[indices[p]] += 1
-    blocks = (width + COLUMN_BLOCK - 1) // COLUMN_BLOCK
-    for block in prange(blocks):
-        start = block * COLUMN_BLOCK
-        stop = min(start + COLUMN_BLOCK, width)
+    tasks = min(rows, TASKS_PER_THREAD * thread_count())
+    rows_per_task = (rows + tasks - 1) // tasks
+    for task in prange(tasks):
+        first_row = task * rows_per_task
+        stop_row = min(first_row + rows_per_task, rows)
         for p in range(positions):
             row = indices[p]
-            if row == padding_idx:
-                continue
-            for j in range(start, stop):
-                grad_weight[row, j] += grad_out[p, j]
+            if first_row <= row < stop_row and row != padding_idx:
+                for j in range(width):
+                    grad_weight[row, j] += grad_out[p, j]
         if scale_grad_by_freq:
             # Each sum divided once by its row's frequency (PyTorch scales each term: the same to rounding).
-            for row in range(rows):
+            for row in range(first_row, stop_row):
                 if counts[row] > 1:
-                    for j in range(start, stop):
+                    for j in range(width):
                         grad_weight[row, j] /= counts[row]
 
 
