@@ -92,7 +92,8 @@ def layer_norm_backward(grad_out, x, weight, mean, rstd, grad_x, grad_weight, gr
             for j in range(length):
                 grad_x[r, j] = row_rstd * weight[j] * grad_out[r, j] + x_coefficient * x[r, j] + constant
     if affine:
-        for j in prange(length):
+        # A few thousand adds: serial, since a second parallel region costs more to start than it saves.
+        for j in range(length):
             weight_sum = partial_weight[0, j]
             bias_sum = partial_bias[0, j]
             for part in range(1, parts):
@@ -171,7 +172,8 @@ def group_norm_backward(grad_out, x, weight, mean, rstd, groups, grad_x, grad_we
             for s in range(positions):
                 grad_x[n, c, s] = g_coefficient * grad_out[n, c, s] + x_coefficient * x[n, c, s] + constant
     if grad_weight.shape[0] != 0:
-        for c in prange(channels):
+        # batch x channels adds: serial, as in layer_norm_backward.
+        for c in range(channels):
             g = c // group_channels
             weight_sum = 0.0
             bias_sum = 0.0
