@@ -12,7 +12,10 @@ per-element (LayerNorm) or per-channel (GroupNorm) affine map:
 Forward, a row per ``prange`` iteration while it sits in cache: one pass sums (x - x0) and
 (x - x0)^2 (x0 the row's first element: the shift keeps the one-pass variance from cancelling
 when the mean is large against the spread), one pass writes the output; mean and inverse std are
-saved, in x's dtype, for backward. Sums are accumulated in float64 whatever x's dtype.
+saved, in x's dtype, for backward. Row sums are accumulated in x's dtype, as PyTorch's CPU
+kernels do: float32 vectorizes at twice float64's width (the (100, 1024) forward took 78 µs with
+float64 sums, 24 µs with float32 ones, on one Zen 3 core), and fastmath's reassociation gives each
+vector lane its own partial sum, so a row's rounding error grows with length / lanes, not length.
 
 Backward from the saved statistics, xhat = (x - mean) * rstd, gw = g * weight:
     dx = rstd * (gw - mean_row(gw) - xhat * mean_row(gw * xhat))

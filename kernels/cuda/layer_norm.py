@@ -6,7 +6,8 @@ threads stride across the row (thread t takes elements t, t + block size, ...), 
 32 neighbouring elements at once.
 
 - forward: each thread sums (x - x0) and (x - x0)^2 over its elements in float64 (x0 the row's
-  first element, as on the CPU); two shared-memory trees (halving the active threads each round,
+  first element, as on the CPU; float64 here, where the CPU sums in x's dtype for SIMD width: a
+  GPU thread adds a handful of elements, and float64 keeps the trees' sums exact enough); two shared-memory trees (halving the active threads each round,
   a barrier between rounds) give the row's sums; every thread then derives the same mean and
   inverse std from them, thread 0 saves them, and each thread writes its elements' outputs.
 - backward, dx: the same block per row sums g * w and g * w * x in two trees and writes
