@@ -19,6 +19,7 @@ A file per family, all reached as ``backend.<function>``:
     embedding.py    the embedding lookup, its scatter-add gradient, max_norm
     adaptive_pool.py adaptive average and max pooling (PyTorch's bins)
     batch_norm.py   batch normalization: training forward, eval affine, backward
+    layer_norm.py   layer and group normalization: forward with saved statistics, backward
     optimizers.py   the fused optimizer updates
     activation.py   the activations' fused forward and backward (LeakyReLU, GELU, SiLU, Mish...)
 """
