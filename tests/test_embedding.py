@@ -149,6 +149,8 @@ def test_from_pretrained_keeps_the_table_and_freezes_it():
     with pytest.raises(ValueError, match="Embedding: shape of weight"):
         nn.Embedding(4, 3, _weight=mg.zeros(3, 3))
     assert nn.Embedding(5, 3, _weight=pretrained, _freeze=True).weight.requires_grad is False
+    assert nn.Embedding(5, 3, _weight=pretrained, dtype=mg.float64).weight.dtype == mg.float32  # as torch
+    assert nn.Embedding(5, 3, dtype=mg.float64).weight.dtype == mg.float64
 
 
 def test_refusals_name_the_offending_value():

@@ -40,7 +40,7 @@ class Embedding(Module):
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: shape of weight {tuple(_weight.shape)} does not match num_embeddings "
                                  f"and embedding_dim ({num_embeddings}, {embedding_dim})")
-            self.weight = Parameter(_weight if dtype is None else _weight.to(dtype), requires_grad=not _freeze)
+            self.weight = Parameter(_weight, requires_grad=not _freeze)  # as PyTorch: dtype does not apply to it
         if device is not None and device != self.weight.device:
             self.to(device)
 
