@@ -19,6 +19,10 @@ CASES = [
     ((2, 3, 5, 6), (7, -2, 3, 9), "replicate"),
     ((5, 6), (3, 8), "replicate"),
     ((2, 1, 1, 1), (2, 3, 1, 0), "replicate"),
+    # as many output positions as input ones, but not one each: the backward map is no gather
+    ((2, 3), (1, -1), "reflect"),
+    ((1, 2, 3, 3), (0, 0, 1, -1), "replicate"),
+    ((1, 1, 2), (-1, -1, 0, 0), "reflect"),  # an empty output (PyTorch allows it for 2-D pads)
     ((2, 3, 4), (1, 2), "constant"),
     ((2, 3, 4), (1, -2, -1, 3, 2, 0), "constant"),
     ((2, 3, 4, 5), (-2, -3), "constant"),
@@ -69,11 +73,13 @@ def test_constant_pad_forward_mode_tangent_has_no_fill_value():
 REFUSALS = [
     ((3, 3), (1,), "constant", None, ValueError, "padding length must be divisible by 2"),
     ((3, 3), (1, 1, 1, 1, 1, 1), "constant", None, ValueError, "padding length 6 and input of dimension 2"),
-    ((1, 2, 3, 3), (-2, -2), "constant", None, ValueError, "input size 3, plus negative padding -2 and -2"),
+    ((1, 2, 3, 3), (-2, -2), "constant", None, ValueError, "input size 3, cut by negative padding -2 and -2"),
     ((3, 3), (1.0, 1), "constant", None, TypeError, r"pad must be a tuple of ints, got \(1.0, 1\)"),
     ((1, 2, 3, 3), (3, 0, 0, 0), "reflect", None, ValueError,
      r"padding size should be less than.*padding \(3, 0\) at dimension 3 of input \[1, 2, 3, 3\]"),
     ((1, 2, 3, 3), (0, 0, 2, 3), "reflect", None, ValueError, r"padding \(2, 3\) at dimension 2"),
+    ((1,), (1, -2), "constant", None, ValueError, "input size 1, cut by negative padding 1 and -2"),
+    ((1, 2), (-1, -1), "reflect", None, ValueError, "too small for padding \\(-1, -1\\): calculated output size 0"),
     ((3, 3), (1, 1), "reflect", 2.5, ValueError, "'reflect' doesn't take in value argument"),
     ((3, 3), (1, 1), "foo", None, ValueError, "mode must be one of.*'foo'"),
     ((3, 3), (1, 1), "circular", None, NotImplementedError, "'circular' is not supported"),

@@ -12,6 +12,8 @@ UpSample.h): the scale is 1 / scale_factor when a scale factor is given (else in
 index is computed in float32 for nearest and in the input's dtype for bilinear, and floored in
 float32 (``floorf``) for both.
 """
+import math
+
 import numpy as np
 
 from .. import backend
@@ -39,7 +41,10 @@ class AxisMap:
 
     @property
     def is_gather(self):
-        return self.weight is None and self.source.size == self.output_size
+        """Whether every output position reads exactly one input position, with weight 1."""
+        if self.weight is not None or self.source.size != self.output_size:
+            return False
+        return bool(np.all(np.diff(self.pointer) == 1))
 
     def weights(self, dtype):
         """The weights as an array of ``dtype``."""
@@ -149,7 +154,7 @@ class ResamplePlan:
 def resample(x, plan):
     """x (..., H, W) resampled by ``plan`` to (..., OH, OW) on the backend's kernels."""
     leading = x.shape[:-2]
-    planes = backend.contiguous(x).reshape((-1,) + x.shape[-2:])
+    planes = backend.contiguous(x).reshape((math.prod(leading),) + x.shape[-2:])  # not -1: x may be empty
     return backend.resample2d(planes, plan).reshape(leading + plan.output_size)
 
 

@@ -34,9 +34,10 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002 (torch's names)
     pairs = _pairs(x, pad)
     if mode == "constant":
         for dim, (length, (before, after)) in enumerate(zip(x.shape, pairs)):
-            if length + before + after < 0:
-                raise ValueError(f"{NAME}: the input size {length}, plus negative padding {before} and {after} "
-                                 f"resulted in a negative output size, which is invalid. Check dimension {dim} of your input.")
+            # PyTorch crops first: the negative pads together may not cut more than the dim holds.
+            if length - max(-before, 0) - max(-after, 0) < 0:
+                raise ValueError(f"{NAME}: the input size {length}, cut by negative padding {before} and {after}, "
+                                 f"would be negative, which is invalid. Check dimension {dim} of your input.")
         return ops.ConstantPad.apply(x, pads=pairs, value=0 if value is None else value)
     if value is not None:
         raise ValueError(f"{NAME}: padding mode {mode!r} doesn't take in value argument, got value={value!r}")
@@ -61,9 +62,10 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002 (torch's names)
             axes.append(reflect_axis(length, before, after))
         else:
             axes.append(replicate_axis(length, before, after))
-        if length + before + after <= 0:
-            raise ValueError(f"{NAME}: input size {length} with padding ({before}, {after}) at dimension {dim} "
-                             "leaves no output")
+        # PyTorch: a negative output size is refused, an empty one only when padding one dim.
+        if length + before + after < 0 or (length + before + after == 0 and padded_dims == 1):
+            raise ValueError(f"{NAME}: input size {length} at dimension {dim} is too small for padding "
+                             f"({before}, {after}): calculated output size {length + before + after}")
     if padded_dims == 1:  # the last dim only: one row, read as itself
         return ops.Resample2d.apply(x.unsqueeze(-2), plan=ResamplePlan(AxisMap.gather([0], 1), axes[0])).squeeze(-2)
     return ops.Resample2d.apply(x, plan=ResamplePlan(*axes))
