@@ -222,28 +222,58 @@ def test_running_statistics_are_not_part_of_the_graph():
     assert layer.running_mean._version_counter.value > 0  # updated in place, as PyTorch counts it
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_kernels_compiled_with_bounds_checks_match_the_parallel_ones(dtype):
-    """prange swallows index errors: the serial bounds-checked twins run the same arrays and must agree."""
+@pytest.mark.parametrize("shape", [(3, 5, 7), (6, 70, 1)], ids=["channel kernels", "column kernels"])
+def test_kernels_compiled_with_bounds_checks_match_the_parallel_ones(shape):
+    """prange swallows index errors: the parallel kernels compiled serially with bounds checks run the same
+    arrays and must agree with the entry points (which pick the serial siblings at these sizes). L = 1 runs
+    the column kernels, 70 channels: a whole block of 64 and a part of one. float64 only: each twin
+    compiles afresh, and the indexing is the same for both dtypes."""
+    dtype = np.float64
     rng = np.random.default_rng(2)
-    x, g = rng.standard_normal((3, 5, 7)).astype(dtype), rng.standard_normal((3, 5, 7)).astype(dtype)
-    weight, bias = rng.uniform(0.5, 1.5, 5).astype(dtype), rng.standard_normal(5).astype(dtype)
+    channels = shape[1]
+    x, g = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    weight, bias = rng.uniform(0.5, 1.5, channels).astype(dtype), rng.standard_normal(channels).astype(dtype)
+    prefix = "column" if shape[2] == 1 else "channel"
+    entries = (kernels.batch_norm_forward_training, kernels.batch_norm_affine, kernels.batch_norm_backward)
+    checked = tuple(checked_twin(kernel) for kernel in (getattr(kernels, f"{prefix}_forward_training"),
+                                                        kernels.affine_rows, getattr(kernels, f"{prefix}_backward")))
     results = []
-    for forward, affine, backward in ((kernels.batch_norm_forward_training, kernels.batch_norm_affine,
-                                       kernels.batch_norm_backward),
-                                      tuple(checked_twin(kernel) for kernel in (
-                                          kernels.batch_norm_forward_training, kernels.batch_norm_affine,
-                                          kernels.batch_norm_backward))):
-        running_mean, running_var = np.zeros(5, dtype), np.ones(5, dtype)
-        out, mean, invstd = np.empty_like(x), np.empty(5, dtype), np.empty(5, dtype)
+    for forward, affine, backward in (entries, checked):
+        running_mean, running_var = np.zeros(channels, dtype), np.ones(channels, dtype)
+        out, mean, invstd = np.empty_like(x), np.empty(channels, dtype), np.empty(channels, dtype)
         forward(x, weight, bias, 1e-5, 0.1, True, running_mean, running_var, out, mean, invstd)
         scaled = np.empty_like(x)
         affine(x, weight, bias, scaled)
         gradients = []
         for training in (True, False):
-            grad_x, grad_weight, grad_bias = np.empty_like(x), np.empty(5, dtype), np.empty(5, dtype)
+            grad_x, grad_weight, grad_bias = np.empty_like(x), np.empty(channels, dtype), np.empty(channels, dtype)
             backward(g, x, weight, mean, invstd, training, True, grad_x, grad_weight, grad_bias)
             gradients += [grad_x, grad_weight, grad_bias]
         results.append([out, mean, invstd, running_mean, running_var, scaled] + gradients)
-    for parallel, checked in zip(*results):
-        np.testing.assert_allclose(parallel, checked, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    for label, (got, expected) in enumerate(zip(*results)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=str(label))
+    np.testing.assert_allclose(results[0][1], x.mean(axis=(0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(results[0][2], 1 / np.sqrt(x.var(axis=(0, 2)) + 1e-5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(40, 3, 300), (600, 70, 1)], ids=["channel kernels", "column kernels"])
+def test_parallel_kernels_equal_their_serial_siblings(shape):
+    """Arrays past SERIAL_BELOW run the prange kernels: the same values as the small-array path."""
+    assert np.prod(shape) >= kernels.SERIAL_BELOW
+    rng = np.random.default_rng(5)
+    x, g = rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    weight, bias = np.full(shape[1], 1.5, np.float32), np.full(shape[1], 0.5, np.float32)
+    prefix = "column" if shape[2] == 1 else "channel"
+    results = []
+    for suffix in ("", "_serial"):
+        out, mean, invstd = np.empty_like(x), np.empty(shape[1], np.float32), np.empty(shape[1], np.float32)
+        getattr(kernels, f"{prefix}_forward_training{suffix}")(x, weight, bias, 1e-5, 0.1, False, mean, mean, out,
+                                                                mean, invstd)
+        grad_x, grad_weight, grad_bias = np.empty_like(x), np.empty_like(weight), np.empty_like(weight)
+        getattr(kernels, f"{prefix}_backward{suffix}")(g, x, weight, mean, invstd, True, True, grad_x, grad_weight,
+                                                       grad_bias)
+        scaled = np.empty_like(x)
+        (kernels.affine_rows if suffix == "" else kernels.affine_serial)(x, weight, bias, scaled)
+        results.append([out, mean, invstd, grad_x, grad_weight, grad_bias, scaled])
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
