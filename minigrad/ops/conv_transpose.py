@@ -18,18 +18,20 @@ class ConvTranspose2d(Function):
     ``geometry`` = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w) of the convolution
     it transposes; ``output_shape`` (N, out_channels, OH, OW) includes output_padding (extra rows and
     columns at the bottom and right that no tap of that convolution reads: they get the bias alone).
-    functional.conv_transpose2d computes them and checks every argument first.
+    functional.conv_transpose2d computes them and checks every argument first. With ``groups`` > 1,
+    input group k reaches output group k only (weight (in_channels, out_channels / groups, kh, kw), the
+    grouped Conv2d's weight as it stands), on the grouped kernels.
     """
 
     saved_names = ("input", "weight")
 
-    def __init__(self, geometry, output_shape):
-        self.geometry, self.output_shape = geometry, tuple(output_shape)
+    def __init__(self, geometry, output_shape, groups=1):
+        self.geometry, self.output_shape, self.groups = geometry, tuple(output_shape), groups
 
     def forward(self, x, weight, bias=None):
         self.save_for_backward(x, weight)
         self.has_bias = bias is not None
-        out = backend.conv2d_backward_input(x, weight, self.geometry, self.output_shape)
+        out = backend.conv2d_backward_input(x, weight, self.geometry, self.output_shape, groups=self.groups)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)  # the output is a fresh array: in place saves a pass
         return out
@@ -37,8 +39,9 @@ class ConvTranspose2d(Function):
     def backward(self, g):
         x, weight = self.saved
         needs = self.needs_input_grad
-        dx = backend.conv2d_forward(g, weight, None, self.geometry, tuple(x.shape[2:])) if needs[0] else None
-        dw = backend.conv2d_backward_weight(g, x, self.geometry, weight.shape) if needs[1] else None
+        geometry, groups = self.geometry, self.groups
+        dx = backend.conv2d_forward(g, weight, None, geometry, tuple(x.shape[2:]), groups=groups) if needs[0] else None
+        dw = backend.conv2d_backward_weight(g, x, geometry, weight.shape, groups=groups) if needs[1] else None
         if not self.has_bias:
             return dx, dw
         return dx, dw, backend.conv2d_backward_bias(g) if needs[2] else None
@@ -47,9 +50,9 @@ class ConvTranspose2d(Function):
         x, weight = self.inputs[0], self.inputs[1]
         dx = dw = None
         if self.needs_input_grad[0]:
-            dx = Conv2d.apply(g, weight, geometry=self.geometry, output_size=tuple(x.shape[2:]))
+            dx = Conv2d.apply(g, weight, geometry=self.geometry, output_size=tuple(x.shape[2:]), groups=self.groups)
         if self.needs_input_grad[1]:
-            dw = Conv2dWeightGradient.apply(g, x, geometry=self.geometry, weight_shape=weight.shape)
+            dw = Conv2dWeightGradient.apply(g, x, geometry=self.geometry, weight_shape=weight.shape, groups=self.groups)
         if not self.has_bias:
             return dx, dw
         return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
@@ -57,8 +60,8 @@ class ConvTranspose2d(Function):
     def jvp(self, dx, dweight, dbias=None):
         """dout = T(dx, w) + T(x, dw) + dbias  (bilinear: the forward kernel on each tangent)"""
         x, weight = self.primal_inputs[0], self.primal_inputs[1]
-        terms = _bilinear_terms(
-            lambda a, w: backend.conv2d_backward_input(a, w, self.geometry, self.output_shape), x, weight, dx, dweight)
+        terms = _bilinear_terms(lambda a, w: backend.conv2d_backward_input(a, w, self.geometry, self.output_shape,
+                                                                           groups=self.groups), x, weight, dx, dweight)
         if dbias is not None:
             bias_term = dbias.reshape(1, -1, 1, 1)
             if not terms:  # the output's shape: the bias alone does not broadcast to it

@@ -25,7 +25,8 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if x.ndim == 2:  # unbatched (C, L), as PyTorch: a batch of one
         return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     if x.ndim != 3:
-        raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D input (batch, channels, length), got shape {x.shape}")
+        raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D input (batch, channels, length), "
+                         f"got shape {x.shape}")
     if weight.ndim != 3:
         raise ValueError(f"{name}: expected a 3-D weight (out_channels, in_channels / groups, kernel_size), "
                          f"got shape {weight.shape}")

@@ -1,5 +1,5 @@
 """Transposed 2-D convolution on NCHW tensors, with PyTorch's arguments and output size."""
-from ... import functions, ops
+from ... import ops
 from .. import geometry
 from .arguments import check_tensors
 
@@ -37,20 +37,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     # PyTorch skips the output_padding check for an empty batch, and lets its output size be 0
     geometry_tuple, output_size = transposed_geometry(name, x.shape[2:], weight.shape[2:], stride, padding,
                                                       output_padding, dilation, x.shape[0] > 0)
-    if groups == 1:
-        inputs = (x, weight) if bias is None else (x, weight, bias)
-        return ops.ConvTranspose2d.apply(*inputs, geometry=geometry_tuple,
-                                         output_shape=(x.shape[0], out_channels) + output_size)
-    # Groups: one transposed convolution per group of channels, joined along the channels.
-    step_in, step_out = x.shape[1] // groups, weight.shape[1]
-    parts = []
-    for group in range(groups):
-        inputs = (x[:, group * step_in:(group + 1) * step_in], weight[group * step_in:(group + 1) * step_in])
-        if bias is not None:
-            inputs += (bias[group * step_out:(group + 1) * step_out],)
-        parts.append(ops.ConvTranspose2d.apply(*inputs, geometry=geometry_tuple,
-                                               output_shape=(x.shape[0], step_out) + output_size))
-    return functions.cat(parts, dim=1)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    output_shape = (x.shape[0], out_channels) + output_size
+    return ops.ConvTranspose2d.apply(*inputs, geometry=geometry_tuple, output_shape=output_shape, groups=groups)
 
 
 def transposed_geometry(name, input_size, kernel_size, stride, padding, output_padding, dilation,
