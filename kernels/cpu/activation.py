@@ -12,6 +12,8 @@ float64 with libm's.
 
 Scalar arguments (slopes, bounds, beta) arrive in x's dtype (the backend converts them).
 """
+import math
+
 from numba import prange
 
 from .activation_math import (constant, error_function, exp_minus_one, exponential, hyperbolic_tangent,
@@ -152,7 +154,7 @@ def softplus_forward(x, beta, threshold, out):
         positive = scaled if scaled > 0 else constant(value, 0.0)
         result = (positive + log_one_plus(exponential(-abs(scaled)))) / beta
         if scaled > largest_exponent(value):
-            result = constant(value, 1.0) / constant(value, 0.0)  # PyTorch's exp(v) overflows to inf
+            result = constant(value, math.inf)  # PyTorch's exp(v) overflows to inf
         out[index] = value if scaled > threshold else result
 
 
