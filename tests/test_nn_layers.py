@@ -276,6 +276,8 @@ LAYERS = {
     "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d(2), (2, 1, 4, 4)),
     "Dropout2d": (lambda: nn.Dropout2d(0.5), (2, 3, 2, 2)),
     "Unflatten": (lambda: nn.Unflatten(1, (2, 2)), (2, 4)),
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (2, 3)),
+    "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (2, 3, 2, 2)),
 }
 
 
