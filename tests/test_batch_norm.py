@@ -59,7 +59,8 @@ def assert_layers_agree(mine, theirs, dtype):
 
 # every setting on a 2-d layer, every layer with the default settings
 CASES = [("BatchNorm2d", (3, 3, 7, 5), options) for options in SETTINGS] + [
-    (name, shape, {}) for name, shape in LAYERS if shape != (3, 3, 7, 5)] + [("BatchNorm1d", (4, 3, 7), {"momentum": None})]
+    (name, shape, {}) for name, shape in LAYERS if shape != (3, 3, 7, 5)] + [
+    ("BatchNorm1d", (4, 3, 7), {"momentum": None})]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -67,7 +67,8 @@ def main(arguments=None):
                 functions[(name, phase)] = function
         seconds = time_interleaved(functions, arguments.repeats, batch_seconds=0.2)
         for phase in PHASES:
-            line = f"{str(shape):<20}{phase:<15}" + "".join(f"{seconds[(name, phase)] * 1e3:>10.3f}" for name in libraries)
+            cells = "".join(f"{seconds[(name, phase)] * 1e3:>10.3f}" for name in libraries)
+            line = f"{str(shape):<20}{phase:<15}{cells}"
             if "torch" in libraries:
                 line += f"{seconds[('torch', phase)] / seconds[('minigrad', phase)]:>8.2f}x"
             print(line, flush=True)
