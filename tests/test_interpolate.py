@@ -107,6 +107,17 @@ def test_source_indices_equal_pytorchs_on_random_non_integer_scales(dtype):
                 np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-6 * height * width, err_msg=f"{shape} {options}")
 
 
+@pytest.mark.parametrize(("width", "row_one_reads"), [(33, 1), (34, 0), (37, 0)])
+def test_nearest_takes_pytorchs_shortcut_up_to_an_output_height_plus_width_of_128(width, row_one_reads):
+    """13 rows at a scale factor of 1.0527 stay 13 rows: read one to one by the shortcut kernel
+    (OH + OW = 13 + 115 for width 33), by floor(i / 1.0527) otherwise (13 + 119 for width 34)."""
+    shape = (1, 2, 13, width)
+    options = dict(scale_factor=(1.052736093224307, 3.5))
+    mine = source_positions(shape, options, np.float32, "minigrad")
+    assert mine[0, 0, 1, 0] // width == row_one_reads
+    np.testing.assert_array_equal(mine, source_positions(shape, options, np.float32, "torch"))
+
+
 def test_a_wide_nearest_gradient_is_the_transpose_of_the_forward():
     """Where PyTorch's nearest kernels disagree (its backward always takes the shortcut), minigrad's
     gradient follows the forward it computed: <interpolate(x), g> = <x, gradient(g)> (the op is linear)."""

@@ -1,5 +1,7 @@
 """F.pad with PyTorch's arguments: modes 'constant' (any dims; a negative pad crops), 'reflect' and
 'replicate' (the last one or two dims)."""
+import functools
+
 from ... import ops
 from ...ops.padding import reflect_axis, replicate_axis
 from ...ops.resample import AxisMap, ResamplePlan
@@ -53,19 +55,25 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002 (torch's names)
     if min(padded) == 0 or (x.ndim - padded_dims > 1 and min(x.shape[1:]) == 0):
         raise ValueError(f"{NAME}: expected non-zero sizes in the padded dims (and the channel dim), "
                          f"got input of shape {tuple(x.shape)}")
-    axes = []
     for dim, length, (before, after) in zip(range(x.ndim - padded_dims, x.ndim), padded, pairs[x.ndim - padded_dims:]):
-        if mode == "reflect":
-            if before >= length or after >= length:
-                raise ValueError(f"{NAME}: padding size should be less than the corresponding input dimension, but got: "
-                                 f"padding ({before}, {after}) at dimension {dim} of input {list(x.shape)}")
-            axes.append(reflect_axis(length, before, after))
-        else:
-            axes.append(replicate_axis(length, before, after))
+        if mode == "reflect" and (before >= length or after >= length):
+            raise ValueError(f"{NAME}: padding size should be less than the corresponding input dimension, but got: "
+                             f"padding ({before}, {after}) at dimension {dim} of input {list(x.shape)}")
         # PyTorch: a negative output size is refused, an empty one only when padding one dim.
         if length + before + after < 0 or (length + before + after == 0 and padded_dims == 1):
             raise ValueError(f"{NAME}: input size {length} at dimension {dim} is too small for padding "
                              f"({before}, {after}): calculated output size {length + before + after}")
+    plan = padding_plan(mode, tuple(padded), tuple(pairs[x.ndim - padded_dims:]))
     if padded_dims == 1:  # the last dim only: one row, read as itself
-        return ops.Resample2d.apply(x.unsqueeze(-2), plan=ResamplePlan(AxisMap.gather([0], 1), axes[0])).squeeze(-2)
-    return ops.Resample2d.apply(x, plan=ResamplePlan(*axes))
+        return ops.Resample2d.apply(x.unsqueeze(-2), plan=plan).squeeze(-2)
+    return ops.Resample2d.apply(x, plan=plan)
+
+
+@functools.lru_cache(maxsize=256)
+def padding_plan(mode, sizes, pairs):
+    """The row and column maps of a reflect or replicate pad, built once per geometry (a layer reuses them)."""
+    axis_map = reflect_axis if mode == "reflect" else replicate_axis
+    axes = [axis_map(length, before, after) for length, (before, after) in zip(sizes, pairs)]
+    if len(axes) == 1:
+        axes = [AxisMap.gather([0], 1)] + axes
+    return ResamplePlan(*axes)

@@ -1,4 +1,5 @@
 """Resizing NCHW tensors: F.interpolate with PyTorch's arguments, modes 'nearest' and 'bilinear'."""
+import functools
 import math
 
 from ... import ops
@@ -82,12 +83,25 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         shortcuts = sum(output_size) <= 128 or (x.ndim == 4 and x.shape[1] > 3 and x.shape[2] * x.shape[3] == 1)
         if x.ndim == 3:
             shortcuts = False  # its 1-d nearest has only the generic kernel
-        axes = [nearest_axis(length, out, scale, x.dtype, shortcuts)
-                for length, out, scale in zip(x.shape[2:], output_size, scales)]
+        align_corners = None
     else:
-        axes = [linear_axis(length, out, bool(align_corners), scale, x.dtype)
-                for length, out, scale in zip(x.shape[2:], output_size, scales)]
-    if len(axes) == 1:  # (N, C, W): one row, read as itself
+        shortcuts, align_corners = None, bool(align_corners)
+    plan = interpolation_plan(mode, tuple(x.shape[2:]), output_size, scales, align_corners, x.dtype.str, shortcuts)
+    if x.ndim == 3:  # (N, C, W): one row, read as itself
+        return ops.Resample2d.apply(x.unsqueeze(2), plan=plan).squeeze(2)
+    return ops.Resample2d.apply(x, plan=plan)
+
+
+@functools.lru_cache(maxsize=256)
+def interpolation_plan(mode, input_size, output_size, scales, align_corners, dtype, shortcuts):
+    """The row and column maps of one interpolation, built once per geometry: a layer called every step
+    reuses them (and, on the GPU, their device copies, which the plan keeps)."""
+    if mode == "nearest":
+        axes = [nearest_axis(length, out, scale, dtype, shortcuts)
+                for length, out, scale in zip(input_size, output_size, scales)]
+    else:
+        axes = [linear_axis(length, out, align_corners, scale, dtype)
+                for length, out, scale in zip(input_size, output_size, scales)]
+    if len(axes) == 1:
         axes = [AxisMap.gather([0], 1)] + axes
-        return ops.Resample2d.apply(x.unsqueeze(2), plan=ResamplePlan(*axes)).squeeze(2)
-    return ops.Resample2d.apply(x, plan=ResamplePlan(*axes))
+    return ResamplePlan(*axes)
