@@ -1,6 +1,7 @@
 """Resizing NCHW tensors: F.interpolate with PyTorch's arguments, modes 'nearest' and 'bilinear'."""
 import functools
 import math
+import numbers
 
 from ... import ops
 from ...ops.resample import AxisMap, ResamplePlan, linear_axis, nearest_axis
@@ -22,9 +23,9 @@ def _spatial(name, label, value, spatial_dims, kind):
         values = (value,) * spatial_dims
     for item in values:
         if not isinstance(item, kind) or isinstance(item, bool):
-            expected = "ints" if kind is int else "numbers"
+            expected = "ints" if kind is numbers.Integral else "numbers"
             raise TypeError(f"{name}: {label} must be {expected} (one, or one per spatial dimension), got {value!r}")
-    return values
+    return tuple(int(item) if kind is numbers.Integral else float(item) for item in values)
 
 
 def output_size_and_scales(name, x, size, scale_factor, recompute_scale_factor):
@@ -37,10 +38,9 @@ def output_size_and_scales(name, x, size, scale_factor, recompute_scale_factor):
     if size is not None:
         if recompute_scale_factor:
             raise ValueError(f"{name}: recompute_scale_factor is not meaningful with an explicit size.")
-        output_size, scales = _spatial(name, "size", size, spatial_dims, int), (None,) * spatial_dims
+        output_size, scales = _spatial(name, "size", size, spatial_dims, numbers.Integral), (None,) * spatial_dims
     else:
-        factors = tuple(float(factor) for factor in _spatial(name, "scale_factor", scale_factor, spatial_dims,
-                                                             (int, float)))
+        factors = _spatial(name, "scale_factor", scale_factor, spatial_dims, numbers.Real)
         # PyTorch: floor(float(in) * scale) in double.
         output_size = tuple(math.floor(float(length) * factor) for length, factor in zip(x.shape[2:], factors))
         scales = (None,) * spatial_dims if recompute_scale_factor else factors
