@@ -119,7 +119,11 @@ def gelu_tanh_backward(x, grad_output, grad_input):
         inner_derivative = constant(value, SQRT_TWO_OVER_PI) * (
             one + constant(value, 3.0 * GELU_CUBIC) * value * value)
         left_derivative = constant(value, 0.5) * (one + inner_tanh)
-        right_derivative = constant(value, 0.5) * value * (one - inner_tanh * inner_tanh) * inner_derivative
+        half_x_tanh_derivative = constant(value, 0.5) * value * (one - inner_tanh * inner_tanh)
+        # PyTorch multiplies in this order: a huge finite x (x^2 large, tanh' = 0) gives 0, not the
+        # NaN of x * inner_derivative = inf times 0 that fastmath's reassociation could make.
+        right_derivative = (half_x_tanh_derivative if inner_tanh * inner_tanh == one
+                            else half_x_tanh_derivative * inner_derivative)
         grad_input[index] = grad_output[index] * (left_derivative + right_derivative)
 
 
