@@ -176,3 +176,19 @@ def test_refusals_agree_with_pytorch_on_the_output_size():
 def test_the_layer_refuses_a_non_tensor_with_its_name():
     with pytest.raises(TypeError, match="ConvTranspose2d"):
         nn.ConvTranspose2d(2, 3, 3)(np.zeros((1, 2, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_an_inf_in_x_at_a_cropped_position_makes_the_weight_gradient_nan_as_pytorch_float64(groups):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 4))
+    x[0, 1, 0, 0], x[0, 0, 2, 3] = -np.inf, np.nan  # their taps land in the padding (cropped rows/columns)
+    weight = np.random.default_rng(1).standard_normal((2, 3 - groups, 2, 2))
+    options = {"stride": 2, "padding": 1, "groups": groups}
+    theirs = [torch.tensor(array, requires_grad=True) for array in (x, weight)]
+    torch.nn.functional.conv_transpose2d(*theirs, **options).sum().backward()
+    mine = [mg.tensor(array, requires_grad=True) for array in (x, weight)]
+    F.conv_transpose2d(*mine, **options).sum().backward()
+    assert np.isnan(theirs[1].grad.numpy()).any()
+    np.testing.assert_allclose(mine[1].grad.numpy(), theirs[1].grad.numpy(), rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(mine[0].grad.numpy(), theirs[0].grad.numpy(), rtol=1e-10, equal_nan=True)

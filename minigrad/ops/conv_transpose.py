@@ -6,6 +6,8 @@ gradient conv(g, w) (Conv2d's forward) and its weight gradient R(g, x) (Conv2d's
 the roles of input and output gradient swapped). Its weight (in_channels, out_channels, kh, kw) is
 the transposed convolution's weight as it stands: (its output channels, its input channels, ...).
 """
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from .conv import Conv2d, Conv2dWeightGradient, _bilinear_terms, _total
@@ -41,7 +43,11 @@ class ConvTranspose2d(Function):
         needs = self.needs_input_grad
         geometry, groups = self.geometry, self.groups
         dx = backend.conv2d_forward(g, weight, None, geometry, tuple(x.shape[2:]), groups=groups) if needs[0] else None
-        dw = backend.conv2d_backward_weight(g, x, geometry, weight.shape, groups=groups) if needs[1] else None
+        dw = None
+        if needs[1] and isinstance(x, np.ndarray) and not np.isfinite(x).all():
+            dw = weight_gradient_by_taps(x, g, geometry, weight.shape, groups)
+        elif needs[1]:
+            dw = backend.conv2d_backward_weight(g, x, geometry, weight.shape, groups=groups)
         if not self.has_bias:
             return dx, dw
         return dx, dw, backend.conv2d_backward_bias(g) if needs[2] else None
@@ -69,3 +75,28 @@ class ConvTranspose2d(Function):
             terms.append(bias_term)
         return _total(terms)
 
+
+def weight_gradient_by_taps(x, g, geometry, weight_shape, groups):
+    """dw[c, o, p, q] = sum over n, i, j of x[n, c, i, j] * g[n, o, i * s - pad + p * d, ...], with g zero outside
+    the output, tap by tap in NumPy, as PyTorch (float64): an inf or NaN in x at a position whose taps land
+    outside the output meets those zeros and gives NaN (Conv2d's weight-gradient kernel reads only positions
+    inside). For an x holding inf or NaN (the kernels' path otherwise)."""
+    stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w = geometry
+    _, channels, height, width = x.shape
+    kernel_h, kernel_w = weight_shape[2:]
+    out_height, out_width = g.shape[2:]
+    canvas_h = max(pad_top + out_height, (height - 1) * stride_h + (kernel_h - 1) * dilation_h + 1)
+    canvas_w = max(pad_left + out_width, (width - 1) * stride_w + (kernel_w - 1) * dilation_w + 1)
+    canvas = np.zeros(g.shape[:2] + (canvas_h, canvas_w), g.dtype)
+    canvas[:, :, pad_top:pad_top + out_height, pad_left:pad_left + out_width] = g
+    grad_weight = np.empty(weight_shape, g.dtype)
+    inputs, outputs = channels // groups, weight_shape[1]
+    for p in range(kernel_h):
+        for q in range(kernel_w):
+            taps = canvas[:, :, p * dilation_h:p * dilation_h + (height - 1) * stride_h + 1:stride_h,
+                          q * dilation_w:q * dilation_w + (width - 1) * stride_w + 1:stride_w]
+            for group in range(groups):
+                grad_weight[group * inputs:(group + 1) * inputs, :, p, q] = np.einsum(
+                    "ncij,noij->co", x[:, group * inputs:(group + 1) * inputs],
+                    taps[:, group * outputs:(group + 1) * outputs])
+    return grad_weight
