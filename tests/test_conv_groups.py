@@ -238,3 +238,43 @@ def test_the_layer_refuses_bad_arguments(positional, keywords, message):
     exception = NotImplementedError if keywords.get("padding_mode") == "circular" else ValueError
     with pytest.raises(exception, match=message):
         mg.nn.Conv2d(*positional, **keywords)
+
+
+def reference_depthwise(x, weight, geometry, grad_out):
+    """Forward, input and weight gradients by plain loops over the real terms only (taps in the padding skipped)."""
+    stride_h, stride_w, top, left, dilation_h, dilation_w = geometry
+    batch, channels, height, width = x.shape
+    outputs, _, kernel_height, kernel_width = weight.shape
+    multiplier = outputs // channels
+    out = np.zeros(grad_out.shape)
+    grad_x, grad_weight = np.zeros(x.shape), np.zeros(weight.shape)
+    for n, o, i, j, p, q in np.ndindex(batch, outputs, grad_out.shape[2], grad_out.shape[3], kernel_height,
+                                       kernel_width):
+        y, z = i * stride_h - top + p * dilation_h, j * stride_w - left + q * dilation_w
+        if 0 <= y < height and 0 <= z < width:
+            c = o // multiplier
+            out[n, o, i, j] += weight[o, 0, p, q] * x[n, c, y, z]
+            grad_x[n, c, y, z] += weight[o, 0, p, q] * grad_out[n, o, i, j]
+            grad_weight[o, 0, p, q] += x[n, c, y, z] * grad_out[n, o, i, j]
+    return out, grad_x, grad_weight
+
+
+def test_non_finite_weights_and_planes_take_the_exact_loops():
+    """An inf in a weight (forward, input gradient) or a plane (weight gradient) meets none of the wide
+    grid's zeros: the results equal the real terms' sums, NaN only where those make one."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 2, 5, 4))
+    weight = rng.standard_normal((4, 1, 3, 2))
+    x[1, 0, 0, 0] = np.inf
+    weight[3, 0, 2, 1] = -np.inf
+    geometry = (2, 1, 1, 1, 1, 2)
+    out_shape = (2, 4, 3, 3)
+    grad_out = rng.standard_normal(out_shape)
+    expected = reference_depthwise(x, weight, geometry, grad_out)
+    out, grad_x, grad_weight = np.empty(out_shape), np.empty(x.shape), np.empty(weight.shape)
+    conv_depthwise.depthwise_forward(x, weight, np.zeros(4), *geometry, out)
+    conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, grad_x)
+    conv_depthwise.depthwise_backward_weight(x, grad_out, *geometry, grad_weight)
+    for mine, reference in zip((out, grad_x, grad_weight), expected):
+        np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+    assert np.isinf(out).any() and not np.isnan(out).all()
