@@ -52,3 +52,24 @@ def test_an_empty_array_launches_nothing():
     out = cuda.device_array(0, np.float32)
     gpu.gelu_forward(cuda.to_device(np.zeros(0, np.float32)), out)
     assert out.copy_to_host().shape == (0,)
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "softplus", "hardtanh",
+                                  "relu6", "mish"])
+def test_functions_on_cuda_tensors_equal_the_cpu_ones(name):
+    """The op through minigrad/cuda/ops_activation.py: CudaArrays in and out, a strided input, backward."""
+    import minigrad as mg
+    import minigrad.nn.functional as F
+
+    function = {"gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+                "softplus": lambda x: F.softplus(x, 2.0, 10.0)}.get(name, getattr(F, name, None))
+    array = np.random.default_rng(2).standard_normal((3, 5)) * 3
+    results = {}
+    for device in ("cpu", "cuda"):
+        x = mg.tensor(array, dtype=mg.float64, device=device, requires_grad=True)
+        out = function(x.transpose(0, 1))
+        out.backward(mg.ones(out.shape, dtype=mg.float64, device=device))
+        assert out.device == x.device
+        results[device] = (out.cpu().numpy(), x.grad.cpu().numpy())
+    np.testing.assert_allclose(results["cuda"][0], results["cpu"][0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(results["cuda"][1], results["cpu"][1], rtol=1e-12, atol=1e-14)
