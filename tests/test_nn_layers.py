@@ -1,5 +1,6 @@
 """Linear, Dropout, the activation/Flatten/Sequential modules and the losses: gradients (float64
-gradcheck), PyTorch parity, and argument errors."""
+gradcheck), PyTorch parity, and argument errors; every layer nn exports refuses a NumPy array or a
+list by name (the other layers' own tests are in their family's file)."""
 import numpy as np
 import pytest
 
@@ -278,6 +279,27 @@ LAYERS = {
     "Unflatten": (lambda: nn.Unflatten(1, (2, 2)), (2, 4)),
     "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (2, 3)),
     "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (2, 3, 2, 2)),
+    "LayerNorm": (lambda: nn.LayerNorm(4), (2, 4)),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 4), (2, 4, 2, 2)),
+    "LeakyReLU": (nn.LeakyReLU, (2, 4)),
+    "ELU": (nn.ELU, (2, 4)),
+    "GELU": (nn.GELU, (2, 4)),
+    "SiLU": (nn.SiLU, (2, 4)),
+    "Softplus": (nn.Softplus, (2, 4)),
+    "Hardtanh": (nn.Hardtanh, (2, 4)),
+    "ReLU6": (nn.ReLU6, (2, 4)),
+    "Mish": (nn.Mish, (2, 4)),
+    "Softmax": (lambda: nn.Softmax(dim=1), (2, 4)),
+    "LogSoftmax": (lambda: nn.LogSoftmax(dim=1), (2, 4)),
+    "Upsample": (lambda: nn.Upsample(scale_factor=2), (2, 1, 2, 2)),
+    "UpsamplingNearest2d": (lambda: nn.UpsamplingNearest2d(scale_factor=2), (2, 1, 2, 2)),
+    "UpsamplingBilinear2d": (lambda: nn.UpsamplingBilinear2d(scale_factor=2), (2, 1, 2, 2)),
+    "ConstantPad2d": (lambda: nn.ConstantPad2d(1, 0.5), (2, 1, 2, 2)),
+    "ZeroPad2d": (lambda: nn.ZeroPad2d(1), (2, 1, 2, 2)),
+    "ReflectionPad2d": (lambda: nn.ReflectionPad2d(1), (2, 1, 2, 2)),
+    "ReplicationPad2d": (lambda: nn.ReplicationPad2d(1), (2, 1, 2, 2)),
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(1, 2, 3, stride=2), (2, 1, 3, 3)),
+    "Conv1d": (lambda: nn.Conv1d(2, 3, 3), (2, 2, 5)),
 }
 
 
