@@ -35,6 +35,7 @@ def run_both(x_shape, weight_shape, options, dtype, bias=True, seed=0):
     return results
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")  # PyTorch's, for its copy
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("x_shape, weight_shape, options", GEOMETRIES)
 def test_values_and_every_gradient_equal_pytorchs(x_shape, weight_shape, options, dtype):
