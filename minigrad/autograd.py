@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from . import backend
+from .leaf_grad import write_grad
 
 _grad_enabled = True
 _active_tapes = []  # GradientTapes whose `with` block is running, innermost last
@@ -362,8 +363,11 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
             if not retain_graph:
                 node.release()
     if capture is None:
+        # The loop's last arrays leave scope first, so a leaf's gradient counts no stray reference
+        # (leaf_grad.write_grad takes an array that nothing else refers to instead of copying it).
+        gradient = grad_output = input_gradients = None
         for key, leaf in leaves.items():
-            _write_grad(leaf, leaf_gradients[key], create_graph)
+            write_grad(leaf, leaf_gradients[key], create_graph, _anomaly_mode is not None)
     return leaf_gradients
 
 
@@ -441,18 +445,6 @@ def _deliver_to_leaf(tensor, gradient, leaf_gradients, leaves, capture):
         return  # a constant, or a non-leaf: PyTorch keeps .grad on leaves only
     _accumulate(leaf_gradients, id(tensor), gradient)
     leaves[id(tensor)] = tensor
-
-
-def _write_grad(tensor, gradient, create_graph):
-    """Add a finished gradient to ``tensor.grad``: in place for arrays; for a recorded gradient
-    (create_graph) as a new Tensor, so the sum keeps its graph, as PyTorch does."""
-    if create_graph:
-        tensor.grad = gradient if tensor.grad is None else tensor.grad + gradient
-    elif tensor.grad is None:
-        # Own the buffer: backward may hand the same array (or a view of it) to several inputs.
-        tensor.grad = tensor._wrap(backend.copied(gradient, tensor.dtype), tensor.device)
-    else:
-        tensor.grad.data += gradient
 
 
 class _GradModeSetting(_GradMode):
