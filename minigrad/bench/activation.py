@@ -6,10 +6,10 @@ threads as Numba's parallel loops, so the ratio (torch's time / minigrad's: abov
 compares like with like.
 """
 import argparse
-import importlib
 
 import numpy as np
 
+from minigrad.bench._libraries import minigrad_and_torch
 from minigrad.bench._timing import time_interleaved
 
 # (label, module name, constructor arguments)
@@ -41,12 +41,7 @@ def main(arguments=None):
     arguments = parser.parse_args(arguments)
     import numba
 
-    libraries = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libraries["torch"] = importlib.import_module("torch")
-        libraries["torch"].set_num_threads(numba.get_num_threads())
-    except ImportError:
-        print("(torch is not installed: minigrad alone)")
+    libraries = minigrad_and_torch()
     print(f"milliseconds per forward+backward, {SHAPE} float32, {numba.get_num_threads()} threads, median of "
           f"{arguments.repeats} interleaved rounds")
     print(f"{'activation':<18}" + "".join(f"{name:>10}" for name in libraries) + ("   speed" if "torch" in libraries else ""))

@@ -6,10 +6,10 @@ from a fixed upstream gradient into the input, weight and bias, and the eval for
 with as many threads as Numba's parallel loops, so the ratio compares like with like.
 """
 import argparse
-import importlib
 
 import numpy as np
 
+from minigrad.bench._libraries import minigrad_and_torch
 from minigrad.bench._timing import time_interleaved
 
 SHAPES = [(100, 32, 28, 28), (100, 64, 14, 14)]
@@ -47,12 +47,7 @@ def main(arguments=None):
     arguments = parser.parse_args(arguments)
     import numba
 
-    libraries = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libraries["torch"] = importlib.import_module("torch")
-        libraries["torch"].set_num_threads(numba.get_num_threads())
-    except ImportError:
-        print("(torch is not installed: minigrad alone)")
+    libraries = minigrad_and_torch()
     print(f"BatchNorm2d, milliseconds per call, float32, {numba.get_num_threads()} threads, median of "
           f"{arguments.repeats} interleaved rounds")
     columns = "".join(f"{name:>10}" for name in libraries)

@@ -6,10 +6,10 @@ Forward+backward is one forward, then backward from a fixed upstream gradient. P
 many threads as Numba.
 """
 import argparse
-import importlib
 
 import numpy as np
 
+from minigrad.bench._libraries import minigrad_and_torch
 from minigrad.bench._timing import time_interleaved
 
 BATCH = 100
@@ -50,12 +50,7 @@ def main(arguments=None):
     arguments = parser.parse_args(arguments)
     import numba
 
-    libraries = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libraries["torch"] = importlib.import_module("torch")
-        libraries["torch"].set_num_threads(numba.get_num_threads())
-    except ImportError:
-        print("(torch is not installed: minigrad alone)")
+    libraries = minigrad_and_torch()
 
     print(f"ConvTranspose2d 3x3 stride 2 padding 1 output_padding 1, milliseconds per call, float32, batch {BATCH}, "
           f"{numba.get_num_threads()} threads, median of {arguments.repeats} interleaved rounds")

@@ -5,10 +5,10 @@ a network). Forward+backward is one forward, then backward from a fixed upstream
 runs with as many threads as Numba, in the same process, rounds interleaved.
 """
 import argparse
-import importlib
 
 import numpy as np
 
+from minigrad.bench._libraries import minigrad_and_torch
 from minigrad.bench._timing import time_interleaved
 
 # (label, input shape, stride, channel multiplier)
@@ -51,12 +51,7 @@ def main(arguments=None):
     arguments = parser.parse_args(arguments)
     import numba
 
-    libraries = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libraries["torch"] = importlib.import_module("torch")
-        libraries["torch"].set_num_threads(numba.get_num_threads())
-    except ImportError:
-        print("(torch is not installed: minigrad alone)")
+    libraries = minigrad_and_torch()
 
     print(f"milliseconds per call, float32, 3x3 depthwise, padding 1, {numba.get_num_threads()} threads, "
           f"median of {arguments.repeats} interleaved rounds")

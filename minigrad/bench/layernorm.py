@@ -5,10 +5,10 @@ input and the affine parameters, for minigrad and for torch in the same run, int
 torch runs with as many threads as Numba's parallel loops, so the ratio compares like with like.
 """
 import argparse
-import importlib
 
 import numpy as np
 
+from minigrad.bench._libraries import minigrad_and_torch
 from minigrad.bench._timing import time_interleaved
 
 # (label, module name, constructor arguments, input shape)
@@ -42,12 +42,7 @@ def main(arguments=None):
     arguments = parser.parse_args(arguments)
     import numba
 
-    libraries = {"minigrad": importlib.import_module("minigrad")}
-    try:
-        libraries["torch"] = importlib.import_module("torch")
-        libraries["torch"].set_num_threads(numba.get_num_threads())
-    except ImportError:
-        print("(torch is not installed: minigrad alone)")
+    libraries = minigrad_and_torch()
     print(f"milliseconds per call, float32, {numba.get_num_threads()} threads, median of {arguments.repeats} "
           "interleaved rounds")
     columns = "".join(f"{name + ' ' + phase:>18}" for phase in ("fwd", "fwd+bwd") for name in libraries)
