@@ -45,6 +45,13 @@ def test_port_times_the_from_pytorch_example_on_both_libraries():
     assert "minigrad / PyTorch time" in output or "PyTorch is not installed" in output
 
 
+def test_resnet_times_the_resnet_example_on_both_libraries():
+    output = bench("resnet", "--repeats", "1", "--batch-size", "4", "--width", "4", "--parts")
+    for part in ("training step", "forward \\(train mode\\)", "forward \\(eval mode\\)"):
+        assert re.search(rf"^  {part} +minigrad +[\d.]+ ms", output, re.MULTILINE), output
+    assert "minigrad / PyTorch time" in output or "PyTorch is not installed" in output
+
+
 def test_higher_order_prints_gradient_hvp_and_jvp_times():
     output = bench("higher_order", "--quick", "--repeats", "1")
     for benchmark in ("gradient", "hvp", "jvp"):

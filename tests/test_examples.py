@@ -14,7 +14,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = ["linear_regression.py", "binary_mlp.py", "mnist_softmax.py", "mnist_cnn.py", "inside_autodiff.py",
-           "higher_order.py", "from_pytorch.py", "custom_op.py"]
+           "higher_order.py", "from_pytorch.py", "custom_op.py", "mnist_resnet.py", "autoencoder.py"]
 
 needs_mnist = pytest.mark.skipif(
     not os.path.isdir(os.environ.get("MINIGRAD_DATA", "")),
@@ -163,7 +163,8 @@ def test_mnist_cnn_resumed_step_schedule_goes_on_past_the_plan(tmp_path):
     assert epoch_two(resumed) == epoch_two(uninterrupted)
 
 
-@pytest.mark.parametrize("script", ["mnist_cnn.py", "mnist_softmax.py", "from_pytorch.py"])
+@pytest.mark.parametrize("script", ["mnist_cnn.py", "mnist_softmax.py", "from_pytorch.py", "mnist_resnet.py",
+                                    "autoencoder.py"])
 def test_mnist_examples_say_plainly_when_the_data_is_missing(tmp_path, script):
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--data-dir", str(tmp_path)],
@@ -204,3 +205,29 @@ def test_mnist_cnn_says_plainly_when_the_device_is_missing():
                                capture_output=True, text=True, timeout=300)
     assert completed.returncode != 0 and "Traceback" not in completed.stderr
     assert completed.stderr.startswith("mnist_cnn.py: ") and "tpu" in completed.stderr
+
+
+@needs_mnist
+def test_mnist_resnet_learns_in_fifty_steps_and_saves_its_batchnorm_state(tmp_path):
+    saved = tmp_path / "resnet.npz"
+    output = run_example("mnist_resnet.py", "--epochs", "1", "--train-limit", "6400", "--test-limit", "1000",
+                         "--save-model", str(saved))
+    assert final_value(output, "test_accuracy") > 0.6  # 50 one-cycle steps: about 90% (PyTorch too), chance is 10%
+    assert re.search(r"^minigrad: median step [\d.]+ ms over 50 steps of 128 images$", output, re.MULTILINE)
+    import minigrad as mg
+
+    state = mg.load(saved)
+    assert {"stem.1.running_mean", "stem.1.running_var", "stem.1.num_batches_tracked", "head.weight"} <= set(state)
+    assert int(state["stem.1.num_batches_tracked"]) == 50
+
+
+@needs_mnist
+def test_autoencoder_reconstructs_and_draws_its_picture(tmp_path):
+    picture = tmp_path / "pairs.png"
+    output = run_example("autoencoder.py", "--epochs", "1", "--train-limit", "6000", "--test-limit", "500",
+                         "--picture", str(picture))
+    before = float(re.search(r"before training: test error (\S+) per pixel", output).group(1))
+    after = final_value(output, "test_mse")
+    assert after < 0.7 * before  # 60 Adam steps: PyTorch's error falls to about half
+    with open(picture, "rb") as file:
+        assert file.read(8) == b"\x89PNG\r\n\x1a\n"
