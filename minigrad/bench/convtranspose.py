@@ -9,8 +9,7 @@ import argparse
 
 import numpy as np
 
-from minigrad.bench._libraries import minigrad_and_torch
-from minigrad.bench._timing import time_interleaved
+from minigrad.bench._libraries import forward_backward_table, minigrad_and_torch
 
 BATCH = 100
 GEOMETRY = {"stride": 2, "padding": 1, "output_padding": 1}
@@ -54,22 +53,14 @@ def main(arguments=None):
 
     print(f"ConvTranspose2d 3x3 stride 2 padding 1 output_padding 1, milliseconds per call, float32, batch {BATCH}, "
           f"{numba.get_num_threads()} threads, median of {arguments.repeats} interleaved rounds")
-    columns = "".join(f"{name + ' ' + phase:>18}" for phase in ("fwd", "fwd+bwd") for name in libraries)
-    ratios = f"{'speed fwd':>11}{'speed fwd+bwd':>15}" if "torch" in libraries else ""
-    print(f"{'layer':<24}{columns}{ratios}")
-    for label, shape, weight_shape in LAYERS:
+    cases = [(label, (shape, weight_shape)) for label, shape, weight_shape in LAYERS]
+
+    def make_functions(library, case):
+        shape, weight_shape = case
         x_array = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        functions = {}
-        for name, library in libraries.items():
-            forward, both = layer_functions(library, x_array, weight_shape, np.random.default_rng(1))
-            functions[(name, "fwd")], functions[(name, "fwd+bwd")] = forward, both
-        seconds = time_interleaved(functions, arguments.repeats, batch_seconds=0.3)
-        cells = "".join(f"{seconds[(name, phase)] * 1e3:>18.2f}" for phase in ("fwd", "fwd+bwd") for name in libraries)
-        line = f"{label:<24}{cells}"
-        if "torch" in libraries:
-            for phase, width in (("fwd", 11), ("fwd+bwd", 15)):
-                line += f"{seconds[('torch', phase)] / seconds[('minigrad', phase)]:>{width}.2f}x"
-        print(line, flush=True)
+        return layer_functions(library, x_array, weight_shape, np.random.default_rng(1))
+
+    forward_backward_table(libraries, cases, make_functions, arguments.repeats, label_width=24)
     if "torch" in libraries:
         print("speed = torch time / minigrad time (above 1: minigrad is faster; the target is at least 0.8x)")
 

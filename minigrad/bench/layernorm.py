@@ -8,8 +8,7 @@ import argparse
 
 import numpy as np
 
-from minigrad.bench._libraries import minigrad_and_torch
-from minigrad.bench._timing import time_interleaved
+from minigrad.bench._libraries import forward_backward_table, minigrad_and_torch
 
 # (label, module name, constructor arguments, input shape)
 CASES = [
@@ -45,24 +44,18 @@ def main(arguments=None):
     libraries = minigrad_and_torch()
     print(f"milliseconds per call, float32, {numba.get_num_threads()} threads, median of {arguments.repeats} "
           "interleaved rounds")
-    columns = "".join(f"{name + ' ' + phase:>18}" for phase in ("fwd", "fwd+bwd") for name in libraries)
-    ratios = f"{'speed fwd':>11}{'speed fwd+bwd':>15}" if "torch" in libraries else ""
-    print(f"{'layer':<34}{columns}{ratios}")
-    for label, module_name, constructor_arguments, shape in CASES:
+    cases = [(label, (module_name, constructor_arguments, shape))
+             for label, module_name, constructor_arguments, shape in CASES]
+
+    def make_functions(library, case):
+        module_name, constructor_arguments, shape = case
         generator = np.random.default_rng(0)
         x_array = generator.standard_normal(shape).astype(np.float32)
         upstream_array = generator.standard_normal(shape).astype(np.float32)
-        functions = {}
-        for name, library in libraries.items():
-            forward, both = layer_functions(library, module_name, constructor_arguments, x_array, upstream_array)
-            functions[(name, "fwd")], functions[(name, "fwd+bwd")] = forward, both
-        seconds = time_interleaved(functions, arguments.repeats, batch_seconds=0.2)
-        cells = "".join(f"{seconds[(name, phase)] * 1e3:>18.3f}" for phase in ("fwd", "fwd+bwd") for name in libraries)
-        line = f"{label:<34}{cells}"
-        if "torch" in libraries:
-            for phase, width in (("fwd", 11), ("fwd+bwd", 15)):
-                line += f"{seconds[('torch', phase)] / seconds[('minigrad', phase)]:>{width}.2f}x"
-        print(line, flush=True)
+        return layer_functions(library, module_name, constructor_arguments, x_array, upstream_array)
+
+    forward_backward_table(libraries, cases, make_functions, arguments.repeats, label_width=34, batch_seconds=0.2,
+                           digits=3)
     if "torch" in libraries:
         print("speed = torch time / minigrad time (1.00x or more: minigrad as fast or faster)")
 
