@@ -41,3 +41,20 @@ def forward_backward_table(libraries, cases, make_functions, repeats, label_widt
             for phase, width in zip(PHASES, (11, 15)):
                 line += f"{seconds[('torch', phase)] / seconds[('minigrad', phase)]:>{width}.2f}x"
         print(line, flush=True)
+
+
+def timed_calls(library, run, leaves, generator):
+    """(forward, forward_and_backward) of ``run()`` on ``library``: the forward without a tape, and a
+    forward then backward from a fixed random upstream gradient, clearing the leaves' .grad after."""
+    upstream = library.tensor(generator.standard_normal(tuple(run().shape)).astype("float32"))
+
+    def forward():
+        with library.no_grad():
+            run()
+
+    def forward_and_backward():
+        run().backward(upstream)
+        for tensor in leaves:
+            tensor.grad = None
+
+    return forward, forward_and_backward

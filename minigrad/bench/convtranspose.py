@@ -9,7 +9,7 @@ import argparse
 
 import numpy as np
 
-from minigrad.bench._libraries import forward_backward_table, minigrad_and_torch
+from minigrad.bench._libraries import forward_backward_table, minigrad_and_torch, timed_calls
 
 BATCH = 100
 GEOMETRY = {"stride": 2, "padding": 1, "output_padding": 1}
@@ -29,18 +29,8 @@ def layer_functions(library, x_array, weight_shape, generator):
 
     def run():
         return functional.conv_transpose2d(x, weight, bias, **GEOMETRY)
-    upstream = library.tensor(generator.standard_normal(tuple(run().shape)).astype(np.float32))
 
-    def forward():
-        with library.no_grad():
-            run()
-
-    def forward_and_backward():
-        run().backward(upstream)
-        for tensor in (x, weight, bias):
-            tensor.grad = None
-
-    return forward, forward_and_backward
+    return timed_calls(library, run, (x, weight, bias), generator)
 
 
 def main(arguments=None):
