@@ -186,10 +186,12 @@ def test_from_pytorch_trains_the_same_code_on_either_library(tmp_path, library):
     if library == "torch":
         pytest.importorskip("torch")
     saved = tmp_path / ("net.npz" if library == "minigrad" else "net.pt")
-    output = run_example("from_pytorch.py", "--library", library, "--epochs", "1", "--train-limit", "1280",
+    # 40 steps, not 20: Adadelta at lr 1 is chaotic early on, and PyTorch's thread-order sums made
+    # 20 steps land anywhere from 25% to 70%; 40 steps gave 69-87% over eight runs (minigrad 84%).
+    output = run_example("from_pytorch.py", "--library", library, "--epochs", "1", "--train-limit", "2560",
                          "--test-limit", "500", "--save-model", str(saved))
-    assert final_value(output, "test_accuracy") > 0.3  # 20 steps of Adadelta (60-70%): well past chance (10%)
-    assert re.search(rf"^{library}: median step [\d.]+ ms over 20 steps of 64 images$", output, re.MULTILINE)
+    assert final_value(output, "test_accuracy") > 0.4  # well past chance (10%)
+    assert re.search(rf"^{library}: median step [\d.]+ ms over 40 steps of 64 images$", output, re.MULTILINE)
     assert saved.is_file()
     if library == "minigrad":
         import minigrad as mg
