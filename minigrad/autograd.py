@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from . import backend
+from . import backend, grad_hooks
 from .leaf_grad import write_grad
 
 _grad_enabled = True
@@ -312,7 +312,8 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
     """Propagate gradients from ``roots`` back through the tape.
 
     Without ``capture`` (``loss.backward()``), leaf gradients are accumulated into ``.grad`` once
-    the whole pass has succeeded (an error halfway leaves every ``.grad`` as it was). With it
+    the whole pass has succeeded (an error halfway leaves every ``.grad`` as it was, but for leaves
+    with post-accumulate-grad hooks: they get theirs as soon as it is final). With it
     (``tape.gradient``, ``mg.autograd.grad``), nothing is written to ``.grad``: the gradient
     reaching each tensor in ``capture`` is returned in a dict keyed by ``id(tensor)``. ``allowed``
     limits the replay to one GradientTape's nodes; tensors made by other nodes then count as
@@ -323,6 +324,15 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
     computation is recorded on the tape like any forward, so it can be differentiated again.
     """
     nodes = _reachable_nodes(roots, allowed)
+    if capture is None and grad_hooks.hooked_leaf_count:  # hooked leaves get .grad once it is final
+        with grad_hooks.running_pass():
+            return _run_backward(nodes, roots, root_gradients, retain_graph, allowed, capture, create_graph,
+                                 grad_hooks.ready_after(nodes, roots))
+    return _run_backward(nodes, roots, root_gradients, retain_graph, allowed, capture, create_graph)
+
+
+def _run_backward(nodes, roots, root_gradients, retain_graph, allowed, capture, create_graph, ready_after=None):
+    ready_after = ready_after or {}  # node -> the hooked leaves whose gradient is final once it has run
     node_gradients = {}  # node -> gradient with respect to its output
     leaf_gradients = {}  # id(leaf) -> gradient
     leaves = {}  # id(leaf) -> leaf, for the .grad written at the end
@@ -334,6 +344,8 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
             _accumulate(node_gradients, node, gradient if node.output_count == 1 else node.routed(root, gradient))
         else:
             _deliver_to_leaf(root, gradient, leaf_gradients, leaves, capture)
+    gradient = None
+    _write_final_leaves(ready_after.pop(None, ()), leaf_gradients, leaves, create_graph)
     captured_nodes = {}  # node -> the captured tensors it made
     for tensor in capture or ():
         if tensor.grad_fn is not None:
@@ -344,6 +356,8 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
         for node in nodes:
             grad_output = node_gradients.pop(node, None)
             if grad_output is None:
+                if node in ready_after:
+                    _write_final_leaves(ready_after.pop(node), leaf_gradients, leaves, create_graph)
                 continue
             for tensor in captured_nodes.get(node, ()):
                 leaf_gradients[id(tensor)] = grad_output if node.output_count == 1 else grad_output.of(tensor, node)
@@ -362,6 +376,9 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
                     _deliver_to_leaf(tensor, gradient, leaf_gradients, leaves, capture)
             if not retain_graph:
                 node.release()
+            if node in ready_after:
+                gradient = grad_output = input_gradients = None  # not counted as sharing (leaf_grad.py)
+                _write_final_leaves(ready_after.pop(node), leaf_gradients, leaves, create_graph)
     if capture is None:
         # The loop's last arrays leave scope first, so a leaf's gradient counts no stray reference
         # (leaf_grad.write_grad takes an array that nothing else refers to instead of copying it).
@@ -369,6 +386,16 @@ def run_backward(roots, root_gradients, retain_graph, allowed=None, capture=None
         for key, leaf in leaves.items():
             write_grad(leaf, leaf_gradients[key], create_graph, _anomaly_mode is not None)
     return leaf_gradients
+
+
+def _write_final_leaves(keys, leaf_gradients, leaves, create_graph):
+    """Write the now-final gradients of hooked leaves into .grad, then call their hooks."""
+    for key in keys:
+        leaf = leaves.pop(key, None)
+        if leaf is None:  # no gradient reached it in this pass: PyTorch calls no hook either
+            continue
+        write_grad(leaf, leaf_gradients.pop(key), create_graph, _anomaly_mode is not None)
+        grad_hooks.run_hooks(leaf)
 
 
 def _run_node(node, grad_output):

@@ -6,7 +6,7 @@ counter, and ``backward()``.
 """
 import numpy as np
 
-from . import arguments, autograd, backend, dtypes, ops
+from . import arguments, autograd, backend, dtypes, grad_hooks, ops
 from .autograd import VersionCounter
 from .device import CANONICAL
 from .tensor_comparison import TensorComparison
@@ -15,7 +15,8 @@ from .tensor_methods import TensorMethods
 
 
 class Tensor(TensorMethods, TensorConversion, TensorComparison):
-    __slots__ = ("data", "device", "grad_fn", "_grad", "_requires_grad", "_version_counter", "__weakref__")
+    __slots__ = ("data", "device", "grad_fn", "_grad", "_requires_grad", "_version_counter", "__weakref__",
+                 "_post_accumulate_grad_hooks")
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
@@ -117,6 +118,11 @@ class Tensor(TensorMethods, TensorConversion, TensorComparison):
 
     def zero_grad(self):
         self._grad = None
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` in each backward pass once this leaf's ``.grad`` holds its whole gradient
+        (the rest of backward still to run); returns a handle whose ``remove()`` takes it off."""
+        return grad_hooks.register_post_accumulate_grad_hook(self, hook)
 
     def __repr__(self):
         body = np.array2string(backend.to_host(self.data), separator=", ", prefix="tensor(")
