@@ -1,0 +1,97 @@
+"""Work: a collective in flight, and the bounded wait that every collective ends with.
+
+MPI's own wait blocks forever when another rank never joins. Here a wait polls the request
+(``Test()``, which also drives MPI's progress) and gives up after the timeout with a message naming
+the collective and the rank, then aborts the job (faults.py). Polling does not slow a healthy
+collective: it spins on ``Test()`` for the first ``SPIN_SECONDS``, which covers a small allreduce
+on one machine, and only then sleeps between polls, the pause doubling from ``FIRST_PAUSE`` to
+``LONGEST_PAUSE`` (a long wait for a slow rank then costs a poll every millisecond, not a core).
+"""
+import time
+
+from . import faults, launch, world
+
+SPIN_SECONDS = 2e-3
+FIRST_PAUSE = 20e-6
+LONGEST_PAUSE = 1e-3
+
+
+class Work:
+    """A started collective, as torch.distributed's Work: ``wait()`` and ``is_completed()``.
+
+    ``requests`` are the MPI requests to complete; ``finish`` (optional) runs once after they have:
+    it copies a staged result back to the GPU, divides an average, fills a tensor list.
+    """
+
+    def __init__(self, name, requests=(), finish=None):
+        self.name = name
+        self._requests = list(requests)
+        self._finish = finish
+        self._completed = False
+        if not self._requests:
+            self._complete()
+
+    def is_completed(self):
+        """True once the collective has finished on this rank (and its result is in place)."""
+        if not self._completed and _all_done(self._requests):
+            self._complete()
+        return self._completed
+
+    def wait(self, timeout=None):
+        """Block until the collective has finished; abort the job if that takes longer than the
+        timeout (init's, or ``timeout`` here: a datetime.timedelta or seconds). Returns True, as torch's."""
+        if not self._completed:
+            seconds = world.timeout() if timeout is None else world.timeout_seconds(timeout, f"{self.name} wait")
+            wait_for(self._requests, self.name, seconds)
+            self._complete()
+        return True
+
+    def is_success(self):
+        return self._completed
+
+    def then(self, function):
+        """Run ``function`` after the collective finishes (now, if it has): tensors.py fills results."""
+        if self._completed:
+            function()
+            return self
+        earlier = self._finish
+
+        def both():
+            if earlier is not None:
+                earlier()
+            function()
+
+        self._finish = both
+        return self
+
+    def _complete(self):
+        self._completed = True
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish()
+
+
+def _all_done(requests):
+    return launch.mpi_module().Request.Testall(requests) if requests else True
+
+
+def wait_for(requests, name, seconds):
+    """Poll ``requests`` until all are complete; after ``seconds``, report and abort the job."""
+    if _all_done(requests):
+        return
+    start = time.perf_counter()
+    deadline = start + seconds
+    pause = FIRST_PAUSE
+    while not _all_done(requests):
+        now = time.perf_counter()
+        if now - start < SPIN_SECONDS:
+            continue
+        if now > deadline:
+            faults.abort(
+                world.communicator(),
+                f"minigrad.distributed: rank {world.rank()} of {world.world_size()}: {name} timed out after "
+                f"{seconds:g} s waiting for the other ranks (one failed, hangs, or did not call {name}); "
+                f"aborting the job (set the limit with init(timeout=...) or {world.TIMEOUT_VARIABLE})",
+            )
+        time.sleep(pause)
+        pause = min(2 * pause, LONGEST_PAUSE)
