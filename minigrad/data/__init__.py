@@ -9,6 +9,7 @@
 
 One idea per module: ``idx`` (the file format), ``mnist`` (find, download, verify, cache),
 ``datasets`` (Dataset, TensorDataset, Subset, ConcatDataset, random_split), ``samplers``,
+``distributed_sampler`` (DistributedSampler: one rank's shard),
 ``collate`` (default_collate, default_convert), ``loader`` (DataLoader) and ``transforms``
 (``mg.data.transforms``, torchvision's names, batched on Numba kernels).
 
@@ -20,6 +21,7 @@ passed to a Dataset subclass works unchanged (slower: one call per sample).
 from . import transforms
 from .collate import default_collate, default_convert
 from .datasets import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .distributed_sampler import DistributedSampler
 from .idx import IDX_TYPES, read_idx
 from .loader import DataLoader
 from .mnist import (
@@ -35,8 +37,8 @@ from .mnist import (
 from .samplers import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DOWNLOAD_TIMEOUT_SECONDS", "DataLoader", "Dataset", "IDX_TYPES",
-    "IMAGE_SIZE", "MD5", "MIRRORS", "MNISTNotFoundError", "RandomSampler", "SPLITS", "Sampler",
+    "BatchSampler", "ConcatDataset", "DOWNLOAD_TIMEOUT_SECONDS", "DataLoader", "Dataset", "DistributedSampler",
+    "IDX_TYPES", "IMAGE_SIZE", "MD5", "MIRRORS", "MNISTNotFoundError", "RandomSampler", "SPLITS", "Sampler",
     "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "default_cache_dir",
     "default_collate", "default_convert", "load_mnist", "random_split", "read_idx", "transforms",
 ]

@@ -21,6 +21,7 @@ from ..creation import from_numpy
 from ..tensor import Tensor
 from .collate import batch_dtype, default_collate, default_convert, host_array
 from .datasets import TensorDataset, columns
+from .distributed_sampler import DistributedSampler
 from .samplers import BatchSampler, RandomSampler, SequentialSampler, draw_seed
 
 
@@ -38,7 +39,9 @@ class DataLoader:
     ``numpy.random.Generator``) or else from minigrad's generator, so ``mg.manual_seed(n)`` makes it
     repeatable; ``loader.seed`` holds it. The epoch starts at 0 and each ``iter()`` uses the current
     one and then advances it; ``set_epoch(e)`` chooses the epoch the next ``iter()`` uses, so a resumed
-    run continues the same sequence of orders (as torch's DistributedSampler.set_epoch).
+    run continues the same sequence of orders (as torch's DistributedSampler.set_epoch). A ``sampler=``
+    (or ``batch_sampler=``'s sampler) that has ``set_epoch``, a DistributedSampler for one, is given
+    the epoch too; one of them that has none changes as it would without the loader.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
@@ -84,8 +87,16 @@ class DataLoader:
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def set_epoch(self, epoch):
-        """Make the next ``iter()`` use epoch ``epoch``'s order (to resume a run)."""
+        """Make the next ``iter()`` use epoch ``epoch``'s order (to resume a run), the given sampler's too."""
         self.epoch = int(epoch)
+        # The loader's own RandomSampler takes the loader's epoch at each iter(); a sampler given to it
+        # keeps its own epoch (torch's DistributedSampler never advances one), so it is set here.
+        given = [] if self._own_sampler else [self.sampler]
+        if not self._own_batches:
+            given.append(getattr(self.batch_sampler, "sampler", None))
+        for sampler in given:
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(epoch)
 
     def permutation(self, epoch):
         """The order of the samples in epoch ``epoch`` when shuffling: a function of (seed, epoch) only."""
@@ -99,6 +110,9 @@ class DataLoader:
         if self._columns is not None:
             if self._own_batches and self._own_sampler:
                 return self._column_batches(self.sampler.next_order() if shuffled else None)
+            if self._own_batches and isinstance(self.sampler, DistributedSampler):
+                # Its epoch's indices as one array, sliced per batch: no Python loop over the samples.
+                return self._column_batches(self.sampler.indices())
             return (self._column_batch(np.asarray(indices, dtype=np.int64)) for indices in self.batch_sampler)
         if self.batch_sampler is None:
             return (self._transformed(self.collate_fn(self.dataset[index])) for index in self.sampler)
