@@ -1,6 +1,6 @@
 """Neural-network building blocks: Module and Parameter, layers, losses, the functional API, initialisation."""
 from . import functional, init  # noqa: F401
-from . import utils  # noqa: F401
+from . import parallel, utils  # noqa: F401
 from .activation import ReLU, Sigmoid, Tanh  # noqa: F401
 from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU6, SiLU, Softmax, Softplus  # noqa: F401
 from .dropout import Dropout  # noqa: F401
