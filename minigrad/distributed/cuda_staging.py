@@ -7,6 +7,8 @@ copy to and from, MPI works on that, and the result is copied back when the coll
 Pinned buffers are slow to allocate, so they are kept in a pool by size: DistributedDataParallel's
 buckets ask for the same few sizes every step.
 """
+import os
+
 from ..cuda.array import CudaArray
 from ..cuda.runtime import numba_cuda, simulated
 from . import launch
@@ -15,9 +17,15 @@ _free_buffers = {}  # nbytes -> list of pinned uint8 arrays not in use
 
 
 def cuda_aware():
-    """True if the MPI library reads device memory itself (never under Numba's CUDA simulator)."""
+    """True if the MPI library reads device memory itself (never under Numba's CUDA simulator).
+
+    MINIGRAD_MPI_CUDA_AWARE=1 or 0 overrides the library's answer (an MPI that is CUDA-aware but
+    cannot say so, or one whose direct path is slower than staging)."""
     if simulated():
         return False
+    forced = os.environ.get("MINIGRAD_MPI_CUDA_AWARE")
+    if forced in ("0", "1"):
+        return forced == "1"
     query = getattr(launch.mpi_module(), "Query_cuda_support", None)
     return bool(query()) if query is not None else False
 
