@@ -12,7 +12,8 @@ import pytest
 from mpi_launch import needs_mpi, run_ranks
 
 import minigrad as mg
-from minigrad.data import BatchSampler, DataLoader, Dataset, DistributedSampler, RandomSampler, TensorDataset
+from minigrad.data import (BatchSampler, DataLoader, Dataset, DistributedSampler, RandomSampler, Subset,
+                           TensorDataset)
 
 torch = pytest.importorskip("torch")
 TorchDistributedSampler = torch.utils.data.DistributedSampler
@@ -175,6 +176,16 @@ def test_the_array_paths_gather_each_batch_without_touching_samples(monkeypatch)
         assert [len(labels) for _, labels in batches] == [4, 3]
         assert [int(label) for _, labels in batches for label in labels.numpy()] == expected
         assert np.array_equal(np.concatenate([inputs.numpy() for inputs, _ in batches]), images[expected])
+    subset = Subset(TensorDataset(images, labels), list(range(19, -1, -1)))  # a Subset's indices apply too
+    batches = list(DataLoader(subset, batch_size=4, sampler=DistributedSampler(subset, 3, 1, seed=2)))
+    assert [int(label) for _, labels in batches for label in labels.numpy()] == [19 - index for index in expected]
+
+    class Reversed(DistributedSampler):  # a subclass that changes what it yields is iterated
+        def __iter__(self):
+            return iter(self.indices()[::-1].tolist())
+
+    batches = list(DataLoader((images, labels), batch_size=4, sampler=Reversed(labels, 3, 1, seed=2)))
+    assert [int(label) for _, labels in batches for label in labels.numpy()] == expected[::-1]
 
 
 def test_set_epoch_reaches_given_samplers_and_keeps_the_loaders_own_shuffle():

@@ -76,7 +76,8 @@ class DistributedSampler(Sampler):
         self.epoch = _non_negative(epoch, "epoch")
 
     def indices(self):
-        """This rank's indices for the current epoch, an int64 array (what ``iter()`` yields)."""
+        """This rank's indices for the current epoch, an int64 array: what ``iter()`` yields (a minigrad
+        extension, which the DataLoader slices per batch instead of iterating index by index)."""
         count = sample_count(self.dataset)
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(count)
@@ -94,8 +95,9 @@ class DistributedSampler(Sampler):
         return self.num_samples
 
     def __repr__(self):
-        return (f"DistributedSampler(length {sample_count(self.dataset)}, num_replicas={self.num_replicas}, rank={self.rank}, "
-                f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last}, epoch={self.epoch})")
+        return (f"DistributedSampler(length {sample_count(self.dataset)}, num_replicas={self.num_replicas}, "
+                f"rank={self.rank}, shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last}, "
+                f"epoch={self.epoch})")
 
 
 def sample_count(dataset):

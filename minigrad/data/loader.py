@@ -6,9 +6,10 @@
 
 Where the samples are rows of arrays (an array, a tuple or list of arrays, a TensorDataset, a Subset
 of one such as random_split makes) and the collate is the default one, a batch is gathered with one
-slice or ``np.take`` per array; otherwise each sample is ``dataset[index]`` and ``collate_fn`` (by
-default ``default_collate``) makes the batch. Everything runs in the calling process: ``num_workers``,
-``pin_memory`` and the other multiprocessing options are accepted, and change nothing.
+slice or ``np.take`` per array, a DistributedSampler's shard included; otherwise each sample is
+``dataset[index]`` and ``collate_fn`` (by default ``default_collate``) makes the batch. Everything
+runs in the calling process: ``num_workers``, ``pin_memory`` and the other multiprocessing options
+are accepted, and change nothing.
 
 Augmentation: ``transform=`` (a minigrad extension) is applied to each whole batch's input (the
 batch itself if it is one tensor, else its first element), so the batched transforms of
@@ -110,7 +111,7 @@ class DataLoader:
         if self._columns is not None:
             if self._own_batches and self._own_sampler:
                 return self._column_batches(self.sampler.next_order() if shuffled else None)
-            if self._own_batches and isinstance(self.sampler, DistributedSampler):
+            if self._own_batches and _whole_shard(self.sampler):
                 # Its epoch's indices as one array, sliced per batch: no Python loop over the samples.
                 return self._column_batches(self.sampler.indices())
             return (self._column_batch(np.asarray(indices, dtype=np.int64)) for indices in self.batch_sampler)
@@ -165,6 +166,11 @@ class DataLoader:
             described = f"dataset={type(self.dataset).__name__} of length {len(self.dataset)}"
         return (f"DataLoader({described}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last}, seed={self.seed})")
+
+
+def _whole_shard(sampler):
+    """A DistributedSampler whose ``iter()`` is its ``indices()`` (a subclass may change what it yields)."""
+    return isinstance(sampler, DistributedSampler) and type(sampler).__iter__ is DistributedSampler.__iter__
 
 
 def _arrays_of(dataset):
