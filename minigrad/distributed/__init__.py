@@ -27,7 +27,7 @@ The files, from the bottom up:
 """
 from . import launch, world
 from .objects import all_gather_object, broadcast_object_list
-from .tensors import ReduceOp, all_gather, all_reduce, barrier, broadcast
+from .tensors import ReduceOp, _check_group, all_gather, all_reduce, barrier, broadcast
 from .work import Work
 
 
@@ -80,6 +80,7 @@ def destroy_process_group(group=None):
 
 def get_backend(group=None):
     _require_initialized("get_backend")
+    _check_group("get_backend", group)
     return "mpi"
 
 
@@ -98,12 +99,14 @@ def world_size():
 def get_rank(group=None):
     """torch's name for rank()."""
     _require_initialized("get_rank")
+    _check_group("get_rank", group)
     return world.rank()
 
 
 def get_world_size(group=None):
     """torch's name for world_size()."""
     _require_initialized("get_world_size")
+    _check_group("get_world_size", group)
     return world.world_size()
 
 

@@ -3,17 +3,24 @@
 MPI's own wait blocks forever when another rank never joins. Here a wait polls the request
 (``Test()``, which also drives MPI's progress) and gives up after the timeout with a message naming
 the collective and the rank, then aborts the job (faults.py). Polling does not slow a healthy
-collective: it spins on ``Test()`` for the first ``SPIN_SECONDS``, which covers a small allreduce
-on one machine, and only then sleeps between polls, the pause doubling from ``FIRST_PAUSE`` to
-``LONGEST_PAUSE`` (a long wait for a slow rank then costs a poll every millisecond, not a core).
+collective: MPI moves a large message in pieces, each one only when a rank calls into MPI, so
+the wait spins on ``Test()`` as MPI_Wait itself would, for the first ``SPIN_SECONDS`` (a 26 MB
+allreduce of two ranks takes 7 ms here). Past that, a rank is waiting for a straggler (one writing
+a checkpoint, evaluating), and the wait sleeps between polls, the pause doubling from
+``FIRST_PAUSE`` to ``LONGEST_PAUSE``: a few thousand polls a second instead of a busy core, short
+enough that the pieces still move quickly once the straggler arrives.
+
+Measured on two ranks of this 2-core machine (best of 3, polled wait against mpi4py's blocking
+Allreduce): 4 KB 13 us / 8 us, 400 KB 140 / 133 us, 4 MB 1.06 / 1.05 ms, 26 MB 7.3 / 7.3 ms; rank 0
+waiting on a rank 200 ms late with 26 MB: 209 ms / 208 ms.
 """
 import time
 
 from . import faults, launch, world
 
-SPIN_SECONDS = 2e-3
-FIRST_PAUSE = 20e-6
-LONGEST_PAUSE = 1e-3
+SPIN_SECONDS = 0.1
+FIRST_PAUSE = 10e-6
+LONGEST_PAUSE = 200e-6
 
 
 class Work:
@@ -77,14 +84,17 @@ def _all_done(requests):
 
 def wait_for(requests, name, seconds):
     """Poll ``requests`` until all are complete; after ``seconds``, report and abort the job."""
-    if _all_done(requests):
+    if not requests:
+        return
+    test = requests[0].Test if len(requests) == 1 else (lambda: _all_done(requests))
+    if test():
         return
     start = time.perf_counter()
-    deadline = start + seconds
+    deadline, spin_until = start + seconds, start + SPIN_SECONDS
     pause = FIRST_PAUSE
-    while not _all_done(requests):
+    while not test():
         now = time.perf_counter()
-        if now - start < SPIN_SECONDS:
+        if now < spin_until:
             continue
         if now > deadline:
             faults.abort(
