@@ -3,6 +3,7 @@ collective on two ranks, on CPU tensors and on (simulated) CUDA tensors through 
 Each check prints ``check NAME`` from each rank once its assertions hold; any failure raises, and
 the fault handler aborts the job with the rank named."""
 import datetime
+import time
 
 import numpy as np
 
@@ -63,6 +64,13 @@ np.testing.assert_array_equal(second, np.arange(6.0) * 3)
 view = mg.arange(8, dtype=mg.float32, device="cuda").data[2:6]  # a CudaArray at an offset in its buffer
 collectives.start_all_reduce(view, "max").wait()
 np.testing.assert_array_equal(view.get(), np.arange(2.0, 6.0))
+large = np.full(1 << 20, rank + 1.0, np.float32)
+work = collectives.start_all_reduce(large)
+deadline = time.perf_counter() + 20
+while not work._completed and time.perf_counter() < deadline:
+    collectives.progress()  # alone (no wait, no is_completed) it must carry the allreduce through
+assert work._completed, "collectives.progress() did not complete the allreduce in flight"
+np.testing.assert_array_equal(large, np.full(1 << 20, 3.0, np.float32))
 assert cuda_staging._free_buffers, "the CUDA collectives did not go through the pinned staging buffers"
 report("start_all_reduce")
 

@@ -9,7 +9,7 @@ identity and its Work is already complete.
 import numpy as np
 
 from . import cuda_staging, launch, world
-from .work import Work
+from .work import Work, progress
 
 # minigrad's op names -> MPI's; "avg" is a sum divided by the world size afterwards (as torch's AVG).
 MPI_OPS = {"sum": "SUM", "avg": "SUM", "product": "PROD", "min": "MIN", "max": "MAX",
@@ -118,3 +118,7 @@ def _buffer(array, read_only=False):
     if read_only:
         return host, lambda: cuda_staging.give_back_host_buffer(host.reshape(-1).view("uint8"))
     return host, lambda: cuda_staging.copy_back(host, array)
+
+
+__all__ = ["MPI_OPS", "Work", "check_array", "check_rank", "progress", "start_all_gather", "start_all_reduce",
+           "start_barrier", "start_broadcast"]
