@@ -11,6 +11,12 @@ downloaded there on first use.
     python examples/mnist_cnn.py --save run.npz --plot figures/   # Ctrl-C stops after the step under way
     python examples/mnist_cnn.py --resume run.npz         # continue that run where it stopped, same schedule
     python examples/mnist_cnn.py --resume run.npz --epochs 5   # two epochs more than planned (the cosine restarts)
+    mpiexec -n 2 python examples/mnist_cnn.py --distributed    # two processes, each half of every batch
+
+With --distributed (launched by mpiexec; pip install -e ".[distributed]") each process trains the
+same model on its own shard of the data with its share of the batch (--batch-size is the global
+batch), the gradients averaged across processes by DistributedDataParallel; the evaluation is
+shared too, and only rank 0 prints, plots and writes the checkpoint.
 
 A checkpoint holds the whole run: the model, the optimizer, the schedule (with its planned length),
 the random state of dropout, the history, and how far the run got (after an epoch, or after the
@@ -26,8 +32,10 @@ import threading
 import numpy as np
 
 import minigrad as mg
+import minigrad.distributed as dist
 import minigrad.nn.functional as F
 from minigrad import nn
+from minigrad.nn.parallel import DistributedDataParallel
 
 RUN_TIME = ("Runs in about 2 minutes (3 epochs) on a 2-core AVX2 machine (AMD Zen 3) once its kernels are compiled "
             "(the first run on a machine compiles them first).")
@@ -51,6 +59,12 @@ SCHEDULES = {
         optimizer.param_groups[0]["lr"], decay_steps=steps_per_epoch, decay_rate=0.5, optimizer=optimizer),
 }
 TARGET_ACCURACY = 0.992
+
+
+def say(*words, **options):
+    """print, from rank 0 only: with several processes one of them speaks for all."""
+    if dist.get_rank() == 0:
+        print(*words, **options)
 
 
 def reference_cnn():
@@ -80,6 +94,8 @@ def parse_arguments(arguments=None):
     parser.add_argument("--plot", metavar="DIR", help="write loss/accuracy curves, sample predictions, confusion matrix")
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--test-limit", type=int, default=None, help="use only the first N test images")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one of the processes of `mpiexec -n N python examples/mnist_cnn.py --distributed`")
     arguments = parser.parse_args(arguments)
     if arguments.epochs is not None and arguments.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {arguments.epochs}")
@@ -89,17 +105,23 @@ def parse_arguments(arguments=None):
 
 
 def evaluate(model, images, labels, batch_size=500, device="cpu"):
-    """(mean loss, accuracy, predicted labels) over a whole split, in eval mode, recording nothing."""
+    """(mean loss, accuracy, predicted labels) over a whole split, in eval mode, recording nothing.
+    With several processes each evaluates its slice of the split and they pool the results."""
     model.eval()
-    total_loss, predicted = 0.0, []
+    total_loss, predicted = 0.0, [np.zeros(0, dtype=np.int64)]
+    mine = np.array_split(np.arange(len(images)), dist.get_world_size())[dist.get_rank()]
     with mg.no_grad():
-        for start in range(0, len(images), batch_size):
-            logits = model(mg.from_numpy(images[start:start + batch_size]).to(device))
-            batch_labels = mg.from_numpy(labels[start:start + batch_size]).to(device)
+        for start in range(mine[0] if len(mine) else 0, mine[-1] + 1 if len(mine) else 0, batch_size):
+            stop = min(start + batch_size, mine[-1] + 1)
+            logits = model(mg.from_numpy(images[start:stop]).to(device))
+            batch_labels = mg.from_numpy(labels[start:stop]).to(device)
             total_loss += F.cross_entropy(logits, batch_labels, reduction="sum").item()
             predicted.append(logits.argmax(axis=1).cpu().numpy())
     model.train()
-    predicted = np.concatenate(predicted)
+    everyone = [None] * dist.get_world_size()  # the slices in rank order: the split's order
+    dist.all_gather_object(everyone, (total_loss, np.concatenate(predicted)))
+    predicted = np.concatenate([slice_predicted for _, slice_predicted in everyone])
+    total_loss = sum(slice_loss for slice_loss, _ in everyone)
     return total_loss / len(images), float((predicted == labels).mean()), predicted
 
 
@@ -127,17 +149,40 @@ class StopRequest:
         self.requested = True
 
 
+def asked_anywhere(stop):
+    """Whether Ctrl-C reached this process or, with several, any of them (all answer the same)."""
+    if dist.get_world_size() == 1:
+        return stop.requested
+    flag = mg.tensor([float(stop.requested)])
+    dist.all_reduce(flag)
+    return flag.item() > 0
+
+
+def pooled_over_processes(loss_value, accuracy, stop):
+    """The step's loss and accuracy over the global batch (equal shares: the mean of the processes'
+    means), and whether any process had been asked to stop by then: one small allreduce a step. All
+    stop after the same step because all decide on this same answer (a Ctrl-C landing after it counts
+    at the next step), so none is left waiting alone in a collective."""
+    values = mg.tensor([float(loss_value), float(accuracy), float(stop is not None and stop.requested)],
+                       dtype=mg.float64)
+    dist.all_reduce(values)
+    loss_sum, accuracy_sum, stopping = values.tolist()
+    return loss_sum / dist.get_world_size(), accuracy_sum / dist.get_world_size(), stopping > 0
+
+
 def train_epoch(model, loader, optimizer, schedule, description, history, step, device="cpu", skip=0,
                 stop=None):
     """One pass over the loader, less its first ``skip`` batches (done before a resume), or until
     ``stop`` is requested; returns the step count after it and the progress bar's summary."""
-    remaining_images = (len(loader) - skip) * loader.batch_size
-    with mg.progress.ProgressBar(total=remaining_images, description=description) as bar:
+    processes = dist.get_world_size()  # each with loader.batch_size images of the global batch
+    remaining_images = (len(loader) - skip) * loader.batch_size * processes
+    quiet = dist.get_rank() != 0  # rank 0 speaks for all
+    with mg.progress.ProgressBar(total=remaining_images, description=description, enabled=False if quiet else None) as bar:
         for images, labels in itertools.islice(loader, skip, None):
             images, labels = images.to(device), labels.to(device)  # through a pinned buffer on cuda
             # The first run on a machine compiles the kernels in its first step: said aloud, and
             # left out of the img/s, which measures training.
-            with mg.progress.compile_notice() as compiling:
+            with mg.progress.compile_notice(file=open(os.devnull, "w") if quiet else None) as compiling:
                 logits = model(images)
                 loss = F.cross_entropy(logits, labels)
                 optimizer.zero_grad()
@@ -153,11 +198,14 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step, 
             accuracy = (logits.data.argmax(axis=1) == labels.data).mean()
             if device == "cpu":
                 loss_value, accuracy = loss_value.item(), float(accuracy)
-            bar.update(images=len(labels), loss=loss_value, accuracy=accuracy)
+            stopping = stop is not None and stop.requested  # decided now, not after the bar's redraw
+            if processes > 1:
+                loss_value, accuracy, stopping = pooled_over_processes(loss_value, accuracy, stop)
+            bar.update(images=len(labels) * processes, loss=loss_value, accuracy=accuracy)
             history["train"]["step"].append(step)
             history["train"]["loss"].append(loss_value)
             history["train"]["accuracy"].append(accuracy)
-            if stop is not None and stop.requested:
+            if stopping:
                 break
     for key in ("loss", "accuracy"):
         history["train"][key] = [value if isinstance(value, float) else float(value.item())
@@ -175,11 +223,16 @@ def epoch_means(history, first_step):
 
 
 def save_checkpoint(path, model, optimizer, schedule, history, planned_epochs, epoch, batches, step, seconds):
-    """The whole run, written atomically by mg.save: ``epoch`` epochs done and ``batches`` batches of the next."""
-    mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "schedule": schedule.state_dict() if schedule is not None else None,
-             "rng": mg.get_rng_state(), "history": history, "planned_epochs": planned_epochs,
-             "epoch": epoch, "batches": batches, "step": step, "seconds": seconds}, path)
+    """The whole run, written atomically by mg.save: ``epoch`` epochs done and ``batches`` batches of the next.
+    Every process's random state goes in (each draws its own dropout masks); only rank 0 writes."""
+    random_states = [None] * dist.get_world_size()
+    dist.all_gather_object(random_states, mg.get_rng_state())
+    if dist.get_rank() == 0:
+        mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "schedule": schedule.state_dict() if schedule is not None else None,
+                 "rng": random_states[0], "rng_per_process": random_states, "history": history,
+                 "planned_epochs": planned_epochs, "epoch": epoch, "batches": batches, "step": step,
+                 "seconds": seconds}, path)
 
 
 def main(arguments=None):
@@ -192,6 +245,14 @@ def main(arguments=None):
 
 
 def run(args):
+    dist.init()  # rank and world size from mpiexec; without it a single process (and no MPI needed)
+    if dist.get_world_size() > 1 and not args.distributed:
+        raise SystemExit(f"mnist_cnn.py: launched as {dist.get_world_size()} processes: add --distributed, "
+                         "or each would train the whole run on its own")
+    if args.distributed:
+        if args.batch_size % dist.get_world_size():
+            raise SystemExit(f"mnist_cnn.py: --batch-size {args.batch_size} does not split evenly over "
+                             f"{dist.get_world_size()} processes")
     mg.manual_seed(args.seed)
     try:
         train_images, train_labels = mg.data.load_mnist("train", root=args.data_dir)
@@ -206,8 +267,17 @@ def run(args):
     test_images, test_labels = test_images[:args.test_limit], test_labels[:args.test_limit]
 
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), args.lr)
-    loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size, shuffle=True,
-                                drop_last=True, seed=args.seed)
+    trained = model
+    if args.distributed:
+        # Rank 0's initial parameters go to every process; each then draws its own dropout masks.
+        trained = DistributedDataParallel(model)
+        mg.manual_seed(args.seed + 1000 * dist.get_rank())
+        shard = mg.data.DistributedSampler(train_images, shuffle=True, seed=args.seed, drop_last=True)
+        loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size // dist.get_world_size(),
+                                    sampler=shard, drop_last=True)
+    else:
+        loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size, shuffle=True,
+                                    drop_last=True, seed=args.seed)
     checkpoint = mg.load(args.resume) if args.resume else None
     # The schedule's length is the run's plan: a resumed run keeps the plan it was saved with.
     planned_epochs = checkpoint.get("planned_epochs", 3) if checkpoint is not None else (args.epochs or 3)
@@ -222,15 +292,18 @@ def run(args):
         optimizer.load_state_dict(checkpoint["optimizer"])
         if schedule is not None:
             schedule.load_state_dict(checkpoint["schedule"])  # its T_max included
-        mg.set_rng_state(checkpoint["rng"])  # the same dropout masks as a run that never stopped
+        # The same dropout masks as a run that never stopped (each process its own, when the run had as many).
+        random_states = checkpoint.get("rng_per_process", [checkpoint["rng"]])
+        mg.set_rng_state(random_states[dist.get_rank()] if len(random_states) == dist.get_world_size()
+                         else checkpoint["rng"])
         history = {split: {key: list(values) for key, values in series.items()}
                    for split, series in checkpoint["history"].items()}
         epochs_done, batches_done = checkpoint["epoch"], checkpoint.get("batches", 0)
         step, training_seconds = checkpoint["step"], checkpoint["seconds"]
         where = f"epoch {epochs_done}" if batches_done == 0 else f"step {batches_done} of epoch {epochs_done + 1}"
-        print(f"resumed {args.resume} after {where} (step {step} of a {planned_epochs}-epoch run)")
+        say(f"resumed {args.resume} after {where} (step {step} of a {planned_epochs}-epoch run)")
         if epochs < planned_epochs:
-            print(f"stopping after epoch {epochs}, before the end of the planned {planned_epochs}: "
+            say(f"stopping after epoch {epochs}, before the end of the planned {planned_epochs}: "
                   "the learning rate follows the planned schedule")
 
     with StopRequest() as stop:
@@ -240,7 +313,7 @@ def run(args):
                 planned_epochs = epochs
             loader.set_epoch(epoch)  # the shuffle of epoch e depends only on (seed, e): resuming repeats it
             epoch_start = step - batches_done
-            step, summary = train_epoch(model, loader, optimizer, schedule, f"epoch {epoch}/{epochs}", history,
+            step, summary = train_epoch(trained, loader, optimizer, schedule, f"epoch {epoch}/{epochs}", history,
                                         step, device=args.device, skip=batches_done, stop=stop)
             training_seconds += summary["seconds"]  # without the kernels' compile on a first run
             batches_done = step - epoch_start
@@ -257,33 +330,33 @@ def run(args):
             history["test"]["accuracy"].append(test_accuracy)
             if reached is None and test_accuracy >= TARGET_ACCURACY:
                 reached = (epoch, training_seconds)
-            print(f"epoch {epoch}/{epochs}: train loss {train_loss:.4f} accuracy {train_accuracy:.2%}, "
+            say(f"epoch {epoch}/{epochs}: train loss {train_loss:.4f} accuracy {train_accuracy:.2%}, "
                   f"test loss {test_loss:.4f} accuracy {test_accuracy:.2%}, {summary['images_per_second']:,.0f} img/s, "
                   f"{training_seconds:.1f} s of training so far", flush=True)
             if save_path:
                 save_checkpoint(save_path, model, optimizer, schedule, history, planned_epochs, epoch, 0, step,
                                 training_seconds)
-            if stop.requested and epoch < epochs:  # Ctrl-C in the epoch's last step or its evaluation
+            if epoch < epochs and asked_anywhere(stop):  # Ctrl-C in the epoch's last step or its evaluation
                 end_interrupted(f"epoch {epoch} (step {step})", save_path)
 
     if epochs_done >= epochs:
-        print(f"nothing to train: the checkpoint has {epochs_done} epochs done, --epochs asks for {epochs}")
+        say(f"nothing to train: the checkpoint has {epochs_done} epochs done, --epochs asks for {epochs}")
         test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels, device=args.device)
     if reached is not None:
-        print(f"reached {TARGET_ACCURACY:.1%} test accuracy after epoch {reached[0]}, {reached[1]:.1f} s of training")
+        say(f"reached {TARGET_ACCURACY:.1%} test accuracy after epoch {reached[0]}, {reached[1]:.1f} s of training")
     if args.plot:
         os.makedirs(args.plot, exist_ok=True)
         mg.plot.training_curves(history, os.path.join(args.plot, "curves.png"), title="reference CNN on MNIST")
         mg.plot.sample_grid(test_images[:50], predicted[:50], test_labels[:50], os.path.join(args.plot, "samples.png"))
         mg.plot.confusion_matrix(predicted, test_labels, os.path.join(args.plot, "confusion.png"))
-        print(f"figures written to {os.path.join(args.plot, '')} (curves.png, samples.png, confusion.png)")
-    print(f"final test_accuracy={test_accuracy:.4f}")
+        say(f"figures written to {os.path.join(args.plot, '')} (curves.png, samples.png, confusion.png)")
+    say(f"final test_accuracy={test_accuracy:.4f}")
 
 
 def end_interrupted(where, save_path):
     """One line, and the exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it)."""
     kept = f"saved to {save_path}, --resume {save_path} continues it" if save_path else "not saved (--save PATH keeps it)"
-    print(f"interrupted after {where}: run {kept}", flush=True)
+    say(f"interrupted after {where}: run {kept}", flush=True)
     raise SystemExit(130)
 
 
@@ -295,11 +368,11 @@ def extend_plan(args, optimizer, loader, schedule, planned_epochs, epochs):
     if args.schedule == "none":
         return schedule
     if args.schedule != "cosine":
-        print(f"epochs {planned_epochs + 1}-{epochs} go beyond the {planned_epochs} planned: "
+        say(f"epochs {planned_epochs + 1}-{epochs} go beyond the {planned_epochs} planned: "
               f"the {args.schedule} schedule has no end and goes on as before")
         return schedule
     initial_lr = optimizer.param_groups[0]["initial_lr"]
-    print(f"epochs {planned_epochs + 1}-{epochs} go beyond the {planned_epochs} planned, where the cosine "
+    say(f"epochs {planned_epochs + 1}-{epochs} go beyond the {planned_epochs} planned, where the cosine "
           f"schedule ended: it restarts from lr {initial_lr:g} over the {extra} extra epoch{'s' * (extra > 1)}")
     for group in optimizer.param_groups:  # a new scheduler goes on from the lr it finds (PyTorch's chainable rule)
         group["lr"] = group["initial_lr"]
