@@ -10,9 +10,10 @@ a checkpoint, evaluating), and the wait sleeps between polls, the pause doubling
 ``FIRST_PAUSE`` to ``LONGEST_PAUSE``: a few thousand polls a second instead of a busy core, short
 enough that the pieces still move quickly once the straggler arrives.
 
-Measured on two ranks of this 2-core machine (best of 3, polled wait against mpi4py's blocking
-Allreduce): 4 KB 13 us / 8 us, 400 KB 140 / 133 us, 4 MB 1.06 / 1.05 ms, 26 MB 7.3 / 7.3 ms; rank 0
-waiting on a rank 200 ms late with 26 MB: 209 ms / 208 ms.
+Measured on two ranks of this 2-core machine (best of 5; this polled wait against mpi4py's
+Iallreduce + Wait, and its blocking Allreduce): 4 KB 18 / 13 / 14 us, 400 KB 185 / 168 / 166 us,
+4 MB 1.53 / 1.57 / 1.49 ms, 26 MB 6.3 / 6.3 / 6.0 ms; rank 0 waiting for a rank 200 ms late
+with 26 MB: 211 ms (blocking: 207 ms).
 """
 import time
 
