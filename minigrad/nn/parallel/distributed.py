@@ -102,6 +102,7 @@ class DistributedDataParallel(Module):
         self._reached.add(id(parameter))
         bucket.add(position, parameter.grad.data, 1.0 / world.world_size())
         self._start_complete_buckets()
+        collectives.progress()  # MPICH moves the buckets in flight only while a rank calls into MPI
 
     def _start_complete_buckets(self):
         while self._next_bucket < len(self._buckets) and self._buckets[self._next_bucket].complete:
