@@ -165,6 +165,27 @@ def check_a_different_model_is_refused_naming_the_parameter():
         raise AssertionError("rank {rank}: a model of another shape was accepted")
 
 
+def check_cuda_parameters_average_through_the_staged_buckets():
+    """Under NUMBA_ENABLE_CUDASIM=1: the buckets live on the device and go through pinned host memory."""
+    mg.manual_seed(50 + rank)
+    ddp = DistributedDataParallel(nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)).to("cuda"),
+                                  bucket_cap_mb=0.00005)  # 52 bytes: two buckets
+    twin = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    twin.load_state_dict(ddp.module.state_dict())
+    generator = np.random.default_rng(7)
+    inputs, targets = generator.standard_normal((8, 6)).astype(np.float32), generator.integers(0, 3, 8)
+    mine = slice(rank * 4, rank * 4 + 4)
+    nn.functional.cross_entropy(ddp(mg.from_numpy(inputs[mine]).to("cuda")),
+                                mg.from_numpy(targets[mine]).to("cuda")).backward()
+    nn.functional.cross_entropy(twin(mg.from_numpy(inputs)), mg.from_numpy(targets)).backward()
+    assert ddp._buckets[0].buffer.__class__.__name__ == "CudaArray" and len(ddp._buckets) > 1
+    for (name, parameter), expected in zip(ddp.module.named_parameters(), twin.parameters()):
+        assert parameter.grad.device == "cuda", name
+        np.testing.assert_allclose(parameter.grad.cpu().numpy(), expected.grad.numpy(), rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
+    report("cuda", f"buckets={len(ddp._buckets)} equal_to_one_process=True")
+
+
 for check in sys.argv[1:]:
     globals()[f"check_{check}"]()
 print(f"rank {rank} done", flush=True)

@@ -31,6 +31,14 @@ def test_two_ranks_train_as_one_process_overlap_accumulate_and_refuse_what_they_
     assert result.stdout.count("done") == 2
 
 
+@needs_mpi
+def test_cuda_parameters_average_through_pinned_host_buckets_on_the_simulator():
+    result = run_ranks(RANK_SCRIPT, ranks=2, timeout=180, args=("cuda_parameters_average_through_the_staged_buckets",),
+                       env={"NUMBA_ENABLE_CUDASIM": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^check cuda buckets=\d+ equal_to_one_process=True$", result.stdout, re.MULTILINE), result.stdout
+
+
 def model_and_batch():
     mg.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
