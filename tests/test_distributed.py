@@ -246,3 +246,16 @@ def test_a_collective_one_rank_never_joins_times_out_and_aborts():
     assert result.returncode != 0, result.stdout + result.stderr
     assert re.search(r"rank 0 of 2: all_reduce timed out after 5 s", result.stderr), result.stderr
     assert 5 <= seconds < 30
+
+
+@needs_mpi
+def test_ranks_on_one_machine_share_its_cores_unless_told_otherwise():
+    script = ("import minigrad.distributed as dist\nfrom minigrad import backend\n"
+              "dist.init()\nprint('threads', dist.get_rank(), backend.thread_count(), backend.usable_cores(), flush=True)\n")
+    shared = run_ranks(script, ranks=2, timeout=60, env={"NUMBA_NUM_THREADS": None})
+    assert shared.returncode == 0, shared.stderr
+    cores = os.cpu_count()
+    counts = [int(threads) for threads, usable in re.findall(r"^threads \d (\d+) (\d+)$", shared.stdout, re.MULTILINE)]
+    assert counts == [max(1, cores // 2)] * 2  # not a thread per core in each of the two ranks
+    chosen = run_ranks(script, ranks=2, timeout=60, env={"NUMBA_NUM_THREADS": "1"})
+    assert re.findall(r"^threads \d (\d+)", chosen.stdout, re.MULTILINE) == ["1", "1"]

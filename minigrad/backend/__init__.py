@@ -22,6 +22,7 @@ A file per family, all reached as ``backend.<function>``:
     layer_norm.py   layer and group normalization: forward with saved statistics, backward
     optimizers.py   the fused optimizer updates
     activation.py   the activations' fused forward and backward (LeakyReLU, GELU, SiLU, Mish...)
+    threads.py      how many threads the CPU kernels run on
 """
 from .adaptive_pool import adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, adaptive_max_pool2d_forward  # noqa: F401
 from .batch_norm import batch_norm_affine, batch_norm_backward, batch_norm_training  # noqa: F401
@@ -43,4 +44,5 @@ from .optimizers import (  # noqa: F401
 from .products import matmul  # noqa: F401
 from .layer_norm import group_norm_backward, group_norm_forward, layer_norm_backward, layer_norm_forward  # noqa: F401
 from .resample import resample2d  # noqa: F401
+from .threads import set_thread_count, thread_count, usable_cores  # noqa: F401
 from .routing import ARRAY_TYPES, kernels, on_either_device, routed_to  # noqa: F401

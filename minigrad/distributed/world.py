@@ -9,6 +9,7 @@ reads ``communicator()``, ``rank()`` and ``world_size()`` from here; they answer
 import datetime
 import os
 
+from .. import backend
 from . import faults, launch
 
 DEFAULT_TIMEOUT = 1800.0  # seconds, torch.distributed's default for its non-NCCL backends
@@ -82,8 +83,22 @@ def start(timeout=None, function="init"):
         _world.rank = _world.communicator.Get_rank()
         _world.world_size = _world.communicator.Get_size()
         faults.install_excepthook(_world.communicator, _world.rank, _world.world_size)
+        _share_the_cores(_world.communicator, MPI)
     _world.timeout = seconds
     _world.initialized = True
+
+
+def _share_the_cores(communicator, MPI):
+    """Unless NUMBA_NUM_THREADS says otherwise, the ranks on one machine share its cores: each runs
+    cores / ranks-here kernel threads (one when mpiexec binds it to a core), as torchrun sets
+    OMP_NUM_THREADS=1. Left alone, every rank would start a thread per core, and two ranks on two
+    cores would run four threads that wait for each other at every parallel loop's end."""
+    if "NUMBA_NUM_THREADS" in os.environ:
+        return
+    here = communicator.Split_type(MPI.COMM_TYPE_SHARED)
+    ranks_here = here.Get_size()
+    here.Free()
+    backend.set_thread_count(min(backend.usable_cores(), max(1, (os.cpu_count() or 1) // ranks_here)))
 
 
 def stop():
