@@ -165,6 +165,19 @@ def check_a_different_model_is_refused_naming_the_parameter():
         raise AssertionError("rank {rank}: a model of another shape was accepted")
 
 
+def check_buffers_follow_rank_zero_at_each_training_forward():
+    mg.manual_seed(60)
+    ddp = DistributedDataParallel(nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)))
+    batch_norm = ddp.module[1]
+    with mg.no_grad():
+        batch_norm.running_mean[...] = 5.0 * rank  # rank 1 drifts; the next forward must undo it
+    x = mg.from_numpy(np.full((4, 3), float(rank), dtype=np.float32))
+    ddp(x)
+    batch_mean = ddp.module[0](x).mean(0).detach().numpy()
+    np.testing.assert_allclose(batch_norm.running_mean.numpy(), 0.9 * 0.0 + 0.1 * batch_mean, rtol=1e-5, atol=1e-6)
+    report("buffers", "broadcast_from_rank_0_before_the_update=True")
+
+
 def check_cuda_parameters_average_through_the_staged_buckets():
     """Under NUMBA_ENABLE_CUDASIM=1: the buckets live on the device and go through pinned host memory."""
     mg.manual_seed(50 + rank)

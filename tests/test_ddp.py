@@ -19,7 +19,8 @@ RANK_SCRIPT = pathlib.Path(__file__).with_name("distributed_ddp_ranks.py")
 def test_two_ranks_train_as_one_process_overlap_accumulate_and_refuse_what_they_should():
     result = run_ranks(RANK_SCRIPT, ranks=2, timeout=120, args=(
         "twenty_steps_equal_one_process_on_the_whole_batch", "no_sync_accumulates_then_synchronises_the_sum",
-        "buckets_start_while_backward_runs", "unused_parameters", "a_different_model_is_refused_naming_the_parameter"))
+        "buckets_start_while_backward_runs", "unused_parameters", "a_different_model_is_refused_naming_the_parameter",
+        "buffers_follow_rank_zero_at_each_training_forward"))
     assert result.returncode == 0, result.stdout + result.stderr
     checks = dict(re.findall(r"^check (\w+) (.*)$", result.stdout, re.MULTILINE))
     # Two ranks with batch 50 each end where one process with batch 100 ends, after 20 Adam steps.
@@ -28,6 +29,7 @@ def test_two_ranks_train_as_one_process_overlap_accumulate_and_refuse_what_they_
     assert checks["unused"] == "globally_unused_grad_is_None=True"
     assert "never.weight" in checks["unused_refused"]
     assert "'0.weight' is shape (3, 5) float32 on rank 1 but shape (3, 4) float32 on rank 0" in checks["mismatch"]
+    assert checks["buffers"] == "broadcast_from_rank_0_before_the_update=True"
     assert result.stdout.count("done") == 2
 
 
