@@ -344,7 +344,7 @@ def run(args):
         test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels, device=args.device)
     if reached is not None:
         say(f"reached {TARGET_ACCURACY:.1%} test accuracy after epoch {reached[0]}, {reached[1]:.1f} s of training")
-    if args.plot:
+    if args.plot and dist.get_rank() == 0:  # one process draws the figures for all
         os.makedirs(args.plot, exist_ok=True)
         mg.plot.training_curves(history, os.path.join(args.plot, "curves.png"), title="reference CNN on MNIST")
         mg.plot.sample_grid(test_images[:50], predicted[:50], test_labels[:50], os.path.join(args.plot, "samples.png"))
