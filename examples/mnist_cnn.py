@@ -23,6 +23,7 @@ the random state of dropout, the history, and how far the run got (after an epoc
 step under way when Ctrl-C stopped it). Resuming gives the same losses as a run never stopped.
 """
 import argparse
+import contextlib
 import itertools
 import os
 import signal
@@ -177,12 +178,15 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step, 
     processes = dist.get_world_size()  # each with loader.batch_size images of the global batch
     remaining_images = (len(loader) - skip) * loader.batch_size * processes
     quiet = dist.get_rank() != 0  # rank 0 speaks for all
-    with mg.progress.ProgressBar(total=remaining_images, description=description, enabled=False if quiet else None) as bar:
+    # The compile notice goes to stdout on rank 0 (nullcontext gives None), nowhere on the others.
+    with (open(os.devnull, "w") if quiet else contextlib.nullcontext()) as notices, \
+            mg.progress.ProgressBar(total=remaining_images, description=description,
+                                    enabled=False if quiet else None) as bar:
         for images, labels in itertools.islice(loader, skip, None):
             images, labels = images.to(device), labels.to(device)  # through a pinned buffer on cuda
             # The first run on a machine compiles the kernels in its first step: said aloud, and
             # left out of the img/s, which measures training.
-            with mg.progress.compile_notice(file=open(os.devnull, "w") if quiet else None) as compiling:
+            with mg.progress.compile_notice(file=notices) as compiling:
                 logits = model(images)
                 loss = F.cross_entropy(logits, labels)
                 optimizer.zero_grad()
