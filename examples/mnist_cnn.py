@@ -62,9 +62,27 @@ SCHEDULES = {
 TARGET_ACCURACY = 0.992
 
 
+def rank():
+    """This process's place among the training processes: 0 when alone (or before dist.init())."""
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def processes():
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def gathered(value):
+    """Every process's ``value``, in rank order (a list of one when alone)."""
+    if processes() == 1:
+        return [value]
+    everyone = [None] * processes()
+    dist.all_gather_object(everyone, value)
+    return everyone
+
+
 def say(*words, **options):
     """print, from rank 0 only: with several processes one of them speaks for all."""
-    if dist.get_rank() == 0:
+    if rank() == 0:
         print(*words, **options)
 
 
@@ -110,7 +128,7 @@ def evaluate(model, images, labels, batch_size=500, device="cpu"):
     With several processes each evaluates its slice of the split and they pool the results."""
     model.eval()
     total_loss, predicted = 0.0, [np.zeros(0, dtype=np.int64)]
-    mine = np.array_split(np.arange(len(images)), dist.get_world_size())[dist.get_rank()]
+    mine = np.array_split(np.arange(len(images)), processes())[rank()]
     with mg.no_grad():
         for start in range(mine[0] if len(mine) else 0, mine[-1] + 1 if len(mine) else 0, batch_size):
             stop = min(start + batch_size, mine[-1] + 1)
@@ -119,8 +137,7 @@ def evaluate(model, images, labels, batch_size=500, device="cpu"):
             total_loss += F.cross_entropy(logits, batch_labels, reduction="sum").item()
             predicted.append(logits.argmax(axis=1).cpu().numpy())
     model.train()
-    everyone = [None] * dist.get_world_size()  # the slices in rank order: the split's order
-    dist.all_gather_object(everyone, (total_loss, np.concatenate(predicted)))
+    everyone = gathered((total_loss, np.concatenate(predicted)))  # the slices in rank order: the split's order
     predicted = np.concatenate([slice_predicted for _, slice_predicted in everyone])
     total_loss = sum(slice_loss for slice_loss, _ in everyone)
     return total_loss / len(images), float((predicted == labels).mean()), predicted
@@ -152,7 +169,7 @@ class StopRequest:
 
 def asked_anywhere(stop):
     """Whether Ctrl-C reached this process or, with several, any of them (all answer the same)."""
-    if dist.get_world_size() == 1:
+    if processes() == 1:
         return stop.requested
     flag = mg.tensor([float(stop.requested)])
     dist.all_reduce(flag)
@@ -168,16 +185,16 @@ def pooled_over_processes(loss_value, accuracy, stop):
                        dtype=mg.float64)
     dist.all_reduce(values)
     loss_sum, accuracy_sum, stopping = values.tolist()
-    return loss_sum / dist.get_world_size(), accuracy_sum / dist.get_world_size(), stopping > 0
+    return loss_sum / processes(), accuracy_sum / processes(), stopping > 0
 
 
 def train_epoch(model, loader, optimizer, schedule, description, history, step, device="cpu", skip=0,
                 stop=None):
     """One pass over the loader, less its first ``skip`` batches (done before a resume), or until
     ``stop`` is requested; returns the step count after it and the progress bar's summary."""
-    processes = dist.get_world_size()  # each with loader.batch_size images of the global batch
-    remaining_images = (len(loader) - skip) * loader.batch_size * processes
-    quiet = dist.get_rank() != 0  # rank 0 speaks for all
+    process_count = processes()  # each with loader.batch_size images of the global batch
+    remaining_images = (len(loader) - skip) * loader.batch_size * process_count
+    quiet = rank() != 0  # rank 0 speaks for all
     # The compile notice goes to stdout on rank 0 (nullcontext gives None), nowhere on the others.
     with (open(os.devnull, "w") if quiet else contextlib.nullcontext()) as notices, \
             mg.progress.ProgressBar(total=remaining_images, description=description,
@@ -203,9 +220,9 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step, 
             if device == "cpu":
                 loss_value, accuracy = loss_value.item(), float(accuracy)
             stopping = stop is not None and stop.requested  # decided now, not after the bar's redraw
-            if processes > 1:
+            if process_count > 1:
                 loss_value, accuracy, stopping = pooled_over_processes(loss_value, accuracy, stop)
-            bar.update(images=len(labels) * processes, loss=loss_value, accuracy=accuracy)
+            bar.update(images=len(labels) * process_count, loss=loss_value, accuracy=accuracy)
             history["train"]["step"].append(step)
             history["train"]["loss"].append(loss_value)
             history["train"]["accuracy"].append(accuracy)
@@ -229,9 +246,8 @@ def epoch_means(history, first_step):
 def save_checkpoint(path, model, optimizer, schedule, history, planned_epochs, epoch, batches, step, seconds):
     """The whole run, written atomically by mg.save: ``epoch`` epochs done and ``batches`` batches of the next.
     Every process's random state goes in (each draws its own dropout masks); only rank 0 writes."""
-    random_states = [None] * dist.get_world_size()
-    dist.all_gather_object(random_states, mg.get_rng_state())
-    if dist.get_rank() == 0:
+    random_states = gathered(mg.get_rng_state())
+    if rank() == 0:
         mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "schedule": schedule.state_dict() if schedule is not None else None,
                  "rng": random_states[0], "rng_per_process": random_states, "history": history,
@@ -250,13 +266,13 @@ def main(arguments=None):
 
 def run(args):
     dist.init()  # rank and world size from mpiexec; without it a single process (and no MPI needed)
-    if dist.get_world_size() > 1 and not args.distributed:
-        raise SystemExit(f"mnist_cnn.py: launched as {dist.get_world_size()} processes: add --distributed, "
+    if processes() > 1 and not args.distributed:
+        raise SystemExit(f"mnist_cnn.py: launched as {processes()} processes: add --distributed, "
                          "or each would train the whole run on its own")
     if args.distributed:
-        if args.batch_size % dist.get_world_size():
+        if args.batch_size % processes():
             raise SystemExit(f"mnist_cnn.py: --batch-size {args.batch_size} does not split evenly over "
-                             f"{dist.get_world_size()} processes")
+                             f"{processes()} processes")
     mg.manual_seed(args.seed)
     try:
         train_images, train_labels = mg.data.load_mnist("train", root=args.data_dir)
@@ -275,9 +291,9 @@ def run(args):
     if args.distributed:
         # Rank 0's initial parameters go to every process; each then draws its own dropout masks.
         trained = DistributedDataParallel(model)
-        mg.manual_seed(args.seed + 1000 * dist.get_rank())
+        mg.manual_seed(args.seed + 1000 * rank())
         shard = mg.data.DistributedSampler(train_images, shuffle=True, seed=args.seed, drop_last=True)
-        loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size // dist.get_world_size(),
+        loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size // processes(),
                                     sampler=shard, drop_last=True)
     else:
         loader = mg.data.DataLoader((train_images, train_labels), batch_size=args.batch_size, shuffle=True,
@@ -298,7 +314,7 @@ def run(args):
             schedule.load_state_dict(checkpoint["schedule"])  # its T_max included
         # The same dropout masks as a run that never stopped (each process its own, when the run had as many).
         random_states = checkpoint.get("rng_per_process", [checkpoint["rng"]])
-        mg.set_rng_state(random_states[dist.get_rank()] if len(random_states) == dist.get_world_size()
+        mg.set_rng_state(random_states[rank()] if len(random_states) == processes()
                          else checkpoint["rng"])
         history = {split: {key: list(values) for key, values in series.items()}
                    for split, series in checkpoint["history"].items()}
@@ -348,7 +364,7 @@ def run(args):
         test_loss, test_accuracy, predicted = evaluate(model, test_images, test_labels, device=args.device)
     if reached is not None:
         say(f"reached {TARGET_ACCURACY:.1%} test accuracy after epoch {reached[0]}, {reached[1]:.1f} s of training")
-    if args.plot and dist.get_rank() == 0:  # one process draws the figures for all
+    if args.plot and rank() == 0:  # one process draws the figures for all
         os.makedirs(args.plot, exist_ok=True)
         mg.plot.training_curves(history, os.path.join(args.plot, "curves.png"), title="reference CNN on MNIST")
         mg.plot.sample_grid(test_images[:50], predicted[:50], test_labels[:50], os.path.join(args.plot, "samples.png"))
