@@ -2,10 +2,10 @@
 
 Each round runs, one after the other, a single process with N Numba threads training the reference
 CNN at the global batch, and ``mpiexec -n N`` ranks with one thread each training it under
-DistributedDataParallel at batch/N each (_distributed_worker.py), each rank bound to a core
-(``-bind-to core``: with one thread a rank, that kept the ranks' step times closest); the figures
-are medians over the rounds. The ranks also time their step without communication (the compute) and allreduces alone of
-several sizes, which give the communication model printed at the end: per step, the gradient
+DistributedDataParallel at batch/N each (_distributed_worker.py), launched as README says (no
+binding: ``-bind-to core`` made no steady difference here); the figures are medians over the
+rounds. The ranks also time their step without communication (the compute) and allreduces alone
+of several sizes, which give the communication model printed at the end: per step, the gradient
 allreduce costs about latency + bytes / bandwidth, of which DDP hides what overlaps backward.
 """
 import argparse
@@ -51,7 +51,7 @@ def main(arguments=None):
     singles, together = [], []
     for _ in range(options.repeats):
         singles.append(run_worker(worker + ["single"] + steps, options.ranks))
-        together.append(run_worker([mpiexec, "-n", str(options.ranks), "-bind-to", "core"] + worker + ["ranks"] + steps, 1))
+        together.append(run_worker([mpiexec, "-n", str(options.ranks)] + worker + ["ranks"] + steps, 1))
 
     def median(runs, key):
         return statistics.median(run[key] for run in runs)
