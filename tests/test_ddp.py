@@ -72,6 +72,9 @@ def test_bad_arguments_are_refused_by_name():
         DistributedDataParallel(model, bucket_cap_mb=0)
     with pytest.raises(ValueError, match="process_group='group' is not supported"):
         DistributedDataParallel(model, process_group="group")
+    with pytest.raises(ValueError, match=r"device_ids=\[0, 1\] is not supported"):
+        DistributedDataParallel(model, device_ids=[0, 1])
+    DistributedDataParallel(model, device_ids=[0], static_graph=True, check_reduction=True)  # accepted as torch's
 
 
 def test_buckets_follow_pytorchs_rule():
@@ -89,7 +92,7 @@ def test_buckets_follow_pytorchs_rule():
 
 def test_a_bucket_scales_gradients_in_and_views_them_out_in_shape():
     parameters = [mg.zeros(2, 3, requires_grad=True), mg.zeros(4, requires_grad=True)]
-    bucket = Bucket(0, parameters)
+    bucket = Bucket(parameters)
     bucket.add(1, np.arange(4, dtype=np.float32), 0.5)
     assert not bucket.complete
     bucket.fill_missing()

@@ -37,8 +37,8 @@ def assign_buckets(parameters, bucket_cap_mb=None):
 class Bucket:
     """One contiguous buffer for the gradients of ``parameters``, and the allreduce running on it."""
 
-    def __init__(self, index, parameters):
-        self.index, self.parameters = index, parameters
+    def __init__(self, parameters):
+        self.parameters = parameters
         self.offsets = np.cumsum([0] + [parameter.numel() for parameter in parameters])
         first = parameters[0]
         self.buffer = backend.full((int(self.offsets[-1]),), 0, first.dtype, first.device)
@@ -69,6 +69,3 @@ class Bucket:
     @property
     def complete(self):
         return len(self.arrived) == len(self.parameters)
-
-    def names(self, parameter_names):
-        return [parameter_names[id(parameter)] for parameter in self.parameters]

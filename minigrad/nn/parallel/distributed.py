@@ -21,11 +21,6 @@ from ...distributed import collectives, world
 from ..module import Module
 from .buckets import Bucket, assign_buckets
 
-# torch's arguments that change nothing here (one device per process, no mixed precision)
-_ACCEPTED_AS_DEFAULT = {"device_ids": None, "output_device": None, "dim": 0, "process_group": None,
-                        "check_reduction": False, "static_graph": False}
-
-
 class DistributedDataParallel(Module):
     """Data parallelism across MPI ranks (``mpiexec -n N``); ``ddp.module`` is the wrapped model."""
 
@@ -35,14 +30,16 @@ class DistributedDataParallel(Module):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: module must be an nn.Module, got {type(module).__name__}")
-        given = {"device_ids": device_ids, "output_device": output_device, "dim": dim,
-                 "process_group": process_group, "check_reduction": check_reduction, "static_graph": static_graph}
-        for name, value in given.items():
-            if name in ("device_ids", "output_device") and value is not None and len(np.atleast_1d(value)) <= 1:
-                continue  # one device per process, the one the module is on
-            if value != _ACCEPTED_AS_DEFAULT[name] and not (name == "static_graph" and value):
-                raise ValueError(f"DistributedDataParallel: {name}={value!r} is not supported "
-                                 "(one process per device, the default process group)")
+        # One process per device, the default group: a single device id is the module's own, and
+        # check_reduction / static_graph are hints PyTorch's reducer uses that change nothing here.
+        for name, value in (("device_ids", device_ids), ("output_device", output_device)):
+            if value is not None and len(np.atleast_1d(value)) > 1:
+                raise ValueError(f"DistributedDataParallel: {name}={value!r} is not supported (one device per process)")
+        if dim != 0:
+            raise ValueError(f"DistributedDataParallel: dim={dim!r} is not supported (the batch is split by the sampler)")
+        if process_group is not None:
+            raise ValueError(f"DistributedDataParallel: process_group={process_group!r} is not supported "
+                             "(the default process group only)")
         if bucket_cap_mb is not None and not bucket_cap_mb > 0:
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got {bucket_cap_mb!r}")
         if not distributed.is_initialized():
@@ -59,8 +56,8 @@ class DistributedDataParallel(Module):
         _check_same_model_everywhere(module, named)
         if init_sync:
             self._broadcast_from_rank_zero([parameter for _, parameter in named] + list(module.buffers()))
-        self._buckets = [Bucket(index, members) for index, members in
-                         enumerate(assign_buckets([parameter for _, parameter in named], self.bucket_cap_mb))]
+        self._buckets = [Bucket(members) for members in assign_buckets([parameter for _, parameter in named],
+                                                                       self.bucket_cap_mb)]
         self._where = {id(parameter): (bucket, position) for bucket in self._buckets
                        for position, parameter in enumerate(bucket.parameters)}
         self._syncing = False  # set by forward for the backward that follows
