@@ -69,4 +69,10 @@ def test_mixed_dtypes_compute_in_the_promoted_dtype(symbol):
     a, b = np.array([0.1, 1.7, 3.3], np.float32), np.float64(0.1)
     mine = function(mg.tensor(a), mg.tensor(b, dtype=mg.float64))
     theirs = function(torch.tensor(a), torch.tensor(b, dtype=torch.float64))
-    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    if symbol == "**":
+        assert mine.dtype == mg.float32
+        # float32 pow is a transcendental: NumPy's AVX-512 (SVML) loop and PyTorch's differ in the
+        # last bit at 1.7 ** 0.1 on AVX-512 hosts (equal on AVX2 ones).
+        np.testing.assert_array_max_ulp(mine.numpy(), theirs.numpy(), maxulp=1)
+    else:
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
