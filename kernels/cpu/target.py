@@ -19,11 +19,13 @@ import platform
 from llvmlite import binding
 from numba.core import codegen, config
 
+# 64 bytes of {element}s added to themselves: the widest register in its assembly is the widest
+# vector LLVM uses for that element type on the target.
 _PROBE = """
 define void @probe({pointer} %vectors) {{
-  %value = load <16 x float>, {pointer} %vectors
-  %sum = fadd <16 x float> %value, %value
-  store <16 x float> %sum, {pointer} %vectors
+  %value = load <16 x {element}>, {pointer} %vectors
+  %sum = {add} <16 x {element}> %value, %value
+  store <16 x {element}> %sum, {pointer} %vectors
   ret void
 }}
 """
@@ -50,11 +52,11 @@ def _widest_register(assembly):
     return 16
 
 
-def _probe_vector_bytes():
+def _probe_vector_bytes(element="float", add="fadd"):
     binding.initialize_native_target()
     binding.initialize_native_asmprinter()
-    pointer = "ptr" if binding.llvm_version_info >= (17,) else "<16 x float>*"
-    module = binding.parse_assembly(_PROBE.format(pointer=pointer))
+    pointer = "ptr" if binding.llvm_version_info >= (17,) else f"<16 x {element}>*"
+    module = binding.parse_assembly(_PROBE.format(pointer=pointer, element=element, add=add))
     target = binding.Target.from_triple(binding.get_process_triple())
     machine = target.create_target_machine(cpu=cpu_name(), features=cpu_features(), opt=2)
     return _widest_register(machine.emit_assembly(module))
@@ -70,7 +72,9 @@ REGISTER_COUNT = (32 if VECTOR_BYTES == 64 or "+avx512f" in cpu_features().split
     if _is_x86() else 32
 
 if _is_x86():
-    ISA = {64: "AVX-512", 32: "AVX2" if "+avx2" in cpu_features().split(",") else "AVX"}.get(
+    # AVX has 32-byte float vectors but 16-byte integer ones; AVX2 widened the integers. Asked of
+    # LLVM, not read from the feature string: with NUMBA_CPU_FEATURES="" the CPU name implies them.
+    ISA = {64: "AVX-512", 32: "AVX2" if _probe_vector_bytes("i32", "add") == 32 else "AVX"}.get(
         VECTOR_BYTES, "SSE")
 else:
     ISA = "NEON" if platform.machine().lower() in ("aarch64", "arm64") else platform.machine()
