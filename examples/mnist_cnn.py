@@ -188,6 +188,27 @@ def pooled_over_processes(loss_value, accuracy, stop):
     return loss_sum / processes(), accuracy_sum / processes(), stopping > 0
 
 
+def training_step(model, optimizer, images, labels):
+    """Forward, loss, backward, update: (logits, loss)."""
+    logits = model(images)
+    loss = F.cross_entropy(logits, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return logits, loss
+
+
+def compile_ahead(model, optimizer, images, labels, batch_size):
+    """On a machine's first run, compile the kernels of a training step and of the evaluation on
+    every core at once, before the first batch (mg.precompile: on forked copies of this process,
+    which leave the model and the optimizer as they are). Nothing to do when they are cached."""
+    def first_step_and_evaluation():
+        training_step(model, optimizer, mg.from_numpy(images[:batch_size]), mg.from_numpy(labels[:batch_size]))
+        evaluate(model, images[:batch_size], labels[:batch_size])
+
+    mg.precompile(first_step_and_evaluation)
+
+
 def train_epoch(model, loader, optimizer, schedule, description, history, step, device="cpu", skip=0,
                 stop=None):
     """One pass over the loader, less its first ``skip`` batches (done before a resume), or until
@@ -204,11 +225,7 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step, 
             # The first run on a machine compiles the kernels in its first step: said aloud, and
             # left out of the img/s, which measures training.
             with mg.progress.compile_notice(file=notices) as compiling:
-                logits = model(images)
-                loss = F.cross_entropy(logits, labels)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                logits, loss = training_step(model, optimizer, images, labels)
             bar.exclude(compiling.seconds)
             if schedule is not None:
                 schedule.step()
@@ -326,6 +343,8 @@ def run(args):
             say(f"stopping after epoch {epochs}, before the end of the planned {planned_epochs}: "
                   "the learning rate follows the planned schedule")
 
+    if args.device == "cpu" and processes() == 1:  # (a GPU's kernels, or MPI's ranks, are not for forking)
+        compile_ahead(model, optimizer, train_images, train_labels, args.batch_size)
     with StopRequest() as stop:
         for epoch in range(epochs_done + 1, epochs + 1):
             if epoch == planned_epochs + 1:

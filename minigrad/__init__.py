@@ -38,6 +38,7 @@ from .functions import (amax, amin, argmax, argmin, cat, chunk, clamp, clip, con
 from .functions import abs, max, min, pow, sum  # noqa: E402, A004  (torch's; kept out of __all__)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .pointwise import floor_divide, fmod, remainder  # noqa: E402
+from .backend.precompile import PrecompileResult, precompile  # noqa: E402  (imports no Numba until called)
 from .random_state import get_rng_state, manual_seed, set_rng_state  # noqa: E402
 from .serialization import CheckpointError, load, save  # noqa: E402
 from .tensor import Tensor  # noqa: E402
@@ -55,6 +56,7 @@ __all__ = [
     "sqrt", "squeeze", "stack", "std", "tanh", "topk", "transpose", "unsqueeze", "var", "where",
     "manual_seed", "get_rng_state", "set_rng_state", "float32", "float64", "int64", "bool_", "no_grad", "enable_grad", "is_grad_enabled",
     "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "testing", "cuda", "nn", "optim", "data", "plot", "progress", "viz", "save", "load", "CheckpointError",
+    "precompile", "PrecompileResult",
 ]
 
 # PyTorch's dtype aliases, last: after them, float, int and bool in this file are dtypes, not Python's

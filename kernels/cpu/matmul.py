@@ -428,10 +428,14 @@ def narrow_matmul(a, b, out):
     column_strips = (columns + TILE_COLUMNS - 1) // TILE_COLUMNS
     padded_depth = round_up(depth, VECTOR_BYTES // a.itemsize)
     b_packed = np.empty((column_strips, TILE_COLUMNS, padded_depth), a.dtype)
-    pack_strips(b.T, b_packed, 0, column_strips, 0, depth, padded_depth)
+    # Every integer argument of pack_strips an int64 variable: Numba compiles a function anew for
+    # each literal it is called with (0, 1) and for the prange index's type (uint64 once the loop
+    # is outlined), which made three compiles of it here instead of one.
+    zero, one = np.int64(0), np.int64(1)
+    pack_strips(b.T, b_packed, zero, column_strips, zero, depth, padded_depth)
     a_packed = np.empty((row_strips, TILE_ROWS, padded_depth), a.dtype)
     for row_strip in prange(row_strips):
-        pack_strips(a, a_packed, row_strip, 1, 0, depth, padded_depth)
+        pack_strips(a, a_packed, np.int64(row_strip), one, zero, depth, padded_depth)
         for column_strip in range(column_strips):
             tile = micro_kernel(a_packed[row_strip], b_packed[column_strip], padded_depth)
             store_tile(tile, out, row_strip * TILE_ROWS, column_strip * TILE_COLUMNS, False)

@@ -3,7 +3,9 @@
 Per kernel: how long Numba took to compile it in a process with an empty kernel cache, and how
 long a later process took to load it from the filled cache (``cache=True``). End to end: a new
 process imports minigrad, builds the reference CNN and runs its first training step, once with an
-empty cache and with a warm one, next to PyTorch doing the same when it is installed.
+empty cache and with a warm one, then the same with ``mg.precompile`` first (the kernels compiled
+on every core at once, as examples/mnist_cnn.py does), next to PyTorch doing the same when it is
+installed.
 
 Every minigrad process gets a fresh temporary NUMBA_CACHE_DIR, so "empty" is truly empty and the
 user's own cache is never touched. The recording itself is reusable in any process:
@@ -30,6 +32,7 @@ import time
 import numpy as np
 
 from minigrad.bench.cnn import BATCH, build, step_function
+from minigrad.backend.threads import usable_cores
 from minigrad.bench.startup import torch_available
 
 # --- recording compiles inside one process ----------------------------------------------------------
@@ -215,7 +218,7 @@ WORKLOADS = {
     "relu": (relu_workload, "one ReLU forward and backward on a 512x512 tensor"),
 }
 
-PHASES = ("import", "build", "first_step", "total")
+PHASES = ("import", "build", "precompile", "first_step", "total")
 
 # What a child process runs. Only the library's import is timed from the very start of the process;
 # minigrad loads Numba at its first kernel, here it is imported up front (and counted in "import") so
@@ -228,12 +231,13 @@ import {library}
 {import_numba}
 imported = time.perf_counter()
 from minigrad.bench.compile import first_step_in_this_process
-first_step_in_this_process({library}, {workload!r}, imported - start)
+first_step_in_this_process({library}, {workload!r}, imported - start, precompile={precompile!r})
 """
 
 
-def first_step_in_this_process(library, workload, import_seconds):
-    """Child side: build the workload, run its first step; print phase seconds and compiles as JSON.
+def first_step_in_this_process(library, workload, import_seconds, precompile=False):
+    """Child side: build the workload, (with ``precompile``, compile its kernels ahead on every
+    core: mg.precompile), run its first step; print phase seconds and compiles as JSON.
 
     stdout carries this JSON line and nothing else (Numba's warnings go to stderr).
     """
@@ -242,22 +246,26 @@ def first_step_in_this_process(library, workload, import_seconds):
         started = time.perf_counter()
         first_step = WORKLOADS[workload][0](library)
         built = time.perf_counter()
+        if precompile:
+            library.precompile(first_step, file=sys.stderr)
+        precompiled = time.perf_counter()
         first_step()
         done = time.perf_counter()
     print(json.dumps({
-        "import": import_seconds, "build": built - started, "first_step": done - built,
-        "total": import_seconds + done - started,
+        "import": import_seconds, "build": built - started, "precompile": precompiled - built,
+        "first_step": done - precompiled, "total": import_seconds + done - started,
         "compiles": [dataclasses.asdict(record) for record in records if record.depth == 0],
     }))
 
 
-def run_child(library, workload, cache_directory=None):
+def run_child(library, workload, cache_directory=None, precompile=False):
     """A new process of the same interpreter runs the workload's first step; returns its JSON result."""
     environment = dict(os.environ)
     if cache_directory is not None:
         environment["NUMBA_CACHE_DIR"] = cache_directory
     import_numba = "import numba" if library == "minigrad" else ""
-    program = CHILD_PROGRAM.format(library=library, import_numba=import_numba, workload=workload)
+    program = CHILD_PROGRAM.format(library=library, import_numba=import_numba, workload=workload,
+                                   precompile=precompile)
     completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=environment,
                                check=False)  # not check=True: the child's stderr goes into the error below
     if completed.returncode != 0:
@@ -336,6 +344,13 @@ def main(arguments=None):
             cold_results.append(run_child("minigrad", arguments.workload, cache_directory))
         # The last cold process filled its cache: the warm ones load from it.
         warm_results = [run_child("minigrad", arguments.workload, cache_directory) for _ in range(arguments.runs)]
+        # The same with mg.precompile before the first step (what examples/mnist_cnn.py does).
+        precompiled_cold = []
+        for run in range(arguments.cold_runs):
+            cache_directory = os.path.join(cache_root, f"precompiled{run}")
+            precompiled_cold.append(run_child("minigrad", arguments.workload, cache_directory, precompile=True))
+        precompiled_warm = [run_child("minigrad", arguments.workload, cache_directory, precompile=True)
+                            for _ in range(arguments.runs)]
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
     torch_results = None
@@ -352,12 +367,16 @@ def main(arguments=None):
 
     cold, warm = median_phases(cold_results), median_phases(warm_results)
     print()
-    print(f"end to end: a new process imports, builds the model, runs its first step; total = the three; "
+    print(f"end to end: a new process imports, builds the model, runs its first step; total = their sum; "
           f"median of {arguments.cold_runs} (empty cache) or {arguments.runs} processes")
     print("  minigrad's import includes Numba's (which it would otherwise import at its first kernel)")
     print(f"  {'':<22} " + " ".join(f"{phase.replace('_', ' '):>10}" for phase in PHASES))
     print(phase_line("minigrad, empty cache", cold))
     print(phase_line("minigrad, warm cache", warm))
+    precompiled_cold, precompiled_warm = median_phases(precompiled_cold), median_phases(precompiled_warm)
+    print(f"  with mg.precompile before the first step ({usable_cores()} processes at once, as examples/mnist_cnn.py):")
+    print(phase_line("  empty cache", precompiled_cold))
+    print(phase_line("  warm cache", precompiled_warm))
     if torch_results is None:
         print("  (pytorch is not installed: left out)")
         return

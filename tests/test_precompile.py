@@ -1,0 +1,103 @@
+"""mg.precompile: the kernels a step reaches, compiled on forked copies, this process untouched.
+
+Each check runs in a new process with its own empty NUMBA_CACHE_DIR, so "compiled" means compiled
+here and the user's cache is never touched. The step is a ReLU forward and backward on 512 x 512
+(minigrad's two parallel ReLU kernels: about a second to compile).
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="precompile forks (no fork here: it does nothing)")
+
+PROGRAM = textwrap.dedent("""
+    import io, json, sys, time
+    import numpy as np
+    import minigrad as mg
+    from minigrad.bench.compile import record_compiles
+
+    mg.manual_seed(0)
+    x = mg.rand(512, 512, requires_grad=True)
+    gradient = mg.ones(512, 512)
+
+    def step():
+        print("the step's own print")
+        x.relu().backward(gradient)
+        {after_step}
+
+    state_before = mg.get_rng_state()
+    out = io.StringIO()
+    started = time.perf_counter()
+    result = mg.precompile(step, file=out, processes={processes})
+    seconds = time.perf_counter() - started
+    untouched = x.grad is None and np.array_equal(mg.get_rng_state(), state_before)
+    with record_compiles() as records:
+        x.relu().backward(gradient)
+    print(json.dumps({{"kernels": result.kernels, "compiled": result.compiled, "processes": result.processes,
+                      "notice": out.getvalue(), "untouched": bool(untouched), "seconds": seconds,
+                      "compiled_after": [r.name for r in records if not r.from_cache and r.depth == 0]}}))
+""")
+
+
+def run(tmp_path, after_step="", processes=2, environment=None):
+    program = PROGRAM.format(after_step=after_step, processes=processes)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), **(environment or {}))
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env,
+                               timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 1, f"only the result line, the recording copy's prints go nowhere: {lines}"
+    return json.loads(lines[0])
+
+
+def test_the_kernels_compile_ahead_and_the_step_then_compiles_nothing(tmp_path):
+    cold = run(tmp_path)
+    assert cold["kernels"] == 2  # relu_forward, relu_backward
+    assert cold["compiled"] == 2
+    assert cold["processes"] == 2
+    assert cold["untouched"], "the step ran only in the forked copy: no .grad, the random state as it was"
+    assert cold["compiled_after"] == [], "every kernel the step reaches came from the cache or from this process"
+    notice = cold["notice"].splitlines()
+    assert notice[0] == ("compiling minigrad's kernels for this machine on first use, 2 processes at once "
+                         "(once: Numba caches them for later runs) ...")
+    assert notice[-1].startswith("compiled in ")
+
+    warm = run(tmp_path)  # the same cache, now filled
+    assert warm["kernels"] == 2 and warm["compiled"] == 0
+    assert warm["notice"] == "", "nothing to say when every kernel is in the cache"
+    assert warm["compiled_after"] == []
+
+
+def test_a_step_that_fails_halfway_gives_what_it_reached(tmp_path):
+    # The recording copy's arrays are garbage; Python code reading them may fail. What was recorded
+    # until then still compiles ahead, nothing is raised here, and the rest compiles at first call.
+    result = run(tmp_path, after_step="raise ValueError('garbage')")
+    assert result["kernels"] == 2 and result["compiled"] == 2
+    assert result["untouched"]
+
+
+def test_one_process_does_nothing(tmp_path):
+    result = run(tmp_path, processes=1)
+    assert result["kernels"] == 0 and result["notice"] == ""
+    assert sorted(result["compiled_after"]) == ["elementwise.relu_backward", "elementwise.relu_forward"]
+
+
+def test_a_step_that_hangs_is_given_up(tmp_path):
+    program = textwrap.dedent("""
+        import time
+        import minigrad as mg
+        from minigrad.backend import precompile as module
+        module.RECORD_TIMEOUT_SECONDS = 1.0
+        started = time.perf_counter()
+        result = mg.precompile(lambda: time.sleep(60))
+        print(result.kernels, round(time.perf_counter() - started))
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env,
+                               timeout=60, check=True)
+    kernels, seconds = completed.stdout.split()
+    assert kernels == "0" and int(seconds) < 10
