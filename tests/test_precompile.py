@@ -62,7 +62,7 @@ def test_the_kernels_compile_ahead_and_the_step_then_compiles_nothing(tmp_path):
     assert cold["untouched"], "the step ran only in the forked copy: no .grad, the random state as it was"
     assert cold["compiled_after"] == [], "every kernel the step reaches came from the cache or from this process"
     notice = cold["notice"].splitlines()
-    assert notice[0] == ("compiling minigrad's kernels for this machine on first use, 2 processes at once "
+    assert notice[0] == ("compiling minigrad's kernels for this machine on first use, in up to 2 processes "
                          "(once: Numba caches them for later runs) ...")
     assert notice[-1].startswith("compiled in ")
 
@@ -78,6 +78,12 @@ def test_a_step_that_fails_halfway_gives_what_it_reached(tmp_path):
     result = run(tmp_path, after_step="raise ValueError('garbage')")
     assert result["kernels"] == 2 and result["compiled"] == 2
     assert result["untouched"]
+
+
+def test_no_more_processes_than_kernels(tmp_path):
+    result = run(tmp_path, processes=8)
+    assert result["kernels"] == 2 and result["compiled"] == 2 and result["processes"] == 2
+    assert result["compiled_after"] == []
 
 
 def test_one_process_does_nothing(tmp_path):

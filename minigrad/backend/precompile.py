@@ -81,8 +81,8 @@ def precompile(step, processes=None, file=None):
     plan = _PlanStream(reader, recorder)
 
     def announce():  # at this process's first real compile: its first kernel, on a cold cache
-        _say(f"compiling minigrad's kernels for this machine on first use, {processes} processes at "
-             "once (once: Numba caches them for later runs) ...", file)
+        _say(f"compiling minigrad's kernels for this machine on first use, in up to {processes} processes "
+             "(once: Numba caches them for later runs) ...", file)
 
     try:
         _compile_share(plan.item, next_item, compiled, announce)
@@ -92,7 +92,7 @@ def precompile(step, processes=None, file=None):
     seconds = time.perf_counter() - start
     if compiled.value:
         _say(f"compiled in {seconds:.1f} s", file)
-    return PrecompileResult(plan.count, compiled.value, processes, seconds)
+    return PrecompileResult(plan.count, compiled.value, min(processes, max(plan.count, 1)), seconds)
 
 
 # --- 1. record (in the copy) ----------------------------------------------------------------------
@@ -219,9 +219,10 @@ class _PlanStream:
 # --- 2. compile (here and in the copies) ------------------------------------------------------------
 
 def _compile_as_helpers(plan, helpers, next_item, compiled):
-    """In the recording copy: it and ``helpers - 1`` copies of it compile from the shared counter."""
+    """In the recording copy: it and ``helpers - 1`` copies of it compile from the shared counter
+    (no more copies than kernels left for them: this process takes at least the first)."""
     children = []
-    for _ in range(helpers - 1):
+    for _ in range(min(helpers, len(plan) - 1) - 1):
         child = _fork()
         if child == 0:
             try:

@@ -374,7 +374,7 @@ def main(arguments=None):
     print(phase_line("minigrad, empty cache", cold))
     print(phase_line("minigrad, warm cache", warm))
     precompiled_cold, precompiled_warm = median_phases(precompiled_cold), median_phases(precompiled_warm)
-    print(f"  with mg.precompile before the first step ({usable_cores()} processes at once, as examples/mnist_cnn.py):")
+    print(f"  with mg.precompile before the first step (up to {usable_cores()} processes, as examples/mnist_cnn.py):")
     print(phase_line("  empty cache", precompiled_cold))
     print(phase_line("  warm cache", precompiled_warm))
     if torch_results is None:
