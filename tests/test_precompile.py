@@ -107,3 +107,49 @@ def test_a_step_that_hangs_is_given_up(tmp_path):
                                timeout=60, check=True)
     kernels, seconds = completed.stdout.split()
     assert kernels == "0" and int(seconds) < 10
+
+
+def _processes_with(marker):
+    """Live processes whose environment holds ``marker`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if marker.encode() in environ.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the copies through /proc")
+def test_ctrl_c_while_compiling_stops_the_copies_too(tmp_path):
+    import signal
+    import time
+
+    program = textwrap.dedent("""
+        import minigrad as mg
+        from minigrad.bench.compile import cnn_workload
+        step = cnn_workload(mg)
+        print("ready", flush=True)
+        mg.precompile(step)
+    """)
+    marker = f"MINIGRAD_PRECOMPILE_TEST={os.getpid()}"
+    name, value = marker.split("=")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), **{name: value})
+    process = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    assert process.stdout.readline() == "ready\n"
+    time.sleep(2.0)  # compiling by now, here and in the recording copy
+    assert len(_processes_with(marker)) == 2
+    process.send_signal(signal.SIGINT)  # to this process only, as `kill -INT` would
+    interrupted = time.monotonic()
+    _, error = process.communicate(timeout=60)
+    assert process.returncode != 0 and "KeyboardInterrupt" in error
+    # Not after the copy has compiled the rest (about 15 s more): the copy is stopped, not waited for.
+    assert time.monotonic() - interrupted < 8
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with(marker) == [], "the recording copy went with it"

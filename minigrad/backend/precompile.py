@@ -26,6 +26,7 @@ step and an MPI-launched process, which must not be forked.
 import importlib
 import os
 import pickle
+import signal
 import struct
 import sys
 import time
@@ -86,6 +87,9 @@ def precompile(step, processes=None, file=None):
 
     try:
         _compile_share(plan.item, next_item, compiled, announce)
+    except BaseException:  # Ctrl-C (or worse) here: the copy's compiling is no longer wanted either
+        os.kill(recorder, signal.SIGKILL)
+        raise
     finally:
         plan.close()
         _reap(recorder)  # it waits for its own helpers
@@ -199,7 +203,7 @@ class _PlanStream:
         ready, _, _ = select.select([self.reader], [], [], RECORD_TIMEOUT_SECONDS)
         chunk = os.read(self.reader, 1 << 16) if ready else b""
         if not ready:
-            os.kill(self.recorder, 9)  # a step that hangs without a kernel: stop waiting for it
+            os.kill(self.recorder, signal.SIGKILL)  # a step that hangs without a kernel: stop waiting for it
         if not chunk:
             self.ended = True
             return
