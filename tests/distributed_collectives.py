@@ -3,6 +3,7 @@ collective on two ranks, on CPU tensors and on (simulated) CUDA tensors through 
 Each check prints ``check NAME`` from each rank once its assertions hold; any failure raises, and
 the fault handler aborts the job with the rank named."""
 import datetime
+import sys
 import time
 
 import numpy as np
@@ -20,7 +21,10 @@ assert world.communicator() is not None and world.communicator().Get_size() == 2
 
 
 def report(name):
-    print(f"check {name} rank {rank}", flush=True)
+    # One write per line (stdout may be unbuffered: print's newline would be a second write, and the
+    # other rank's line could land between the two).
+    sys.stdout.write(f"check {name} rank {rank}\n")
+    sys.stdout.flush()
 
 
 for device in ("cpu", "cuda"):

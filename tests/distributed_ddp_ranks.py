@@ -21,9 +21,16 @@ def small_cnn():
                          nn.Linear(4 * 7 * 7, 16), nn.ReLU(), nn.Linear(16, 10))
 
 
+def say(line):
+    """One write per line: stdout is unbuffered here (PYTHONUNBUFFERED), so print's text and its newline
+    would be two writes, and the other rank's line could land between them (seen in CI)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def report(name, text):
     if rank == 0:
-        print(f"check {name} {text}", flush=True)
+        say(f"check {name} {text}")
 
 
 def parameters_of(model):
@@ -201,4 +208,4 @@ def check_cuda_parameters_average_through_the_staged_buckets():
 
 for check in sys.argv[1:]:
     globals()[f"check_{check}"]()
-print(f"rank {rank} done", flush=True)
+say(f"rank {rank} done")
