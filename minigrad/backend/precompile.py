@@ -9,14 +9,20 @@ process:
 1. Record. A copy runs ``step()`` once with every parallel kernel replaced by a recorder, which
    notes the kernel and its argument types (all Numba specialises on) and returns without
    computing; serial kernels (small helpers whose answer the Python code may read) run for real
-   there. Each kernel goes to this process as soon as it is noted. The copy's arrays hold
-   garbage, and the copy is thrown away: this process is untouched.
-2. Compile. This process starts compiling the first kernel while the copy is still recording;
-   once done recording, the copy (and ``processes - 2`` more copies of it) compile too, each
-   process taking the next kernel from a shared counter. Numba writes each to its on-disk cache
-   (``cache=True``); what this process compiled is also ready in memory.
-3. Run. When ``step()`` then runs here for real, the copies' kernels load from the cache in a few
-   hundredths of a second each.
+   there. Each kernel goes down a pipe as soon as it is noted. The copy's arrays hold garbage,
+   and the copy is thrown away: this process is untouched.
+2. Compile. A second copy reads the pipe and compiles from the first kernel on, while the first is
+   still recording; once done recording, the first (and ``processes - 2`` more copies of it)
+   compile too, each process taking the next kernel from a shared counter. Numba writes each to
+   its on-disk cache (``cache=True``).
+3. Run. When ``step()`` then runs here for real, every kernel loads from the cache in a few
+   hundredths of a second.
+
+This process compiles nothing itself, on purpose: a kernel runs differently compiled than loaded
+from the cache. Numba links a parallel loop's body into its kernel and optimizes the whole again
+before writing it to the cache, and under fastmath's reassociation the second optimization can
+round differently (Adam's update did, in the last bits). Loaded from the cache, the first run on a
+machine computes exactly as every later run.
 
 A kernel already in the cache loads instead of compiling (a warm run pays about half a second).
 Where fork is missing (Windows), on one core, or when recording fails, nothing more happens and
@@ -67,36 +73,67 @@ def precompile(step, processes=None, file=None):
         return PrecompileResult()
     start = time.perf_counter()
     context = multiprocessing.get_context("fork")
-    next_item, compiled = context.Value("i", 0), context.Value("i", 0)
+    counters = _Counters(*(context.Value("i", 0) for _ in range(4)))
     reader, writer = os.pipe()
     recorder = _fork()
-    if recorder == 0:  # the copy: record, then compile; leave without the parent's exit handlers
+    if recorder == 0:  # the first copy: record, then compile; leave without the parent's exit handlers
         try:
             os.close(reader)
             _silence_output()
             plan = _record(step, writer)
-            _compile_as_helpers(plan, processes - 1, next_item, compiled)
+            _compile_as_helpers(plan, processes - 1, counters)
         finally:
             os._exit(0)
     os.close(writer)
-    plan = _PlanStream(reader, recorder)
-
-    def announce():  # at this process's first real compile: its first kernel, on a cold cache
-        _say(f"compiling minigrad's kernels for this machine on first use, in up to {processes} processes "
-             "(once: Numba caches them for later runs) ...", file)
-
+    streamer = _fork()
+    if streamer == 0:  # the second copy: compile the kernels as the first sends them
+        try:
+            _silence_output()
+            plan = _PlanStream(reader, recorder)
+            _compile_share(plan.item, counters)
+            counters.recorded.value = plan.count
+        finally:
+            os._exit(0)
+    os.close(reader)
+    children = {recorder, streamer}
     try:
-        _compile_share(plan.item, next_item, compiled, announce)
-    except BaseException:  # Ctrl-C (or worse) here: the copy's compiling is no longer wanted either
-        os.kill(recorder, signal.SIGKILL)
+        _wait_for(children, counters, file, processes)
+    except BaseException:  # Ctrl-C (or worse) here: the copies' compiling is no longer wanted either
+        for child in children:
+            _kill(child)
         raise
     finally:
-        plan.close()
-        _reap(recorder)  # it waits for its own helpers
+        for child in children:  # those not waited for yet
+            _reap(child)
     seconds = time.perf_counter() - start
-    if compiled.value:
+    compiled = counters.compiled.value
+    if compiled:
         _say(f"compiled in {seconds:.1f} s", file)
-    return PrecompileResult(plan.count, compiled.value, min(processes, max(plan.count, 1)), seconds)
+    kernels = counters.recorded.value
+    return PrecompileResult(kernels, compiled, min(processes, max(kernels, 1)), seconds)
+
+
+class _Counters:
+    """Shared between the copies: the next kernel to take, how many were recorded, how many real
+    compiles started (the first one makes this process say why the wait) and ended."""
+
+    def __init__(self, next_item, recorded, started, compiled):
+        self.next_item, self.recorded, self.started, self.compiled = next_item, recorded, started, compiled
+
+
+def _wait_for(children, counters, file, processes):
+    """Wait for the copies (each leaves the set ``children`` as it ends; the first waits for its own
+    helpers); say what is happening as soon as one of them starts a real compile."""
+    announced = False
+    while children:
+        for child in list(children):
+            if os.waitpid(child, os.WNOHANG)[0]:
+                children.discard(child)
+        if not announced and counters.started.value:
+            announced = True
+            _say(f"compiling minigrad's kernels for this machine on first use, in up to {processes} processes "
+                 "(once: Numba caches them for later runs) ...", file)
+        time.sleep(0.02)
 
 
 # --- 1. record (in the copy) ----------------------------------------------------------------------
@@ -181,8 +218,9 @@ def _is_parallel(dispatcher):
 
 
 class _PlanStream:
-    """The kernels as the recording copy sends them; ``item(i)`` waits for the i-th, or None when
-    the copy ended (or went silent for RECORD_TIMEOUT_SECONDS) with fewer."""
+    """The kernels as the recording copy sends them (read by the second copy); ``item(i)`` waits
+    for the i-th, or None when the recording copy ended (or went silent for RECORD_TIMEOUT_SECONDS,
+    and was stopped) with fewer."""
 
     def __init__(self, reader, recorder):
         self.reader, self.recorder = reader, recorder
@@ -215,57 +253,57 @@ class _PlanStream:
             self.items.append(pickle.loads(self.buffer[_LENGTH.size:_LENGTH.size + length]))
             self.buffer = self.buffer[_LENGTH.size + length:]
 
-    def close(self):
-        self.ended = True
-        os.close(self.reader)
 
 
 # --- 2. compile (here and in the copies) ------------------------------------------------------------
 
-def _compile_as_helpers(plan, helpers, next_item, compiled):
+def _compile_as_helpers(plan, helpers, counters):
     """In the recording copy: it and ``helpers - 1`` copies of it compile from the shared counter
-    (no more copies than kernels left for them: this process takes at least the first)."""
+    (no more copies than kernels left for them: the second copy takes at least the first)."""
+    def item(index):
+        return plan[index] if index < len(plan) else None
+
     children = []
     for _ in range(min(helpers, len(plan) - 1) - 1):
         child = _fork()
         if child == 0:
             try:
-                _compile_share(lambda index: plan[index] if index < len(plan) else None, next_item, compiled)
+                _compile_share(item, counters)
             finally:
                 os._exit(0)
         children.append(child)
     try:
-        _compile_share(lambda index: plan[index] if index < len(plan) else None, next_item, compiled)
+        _compile_share(item, counters)
     finally:
         for child in children:
             _reap(child)
 
 
-def _compile_share(item, next_item, compiled, announce=None):
+def _compile_share(item, counters):
     """Take kernels from the shared counter until none is left; compile each (or load it from the
     cache). ``item(index)`` gives the index-th kernel or None past the end."""
     from numba.core import event
 
     class Counter(event.Listener):
-        depth, announced = 0, False
+        depth = 0
 
         def on_start(self, compile_event):  # Numba's event: a real compile, never a cache load
             self.depth += 1
-            if self.depth == 1 and announce is not None and not self.announced:
-                self.announced = True
-                announce()
+            if self.depth == 1:
+                with counters.started.get_lock():
+                    counters.started.value += 1
 
         def on_end(self, compile_event):
             self.depth -= 1
             if self.depth == 0:
-                with compiled.get_lock():
-                    compiled.value += 1
+                with counters.compiled.get_lock():
+                    counters.compiled.value += 1
 
     with event.install_listener("numba:compile", Counter()):
         while True:
-            with next_item.get_lock():
-                index = next_item.value
-                next_item.value += 1
+            with counters.next_item.get_lock():
+                index = counters.next_item.value
+                counters.next_item.value += 1
             kernel = item(index)
             if kernel is None:
                 return
@@ -301,6 +339,13 @@ def _silence_output():
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
+
+
+def _kill(child):
+    try:
+        os.kill(child, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _reap(child):
