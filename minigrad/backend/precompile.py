@@ -140,7 +140,8 @@ def _wait_for(children, counters, file, processes):
 
 def _record(step, writer):
     """Run ``step()`` with the parallel kernels recorded instead of run; send each new
-    (module, qualified name, argument types) through ``writer`` as it comes; return them all."""
+    (module, qualified name, argument types) through ``writer``, the first at once, the rest when
+    the step is done, dearest first; return them in that order."""
     from numba.core import dispatcher as numba_dispatcher
     from numba.core import sigutils
     from numba.core.registry import CPUDispatcher
@@ -155,7 +156,7 @@ def _record(step, writer):
         if key not in seen:
             seen.add(key)
             plan.append((key, _weight(dispatcher)))
-            if len(plan) == 1:  # the first goes at once: this process starts on it while the copy records
+            if len(plan) == 1:  # the first goes at once: the second copy starts on it while this one records
                 send(key)
 
     def recording_call(dispatcher, *arguments, **keywords):
@@ -254,8 +255,7 @@ class _PlanStream:
             self.buffer = self.buffer[_LENGTH.size + length:]
 
 
-
-# --- 2. compile (here and in the copies) ------------------------------------------------------------
+# --- 2. compile (in the copies) ------------------------------------------------------------------
 
 def _compile_as_helpers(plan, helpers, counters):
     """In the recording copy: it and ``helpers - 1`` copies of it compile from the shared counter
