@@ -3,7 +3,7 @@ hidden layer with dropout 0.5, ten outputs; 3,274,634 parameters.
 
 With the defaults (Adam, learning rate 1e-3 annealed along a cosine over the run, batch 100, 3 epochs)
 it reaches about 99.2-99.3% test accuracy, in about 2 minutes on a 2-core AVX2 machine (Zen 3;
-the first run also compiles the kernels, on every core at once: about 13-19 s on 2 cores). A first try: --epochs 1 --train-limit 5000
+the first run also compiles the kernels, on every core at once: about 15-19 s on 2 cores). A first try: --epochs 1 --train-limit 5000
 (about 15 s). MNIST is read from --data-dir, $MINIGRAD_DATA or ~/.cache/minigrad/mnist, and
 downloaded there on first use.
 
