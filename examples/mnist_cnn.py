@@ -222,8 +222,8 @@ def train_epoch(model, loader, optimizer, schedule, description, history, step, 
                                     enabled=False if quiet else None) as bar:
         for images, labels in itertools.islice(loader, skip, None):
             images, labels = images.to(device), labels.to(device)  # through a pinned buffer on cuda
-            # The first run on a machine compiles the kernels in its first step: said aloud, and
-            # left out of the img/s, which measures training.
+            # Where compile_ahead did not run (a GPU, several processes), the first run on a machine
+            # compiles the kernels in its first step: said aloud, and left out of the img/s.
             with mg.progress.compile_notice(file=notices) as compiling:
                 logits, loss = training_step(model, optimizer, images, labels)
             bar.exclude(compiling.seconds)
