@@ -86,6 +86,16 @@ def test_no_more_processes_than_kernels(tmp_path):
     assert result["compiled_after"] == []
 
 
+def test_bad_arguments_are_refused_by_name():
+    import minigrad as mg
+
+    with pytest.raises(TypeError, match=r"precompile: step must be a function to call with no arguments, got int"):
+        mg.precompile(42)
+    for processes in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match=r"precompile: processes must be a positive int or None, got "):
+            mg.precompile(lambda: None, processes=processes)
+
+
 def test_one_process_does_nothing(tmp_path):
     result = run(tmp_path, processes=1)
     assert result["kernels"] == 0 and result["notice"] == ""

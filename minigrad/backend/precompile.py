@@ -67,8 +67,12 @@ def precompile(step, processes=None, file=None):
     start, and how long it took at the end; nothing when every kernel was in the cache."""
     import multiprocessing
 
+    if not callable(step):
+        raise TypeError(f"precompile: step must be a function to call with no arguments, got {type(step).__name__}")
+    if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 1):
+        raise ValueError(f"precompile: processes must be a positive int or None, got {processes!r}")
     file = sys.stdout if file is None else file
-    processes = usable_cores() if processes is None else max(1, int(processes))
+    processes = usable_cores() if processes is None else processes
     if not hasattr(os, "fork") or processes < 2:
         return PrecompileResult()
     start = time.perf_counter()
