@@ -3,7 +3,8 @@
 Geometries are chosen around the kernels' structure: both paths of each contract (direct loops
 for few channels, the gathered matrix products for many, with ragged strips of positions, taps
 and channels, several images per weight-gradient chunk),
-strides and dilations off 1 (outputs read off the wide stride-1 grid, gradients spread onto it),
+strides and dilations off 1 (outputs read off the wide stride-1 grid, input gradients by stride
+phases, some of them reached by no tap),
 asymmetric padding (``"same"`` with an even kernel), padding larger than the kernel's reach
 (negative padding in the transposed convolution of the input gradient), channel counts that are
 no whole row block or tile, spatial sizes that are no multiple of anything, and kernels as large
@@ -14,6 +15,7 @@ import pytest
 
 import minigrad.kernels.cpu.conv2d as conv2d_module
 import minigrad.kernels.cpu.conv_direct as conv_direct_module
+import minigrad.kernels.cpu.conv_phases as conv_phases_module
 import minigrad.kernels.cpu.im2col as im2col_module
 import minigrad.kernels.cpu.im2col_tiles as im2col_tiles_module
 import minigrad.kernels.cpu.matmul as matmul_module
@@ -60,6 +62,14 @@ GEOMETRIES = [
     # cropped at the top and left (negative padding); the forward's 36 positions end in a half
     # strip of 4, the weight gradient's 153 taps in one of 1.
     (2, 17, 2, 3, 20, 3, 3, 1, (3, 3, 3, 2), 1),
+    # 1 x 1 kernels with 16 or more output channels take the matrix products at any tap count,
+    # stride 1 and 2 (the input gradient's phases: one holds the tap, three are zero).
+    (2, 5, 6, 7, 16, 1, 1, 1, (0, 0, 0, 0), 1),
+    (3, 16, 9, 8, 17, 1, 1, 2, (0, 0, 0, 0), 1),
+    # Input gradients by stride phases: stride 3 with dilation 2 (the taps of a phase are every
+    # third one), sizes that are no multiple of the stride.
+    (2, 3, 11, 10, 4, 3, 3, 3, (1, 1, 2, 2), 2),
+    (2, 16, 13, 11, 18, 3, 3, 2, (1, 1, 1, 1), 1),
 ]
 REFERENCE_LAYERS = [(100, 1, 28, 28, 32, 5, 5, 1, (2, 2, 2, 2), 1),
                     (100, 32, 14, 14, 64, 5, 5, 1, (2, 2, 2, 2), 1)]
@@ -244,6 +254,7 @@ CHECKED_HELPERS = {
     matmul_module: ["store_row"],
     conv2d_module: ["correlate_planes"],
     conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums"],
+    conv_phases_module: ["interleave_phases"],
     im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
                           "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes"],
     im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "spread_into", "pad_image",
@@ -269,7 +280,8 @@ def checked_module():
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES[index] for index in (0, 4, 6, 7, 9, 10, 11, 12,
                                                                      13, 14, 15, 16, 17, 18,
-                                                                     19, 20, 21, 22)])
+                                                                     19, 20, 21, 22, 23, 24,
+                                                                     25, 26)])
 def test_checked_twins_stay_in_bounds(checked_module, geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float64)
     results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)
@@ -281,7 +293,7 @@ def test_checked_twins_stay_in_bounds(checked_module, geometry):
 # column stride and rows of at least 14), also the input gradient's (a stride-1 correlation):
 # rows of exactly one tile (3 images over the threads, 20 output channels: a ragged column
 # strip), of 15 and 29 (the last tile overlapping the one before), a batch of one split into
-# blocks of rows, a strided forward (strips) whose input gradient spreads onto rows of 30, and a
+# blocks of rows, a strided forward (strips) whose input gradient takes its stride phases, and a
 # dilated kernel.
 ROW_TILE_GEOMETRIES = [
     (3, 16, 14, 14, 20, 5, 5, 1, (2, 2, 2, 2), 1),
@@ -347,7 +359,7 @@ DIRECT_WIDTH_SWEEP = [
 @pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES + DIRECT_WIDTH_SWEEP)
 def test_direct_kernels_match_reference(geometry, dtype):
     channels, kernel_h, kernel_w, out_channels = geometry[1], geometry[5], geometry[6], geometry[4]
-    assert conv2d_module.uses_direct(1, 1, 1, 1, out_channels, channels * kernel_h * kernel_w)
+    assert conv2d_module.uses_direct(1, 1, 1, 1, out_channels, channels * kernel_h * kernel_w, kernel_h * kernel_w)
     x, weight, bias, grad_out = make_case(geometry, dtype)
     results = run_kernels(geometry, x, weight, bias, grad_out)
     assert_close(results, reference(geometry, x, weight, bias, grad_out), dtype,
