@@ -16,6 +16,9 @@ if not _os.path.isdir(_os.path.join(__path__[0], "kernels")) and _os.path.isdir(
     __path__.append(_checkout_root)
 
 from . import autograd, cuda, data, func, nn, optim, plot, progress, testing, viz  # noqa: E402
+from .backend import host_memory as _host_memory  # noqa: E402
+
+_host_memory.keep_freed_memory()  # the next step's arrays reuse this one's pages (see host_memory.py)
 from . import distributed  # noqa: E402  (mg.distributed; imports no MPI until init() runs under mpiexec)
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad  # noqa: E402
