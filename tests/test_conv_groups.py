@@ -131,7 +131,7 @@ def twin(name):
     return checked_twin(getattr(conv_depthwise, name))
 
 
-@pytest.mark.parametrize("multiplier, stride", [(1, 1), (2, 2)])
+@pytest.mark.parametrize("multiplier, stride", [(1, 1), (2, 2), (1, 2), (2, 1)])
 def test_the_bounds_checked_twins_agree(multiplier, stride):
     """prange hides index errors: the kernels compiled serially with boundscheck, on awkward geometry."""
     rng = np.random.default_rng(3)
@@ -146,8 +146,11 @@ def test_the_bounds_checked_twins_agree(multiplier, stride):
     np.testing.assert_allclose(checked, out, rtol=1e-13, atol=1e-13)
     grad_out = rng.standard_normal(out_shape)
     grad_x, checked = np.empty_like(x), np.empty_like(x)
-    conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, grad_x)
-    twin("depthwise_backward_input")(grad_out, weight, *geometry, checked)
+    conv_depthwise.scatter_input_gradient(grad_out, weight, *geometry, grad_x)
+    twin("scatter_input_gradient")(grad_out, weight, *geometry, checked)
+    np.testing.assert_allclose(checked, grad_x, rtol=1e-13, atol=1e-13)
+    # The entry point (the forward with flipped taps at stride 1, one output per channel) agrees too.
+    conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, checked)
     np.testing.assert_allclose(checked, grad_x, rtol=1e-13, atol=1e-13)
     partials, checked = np.empty((2, 3 * multiplier, 3, 2)), np.empty((2, 3 * multiplier, 3, 2))
     conv_depthwise.depthwise_weight_partials(x, grad_out, *geometry, partials)

@@ -3,10 +3,10 @@
 Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vectoriser, which could
 build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
 outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
-``vector_fma``, ``vector_add``, their masked ``_first`` forms for edges, ``transpose_block`` (a
-lanes x lanes block transposed in registers), ``thread_count``,
-``vector_lanes`` (the lanes of a vector as a compile-time constant) and ``prefetch``. A
-``SimdVector`` is the contents of one vector register of the target Numba compiles for
+``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges, ``vector_even_lanes``
+(a stride-2 row's every other element), ``transpose_block`` (a lanes x lanes block transposed in
+registers), ``thread_count``, ``vector_lanes`` (the lanes of a vector as a compile-time
+constant) and ``prefetch``. A ``SimdVector`` is the contents of one vector register of the target Numba compiles for
 (``target.py``: 64 bytes on AVX-512, 32 on AVX2, 16 on SSE and NEON); in jitted code it is an
 ordinary immutable local, which LLVM keeps in a register. The kernels calling them stay plain
 code, and the intrinsics check bounds in the bounds-checked test twins as indexing does.
@@ -261,6 +261,32 @@ def vector_fma(typingctx, accumulator, scale, value):
         return builder.call(fma, [scales, args[2], args[0]])
     return accumulator(accumulator, scale, value), codegen
 
+
+
+
+@intrinsic
+def vector_multiply_add(typingctx, accumulator, left, right):
+    """Lane-wise ``accumulator + left * right`` in one fused multiply-add (three vectors)."""
+    _require(isinstance(accumulator, SimdVector) and accumulator == left == right,
+             "vector_multiply_add: three vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(accumulator)
+        name = f"llvm.fma.v{accumulator.lanes}f{accumulator.dtype.bitwidth}"
+        fma = _intrinsic_function(builder, name, vector_type, [vector_type] * 3)
+        return builder.call(fma, [args[1], args[2], args[0]])
+    return accumulator(accumulator, left, right), codegen
+
+@intrinsic
+def vector_even_lanes(typingctx, low, high):
+    """Elements 0, 2, 4, ... of the 2 * lanes elements ``low`` then ``high``: every other element of
+    a row, as a stride-2 convolution reads it, in one vector (one shuffle)."""
+    _require(isinstance(low, SimdVector) and low == high, "vector_even_lanes: two vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        mask = ir.Constant(ir.VectorType(LANE_INDEX, low.lanes), [2 * lane for lane in range(low.lanes)])
+        return builder.shuffle_vector(args[0], args[1], mask)
+    return low(low, high), codegen
 
 def _transpose(builder, rows):
     """The columns of a square block of vectors (one per row), by log2(lanes) rounds of perfect
