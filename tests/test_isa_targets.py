@@ -4,8 +4,8 @@ The rest of the suite compiles the kernels for the host. Their register tiles ar
 (``kernels/cpu/target.py``: 64-byte vectors and 32 registers on AVX-512, 32 and 16 on AVX2, 16
 and 16 on SSE-only x86-64), so each ISA is a different program. Here a subprocess runs a subset of
 the kernel tests that reaches every kernel once (each matmul path, every convolution path in both
-dtypes, pooling, softmax cross-entropy, the optimizer updates, ReLU, dropout, image augmentation) with Numba
-compiling for another target:
+dtypes, the depthwise kernels, pooling, softmax cross-entropy, the optimizer updates, ReLU, dropout,
+image augmentation) with Numba compiling for another target:
 
 - ``generic``: x86-64 without AVX (16-byte SSE vectors), the path aarch64's NEON vectors also take;
 - ``haswell``: AVX2 with FMA, on a host that has AVX-512 (on an AVX2 host the suite itself is it).
@@ -39,6 +39,17 @@ SUBSET = [
       for number in (2, 3, 14, 15, 21) for dtype in ("float32", "float64")),
     *(f"tests/test_kernels_conv2d.py::test_row_tiles_match_reference[{dtype}-geometry0]"
       for dtype in ("float32", "float64")),
+    # The input gradient by stride phases (1 x 1 and 3 x 3 at stride 2: interleave_phases).
+    *(f"tests/test_kernels_conv2d.py::test_conv2d_kernels_match_reference[geometry{number}-{dtype}]"
+      for number in (24, 26) for dtype in ("float32", "float64")),
+    # The depthwise kernels: each path at strides 1 and 2 against PyTorch (the plane copies, the
+    # stride-2 shuffle, the row-by-row forward, the four-tap weight gradient), the exact loops
+    # against NumPy, and the bounds-checked twins.
+    *(f"tests/test_conv_groups.py::test_values_and_every_gradient_match_torch[{case}-{dtype}]"
+      for case in ("depthwise 3x3 same", "depthwise stride 2") for dtype in ("float32", "float64")),
+    "tests/test_conv_groups.py::test_non_finite_weights_and_planes_take_the_exact_loops",
+    *(f"tests/test_conv_groups.py::test_the_bounds_checked_twins_agree[{multiplier}-{stride}]"
+      for multiplier, stride in ((1, 1), (1, 2), (2, 2))),
     "tests/test_kernels_pool.py::test_max_pool_matches_reference",
     "tests/test_kernels_pool.py::test_avg_pool_matches_reference",
     "tests/test_kernels_softmax_xent.py::test_matches_numpy_reference",
