@@ -84,21 +84,31 @@ def phase_size(out_size, stride, dilation, kernel_size):
 
 
 @serial_kernel
+def phase_stride(phase_height, phase_width, lanes):
+    """Elements from one phase plane to the next in a thread's buffer: the plane and a vector's room."""
+    return phase_height * phase_width + lanes
+
+
+@serial_kernel
 def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height, phase_width, phases):
-    """phases[(a * sw + b) * PH * PW + u * PW + v] = plane[u*sh + a - pt, v*sw + b - pl] (PH, PW the phase
-    height and width, ``phases`` flat) where that lies inside the plane; the rest of ``phases`` (the
-    zero border, and room after the planes) is left as it is.
+    """phases[(a * sw + b) * phase_stride(...) + u * PW + v] = plane[u*sh + a - pt, v*sw + b - pl] (PH,
+    PW the phase height and width, ``phases`` flat) where that lies inside the plane; the zero border
+    and the room after each phase plane end as they were (zero).
 
     Every plane of a call fills the same elements, so a thread zeroes its buffer once and copies each
-    plane's interior into it: rows of 14 or 28 as whole SIMD vectors (the last one masked), at stride
-    2 every other element picked out of two vectors by one shuffle. Element by element, with the
-    border rewritten per plane, this copy took two thirds of the forward at stride 2 (rows of 13 or
-    14 never reach the body of LLVM's 16-lane loop; Zen 4).
+    plane's interior into it: rows of 14 or 28 as whole SIMD vectors, at stride 2 every other element
+    picked out of two vectors by one shuffle. The loads past the phase row's last element are masked,
+    so they read zeros, and the stores are whole: their overhang puts zeros into the border, or into the next
+    row of the phase, which is copied after (a vector's room after each phase plane keeps the last
+    row's overhang in its own plane). Masked stores are microcoded on AMD's AVX2 cores (a stride-1
+    forward took 3.3 against 1.2 ms, Zen 4 held to AVX2). Element by element, with the border
+    rewritten per plane, this copy took two thirds of the forward at stride 2 (rows of 13 or 14
+    never reach the body of LLVM's 16-lane loop; Zen 4).
     """
     height, width = plane.shape
     flat_plane = plane.reshape(height * width)
-    size = phase_height * phase_width
     lanes = vector_lanes(phases)
+    size = phase_stride(phase_height, phase_width, lanes)
     # No division inside the row loop (a row's few vectors cost less than one): the phase and phase
     # row of plane row y are stepped along with y.
     for b in range(stride_w):
@@ -114,15 +124,14 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
                 row_end = (y + 1) * width
                 if stride_w == 1:
                     for v in range(0, count, lanes):
-                        vector_store_first(phases, target + v,
-                                           vector_load_first(flat_plane, source + v, row_end - source - v),
-                                           count - v)
+                        vector_store(phases, target + v, vector_load_first(flat_plane, source + v, count - v))
                 elif stride_w == 2:
                     for v in range(0, count, lanes):
                         start = source + 2 * v
-                        low = vector_load_first(flat_plane, start, row_end - start)
-                        high = vector_load_first(flat_plane, start + lanes, row_end - start - lanes)
-                        vector_store_first(phases, target + v, vector_even_lanes(low, high), count - v)
+                        needed = min(row_end - start, 2 * (count - v) - 1)  # through the phase row's last element
+                        low = vector_load_first(flat_plane, start, needed)
+                        high = vector_load_first(flat_plane, start + lanes, needed - lanes)
+                        vector_store(phases, target + v, vector_even_lanes(low, high))
                 else:
                     for v in range(count):
                         phases[target + v] = flat_plane[source + v * stride_w]
@@ -251,9 +260,9 @@ def depthwise_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
     phase_width = phase_size(out_width, stride_w, dilation_w, kernel_width)
     phase_of, offset_of = tap_offsets(kernel_height, kernel_width, stride_h, stride_w, dilation_h,
                                       dilation_w, phase_width)
-    starts = phase_of * (phase_height * phase_width) + offset_of
     taps_count = kernel_height * kernel_width
     lanes = vector_lanes(out)
+    starts = phase_of * phase_stride(phase_height, phase_width, lanes) + offset_of
     step = 2 * lanes
     tasks = batch * outputs
     parts = max(1, min(thread_count(), tasks))
@@ -261,7 +270,7 @@ def depthwise_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
     for part in prange(parts):
         # One thread's buffers for all its planes. The phase planes have a vector's room after them:
         # a row's last vectors load whole, past its last column (those lanes are never stored).
-        phases = np.zeros(stride_h * stride_w * phase_height * phase_width + step, x.dtype)
+        phases = np.zeros(stride_h * stride_w * phase_stride(phase_height, phase_width, lanes) + step, x.dtype)
         ones = np.ones(lanes, x.dtype)
         for task in range(part * tasks // parts, (part + 1) * tasks // parts):
             n = task // outputs
@@ -276,7 +285,10 @@ def depthwise_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
             scales = taps.reshape(-1)
             bias_vector = vector_fma(vector_zero(ones), bias[o], vector_load(ones, 0))
             # Each output row straight into out: two vectors of its columns at a time, summed over
-            # every tap in registers, the row's last vectors stored masked (no crop pass afterwards).
+            # every tap in registers (no crop pass afterwards). Whole stores where they stay inside
+            # this plane (their overhang lands on the next row, written after), masked ones at the
+            # plane's end (masked stores are slow on AMD's AVX2 cores).
+            plane_end = (task + 1) * out_height * out_width
             for i in range(out_height):
                 row = i * phase_width
                 target = (task * out_height + i) * out_width
@@ -287,12 +299,19 @@ def depthwise_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
                             start = starts[tap] + row + first
                             low = vector_fma(low, scales[tap], vector_load(phases, start))
                             high = vector_fma(high, scales[tap], vector_load(phases, start + lanes))
-                        vector_store(flat_out, target + first, low)
-                        vector_store_first(flat_out, target + first + lanes, high, out_width - first - lanes)
+                        if target + first + step <= plane_end:
+                            vector_store(flat_out, target + first, low)
+                            vector_store(flat_out, target + first + lanes, high)
+                        else:
+                            vector_store(flat_out, target + first, low)
+                            vector_store_first(flat_out, target + first + lanes, high, out_width - first - lanes)
                     else:  # one vector holds the rest of the row (all of it at 14 x 14 on AVX-512)
                         for tap in range(taps_count):
                             low = vector_fma(low, scales[tap], vector_load(phases, starts[tap] + row + first))
-                        vector_store_first(flat_out, target + first, low, out_width - first)
+                        if target + first + lanes <= plane_end:
+                            vector_store(flat_out, target + first, low)
+                        else:
+                            vector_store_first(flat_out, target + first, low, out_width - first)
 
 
 def depthwise_backward_input(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
@@ -376,9 +395,9 @@ def depthwise_weight_partials(x, grad_out, stride_h, stride_w, pad_top, pad_left
     length = (out_height - 1) * phase_width + out_width
     phase_of, offset_of = tap_offsets(kernel_height, kernel_width, stride_h, stride_w, dilation_h,
                                       dilation_w, phase_width)
-    starts = phase_of * (phase_height * phase_width) + offset_of
     taps_count = kernel_height * kernel_width
     lanes = vector_lanes(partials)
+    starts = phase_of * phase_stride(phase_height, phase_width, lanes) + offset_of
     tasks = batch * outputs
     parts = max(1, min(thread_count(), tasks))
     for part in prange(parts):
@@ -386,8 +405,8 @@ def depthwise_weight_partials(x, grad_out, stride_h, stride_w, pad_top, pad_left
         # copy_into_phases), and the wide grid's columns past OW stay zero.
         # The phase planes have a vector's room after them: the last vector of a tap's run loads
         # whole, past the planes (it meets the masked zeros of the output gradient there).
-        phases = np.zeros(stride_h * stride_w * phase_height * phase_width + lanes, x.dtype)
-        wide = np.zeros(length, x.dtype)
+        phases = np.zeros(stride_h * stride_w * phase_stride(phase_height, phase_width, lanes) + lanes, x.dtype)
+        wide = np.zeros(length + lanes, x.dtype)
         lane_sums = np.empty(lanes, x.dtype)
         for task in range(part * tasks // parts, (part + 1) * tasks // parts):
             n = task // outputs
@@ -400,10 +419,10 @@ def depthwise_weight_partials(x, grad_out, stride_h, stride_w, pad_top, pad_left
                 continue
             copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height, phase_width, phases)
             gradient = grad_out[n, o].reshape(out_height * out_width)
-            for i in range(out_height):  # rows of OW in whole vectors, the last one masked
-                for j in range(0, out_width, lanes):
-                    vector_store_first(wide, i * phase_width + j,
-                                       vector_load_first(gradient, i * out_width + j, out_width - j), out_width - j)
+            for i in range(out_height):  # rows of OW in whole vectors: the loads masked, zeros past
+                for j in range(0, out_width, lanes):  # the row, which the whole stores put on the border
+                    vector_store(wide, i * phase_width + j,
+                                 vector_load_first(gradient, i * out_width + j, out_width - j))
             # Four taps' dot products per pass over the wide grid, in vector accumulators: each
             # vector of the output gradient loaded once for four taps, no scalar remainder loop
             # (one dot product per tap took 4.5 of the 5 ms, single-threaded, at 28 x 28; Zen 4).
