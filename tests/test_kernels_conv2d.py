@@ -70,6 +70,10 @@ GEOMETRIES = [
     # third one), sizes that are no multiple of the stride.
     (2, 3, 11, 10, 4, 3, 3, 3, (1, 1, 2, 2), 2),
     (2, 16, 13, 11, 18, 3, 3, 2, (1, 1, 1, 1), 1),
+    # 16 output channels, strided (the forward's strips) and at stride 1 on rows of 28 (the row
+    # tile): one vector wide in float32 on AVX-512 (gather_narrow_tile, gather_row_planes_narrow).
+    (2, 16, 9, 9, 16, 3, 3, 2, (1, 1, 1, 1), 1),
+    (2, 16, 5, 28, 16, 3, 3, 1, (1, 1, 1, 1), 1),
 ]
 REFERENCE_LAYERS = [(100, 1, 28, 28, 32, 5, 5, 1, (2, 2, 2, 2), 1),
                     (100, 32, 14, 14, 64, 5, 5, 1, (2, 2, 2, 2), 1)]
@@ -256,7 +260,9 @@ CHECKED_HELPERS = {
     conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums"],
     conv_phases_module: ["interleave_phases"],
     im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
-                          "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes"],
+                          "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes",
+                          "gather_row_planes_narrow", "gather_narrow_tile",
+                          "gather_narrow_kernel"],
     im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "spread_into", "pad_image",
                     "prefetch_share", "pack_transposed", "gather_correlate", "gather_correlate_gradients"],
 }
@@ -281,7 +287,7 @@ def checked_module():
 @pytest.mark.parametrize("geometry", [GEOMETRIES[index] for index in (0, 4, 6, 7, 9, 10, 11, 12,
                                                                      13, 14, 15, 16, 17, 18,
                                                                      19, 20, 21, 22, 23, 24,
-                                                                     25, 26)])
+                                                                     25, 26, 27, 28)])
 def test_checked_twins_stay_in_bounds(checked_module, geometry):
     x, weight, bias, grad_out = make_case(geometry, np.float64)
     results = run_kernels(geometry, x, weight, bias, grad_out, module=checked_module)

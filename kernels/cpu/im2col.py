@@ -89,7 +89,7 @@ padded) does not fit L1.
 import numpy as np
 from numba import prange
 
-from .im2col_tiles import ROW_TILE, gather_row_planes, gather_strip, gather_strip_planes
+from .im2col_tiles import ROW_TILE, gather_row_planes, gather_row_planes_narrow, gather_strip, gather_strip_planes
 from .matmul import OUTER_TILE_ROWS
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
@@ -238,6 +238,12 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
                     position = (item // row_tiles * row_width
                                 + min((item % row_tiles) * ROW_TILE, row_width - ROW_TILE))
                     for column_strip in range(packed_weights.shape[0]):
+                        if rows - column_strip * width <= width // 2:  # the strip's second vector is empty
+                            gather_row_planes_narrow(image, position_offsets[position], tap_offsets, depth,
+                                                     packed_weights[column_strip], bias,
+                                                     column_strip * width, flat_out,
+                                                     n * rows * positions + position, positions)
+                            continue
                         gather_row_planes(image, position_offsets[position], tap_offsets, depth,
                                           packed_weights[column_strip], bias,
                                           column_strip * width, flat_out,
