@@ -144,22 +144,33 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
 @serial_kernel
 def scatter_phases(phases, stride_h, stride_w, pad_top, pad_left, phase_height, phase_width, plane):
     """plane[y, z] = phases[a * sw + b, u * phase_width + v] where y + pt = u*sh + a and z + pl = v*sw + b;
-    zero where that lies past the phase planes (no output read it): copy_into_phases' transpose."""
+    zero where that lies past the phase planes (no output read it): copy_into_phases' transpose, by flat
+    indices (a view per row and a test per element took most of the strided input gradient)."""
     height, width = plane.shape
-    for y in range(height):
-        row = plane[y]
-        u, a = (y + pad_top) // stride_h, (y + pad_top) % stride_h
-        if u >= phase_height:
-            row[:] = 0
-            continue
-        for b in range(stride_w):
-            # plane columns z = v * sw + b - pl for phase columns v in [0, phase_width)
-            first = (b - pad_left + stride_w * ((pad_left - b + stride_w - 1) // stride_w))
-            line = phases[a * stride_w + b, u * phase_width:(u + 1) * phase_width]
-            v = (first + pad_left - b) // stride_w
-            for z in range(first, width, stride_w):
-                row[z] = line[v] if v < phase_width else 0
-                v += 1
+    flat_plane = plane.reshape(height * width)
+    flat_phases = phases.reshape(phases.size)
+    size = phase_height * phase_width
+    for index in range(height * width):
+        flat_plane[index] = 0
+    for b in range(stride_w):
+        first, stop = column_range(b - pad_left, stride_w, width, phase_width)
+        count = stop - first
+        column = first * stride_w + b - pad_left
+        a, u = pad_top % stride_h, pad_top // stride_h
+        for y in range(height):
+            if 0 <= u < phase_height:
+                source = (a * stride_w + b) * size + u * phase_width + first
+                target = y * width + column
+                if stride_w == 1:
+                    for v in range(count):
+                        flat_plane[target + v] = flat_phases[source + v]
+                else:
+                    for v in range(count):
+                        flat_plane[target + v * stride_w] = flat_phases[source + v]
+            a += 1
+            if a == stride_h:
+                a = 0
+                u += 1
 
 
 @serial_kernel
@@ -349,37 +360,48 @@ def scatter_input_gradient(grad_out, weight, stride_h, stride_w, pad_top, pad_le
     length = (out_height - 1) * phase_width + out_width
     phase_of, offset_of = tap_offsets(kernel_height, kernel_width, stride_h, stride_w, dilation_h,
                                       dilation_w, phase_width)
-    for task in prange(batch * channels):
-        n = task // channels
-        c = task % channels
-        target = grad_x[n, c]
-        finite = True
-        for o in range(c * multiplier, (c + 1) * multiplier):
-            finite = finite and all_finite(weight[o, 0])
-        if not finite:
-            for y in range(height):
-                for z in range(width):
-                    target[y, z] = 0
-            for o in range(c * multiplier, (c + 1) * multiplier):
-                exact_input_gradient_plane(grad_out[n, o], weight[o, 0], stride_h, stride_w, pad_top,
-                                           pad_left, dilation_h, dilation_w, target)
-            continue
-        # Scatter: the output gradient laid on the wide grid (zeros past each row's OW columns),
-        # added tap by tap into the phase planes at the positions the forward pass read.
+    lanes = vector_lanes(grad_x)
+    tasks = batch * channels
+    parts = max(1, min(thread_count(), tasks))
+    for part in prange(parts):
+        # One thread's buffers. The wide grid is zeroed once: every plane writes the same elements
+        # of it (rows of OW in whole vectors, zeros past each row from the masked loads, a vector's
+        # room after it); the phase planes accumulate, so they are zeroed per plane.
         phases = np.zeros((stride_h * stride_w, phase_height * phase_width), grad_x.dtype)
-        wide = np.zeros(length, grad_x.dtype)
-        for o in range(c * multiplier, (c + 1) * multiplier):
-            for i in range(out_height):
-                source = grad_out[n, o, i]
-                for j in range(out_width):
-                    wide[i * phase_width + j] = source[j]
-            for tap in range(kernel_height * kernel_width):
-                run = phases[phase_of[tap], offset_of[tap]:offset_of[tap] + length]
-                scale = weight[o, 0, tap // kernel_width, tap % kernel_width]
-                for t in range(length):
-                    run[t] += scale * wide[t]
-        # Gather back: input (y, z) sits at padded (y + pt, z + pl).
-        scatter_phases(phases, stride_h, stride_w, pad_top, pad_left, phase_height, phase_width, target)
+        flat_phases = phases.reshape(phases.size)
+        wide = np.zeros(length + lanes, grad_x.dtype)
+        for task in range(part * tasks // parts, (part + 1) * tasks // parts):
+            n = task // channels
+            c = task % channels
+            target = grad_x[n, c]
+            finite = True
+            for o in range(c * multiplier, (c + 1) * multiplier):
+                finite = finite and all_finite(weight[o, 0])
+            if not finite:
+                for y in range(height):
+                    for z in range(width):
+                        target[y, z] = 0
+                for o in range(c * multiplier, (c + 1) * multiplier):
+                    exact_input_gradient_plane(grad_out[n, o], weight[o, 0], stride_h, stride_w, pad_top,
+                                               pad_left, dilation_h, dilation_w, target)
+                continue
+            for index in range(flat_phases.size):
+                flat_phases[index] = 0
+            # Scatter: the output gradient laid on the wide grid (zeros past each row's OW columns),
+            # added tap by tap into the phase planes at the positions the forward pass read.
+            for o in range(c * multiplier, (c + 1) * multiplier):
+                gradient = grad_out[n, o].reshape(out_height * out_width)
+                for i in range(out_height):
+                    for j in range(0, out_width, lanes):
+                        vector_store(wide, i * phase_width + j,
+                                     vector_load_first(gradient, i * out_width + j, out_width - j))
+                for tap in range(kernel_height * kernel_width):
+                    run = phases[phase_of[tap], offset_of[tap]:offset_of[tap] + length]
+                    scale = weight[o, 0, tap // kernel_width, tap % kernel_width]
+                    for t in range(length):
+                        run[t] += scale * wide[t]
+            # Gather back: input (y, z) sits at padded (y + pt, z + pl).
+            scatter_phases(phases, stride_h, stride_w, pad_top, pad_left, phase_height, phase_width, target)
 
 
 @cpu_kernel
