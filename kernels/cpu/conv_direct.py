@@ -32,19 +32,16 @@ forward 0.9-1.1 ms (the wide-grid ``correlate_planes``: 2.4-3.0), weight gradien
 """
 import numpy as np
 from numba import prange
-from numba.extending import intrinsic
 
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
     REGISTER_COUNT,
     VECTOR_BYTES,
-    SimdVector,
-    _intrinsic_function,
-    _require,
     vector_add,
     vector_fma,
     vector_load,
     vector_load_first,
+    vector_multiply_add,
     vector_store,
     vector_lanes,
     vector_store_first,
@@ -59,20 +56,6 @@ FORWARD_CHANNELS = 8 if REGISTER_COUNT >= 32 else 4
 # and the input vector); channels past 2 behind compile-time conditions, as above.
 GRADIENT_CHANNELS = 4 if REGISTER_COUNT >= 32 else 2
 GRADIENT_TAPS = 5
-
-
-@intrinsic
-def vector_multiply_add(typingctx, accumulator, left, right):
-    """Lane-wise ``accumulator + left * right`` in one fused multiply-add."""
-    _require(isinstance(accumulator, SimdVector) and accumulator == left == right,
-             "vector_multiply_add: three vectors of one dtype")
-
-    def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(accumulator)
-        name = f"llvm.fma.v{accumulator.lanes}f{accumulator.dtype.bitwidth}"
-        fma = _intrinsic_function(builder, name, vector_type, [vector_type] * 3)
-        return builder.call(fma, [args[1], args[2], args[0]])
-    return accumulator(accumulator, left, right), codegen
 
 
 @cpu_kernel
