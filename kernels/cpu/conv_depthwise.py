@@ -121,14 +121,13 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
             if 0 <= u < phase_height:  # else no output reads the row (or it lies in negative padding)
                 target = (a * stride_w + b) * size + u * phase_width + first
                 source = y * width + column
-                row_end = (y + 1) * width
                 if stride_w == 1:
                     for v in range(0, count, lanes):
                         vector_store(phases, target + v, vector_load_first(flat_plane, source + v, count - v))
                 elif stride_w == 2:
                     for v in range(0, count, lanes):
                         start = source + 2 * v
-                        needed = min(row_end - start, 2 * (count - v) - 1)  # through the phase row's last element
+                        needed = 2 * (count - v) - 1  # through the phase row's last element, inside the row
                         low = vector_load_first(flat_plane, start, needed)
                         high = vector_load_first(flat_plane, start + lanes, needed - lanes)
                         vector_store(phases, target + v, vector_even_lanes(low, high))

@@ -35,7 +35,7 @@ def phase_taps(phase, pad, stride, dilation, kernel_size):
     return taps, top, dilation // math.gcd(dilation, stride)
 
 
-def phase_size(size, phase, stride):
+def positions_in_phase(size, phase, stride):
     """How many of the positions 0 .. size - 1 are congruent to ``phase`` modulo ``stride``."""
     return max(0, (size - phase + stride - 1) // stride)
 
@@ -46,14 +46,14 @@ def input_gradient_by_phases(correlate, grad_out, weight, stride_h, stride_w, pa
     (``correlate`` is conv2d.correlate, passed in to keep the imports one way)."""
     batch, channels, height, width = grad_x.shape
     kernel_height, kernel_width = weight.shape[2:]
-    largest = phase_size(height, 0, stride_h) * phase_size(width, 0, stride_w)
+    largest = positions_in_phase(height, 0, stride_h) * positions_in_phase(width, 0, stride_w)
     phases = np.empty((stride_h * stride_w, batch * channels * largest), grad_x.dtype)
     no_bias = np.zeros(channels, grad_x.dtype)
     for a in range(stride_h):
         row_taps, top, row_dilation = phase_taps(a, pad_top, stride_h, dilation_h, kernel_height)
         for b in range(stride_w):
             column_taps, left, column_dilation = phase_taps(b, pad_left, stride_w, dilation_w, kernel_width)
-            phase_shape = (batch, channels, phase_size(height, a, stride_h), phase_size(width, b, stride_w))
+            phase_shape = (batch, channels, positions_in_phase(height, a, stride_h), positions_in_phase(width, b, stride_w))
             phase = phases[a * stride_w + b, :math.prod(phase_shape)].reshape(phase_shape)
             if phase.size == 0:
                 continue
