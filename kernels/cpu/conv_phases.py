@@ -53,7 +53,8 @@ def input_gradient_by_phases(correlate, grad_out, weight, stride_h, stride_w, pa
         row_taps, top, row_dilation = phase_taps(a, pad_top, stride_h, dilation_h, kernel_height)
         for b in range(stride_w):
             column_taps, left, column_dilation = phase_taps(b, pad_left, stride_w, dilation_w, kernel_width)
-            phase_shape = (batch, channels, positions_in_phase(height, a, stride_h), positions_in_phase(width, b, stride_w))
+            phase_shape = (batch, channels, positions_in_phase(height, a, stride_h),
+                           positions_in_phase(width, b, stride_w))
             phase = phases[a * stride_w + b, :math.prod(phase_shape)].reshape(phase_shape)
             if phase.size == 0:
                 continue
