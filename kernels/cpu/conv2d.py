@@ -32,7 +32,8 @@ gradient of a strided convolution runs over the output gradient spread out with 
 - input gradient: a transposed convolution, run as a forward correlation of the output gradient
   (spread onto the stride-1 grid, padded by ``dilation * (kernel - 1) - pad``, which may be
   negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
-  the same rule.
+  the same rule. Strided ones skip the spread grid's zeros: a correlation per stride phase, or
+  one sub-pixel correlation for all phases (``conv_phases.py``, ``uses_subpixels``).
 - weight gradient: stride 1 and few taps, ``conv_direct.weight_gradient``; otherwise
   ``im2col.gather_correlate_gradients``, the sums over exact output positions with the
   outer-product tile, one partial sum per thread. Never the wide grid: its zeros between strided
@@ -65,6 +66,9 @@ ROW_BLOCK = 8
 MATRIX_PRODUCT_TAPS = 64
 # ... and at least this many output rows: a 4-row tile over fewer rows is mostly waste.
 MATRIX_PRODUCT_ROWS = 16
+# Phase rows of at least this many columns keep the input gradient's phase correlations (their row
+# tiles; uses_subpixels).
+PHASE_ROW_COLUMNS = 14
 
 
 @cpu_kernel
@@ -195,6 +199,28 @@ def uses_matrix_product(rows, taps, kernel_size):
     return rows >= MATRIX_PRODUCT_ROWS and (taps >= MATRIX_PRODUCT_TAPS or kernel_size == 1)
 
 
+def uses_subpixels(weight_shape, input_shape, geometry):
+    """Whether a strided input gradient takes one sub-pixel correlation (conv_phases.py) rather
+    than a correlation per stride phase (or, below 16 channels, the spread grid's one call).
+
+    Measured single-threaded on Zen 4, natively and under as-avx2, batch 100, 3x3 stride 2: the
+    phases win where each phase's correlation is a whole matrix product, 32 or more channels of
+    grad_x (32 <- 32 on 7x7 phases: 2.2 against 2.5 ms; 32 <- 64 on 4x4: 1.8 against 2.7) or 16
+    on rows of 14 or more (the row tile; the residual CNN's 16 <- 32 on 14x14 phases: 4.6 against
+    6.3 ms; even on AVX2). Elsewhere their calls are short (a phase of a 3x3 kernel has 1 to 4
+    taps) and the one call with sh * sw times the output rows wins though it multiplies zeros:
+    16 <- 32 on 7x7 phases (the autoencoder's decoder) 2.3 -> 1.4 ms (AVX2 1.8 -> 1.5), 16 <- 64
+    2.9 -> 2.1; below 16 channels, against the spread grid, 8 <- 16 on 14x14 4.0 -> 1.4 ms and
+    1 <- 16 0.92 -> 0.68. It is not taken where fewer than half its kernel's entries are taps: a
+    4x4 kernel at stride 2 reads a 3x3 window (16 of 36 entries: 2.4 against 2.3 ms, AVX2 2.1
+    against 2.5), a 1x1 kernel at stride 2 one phase in four."""
+    channels = weight_shape[1]
+    phase_columns = conv_phases.positions_in_phase(input_shape[3], 0, geometry[1])
+    whole_phases = channels >= 2 * MATRIX_PRODUCT_ROWS or (channels >= MATRIX_PRODUCT_ROWS
+                                                            and phase_columns >= PHASE_ROW_COLUMNS)
+    return not whole_phases and conv_phases.subpixel_efficiency(*weight_shape[2:], *geometry) >= 0.5
+
+
 def uses_direct(spread_h, spread_w, stride_h, stride_w, rows, taps, kernel_size):
     """Whether a correlation takes conv_direct.py's register-tiled direct kernels: stride 1, no
     spreading, and too few taps or rows for the matrix products."""
@@ -247,26 +273,31 @@ def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, dilat
 
 
 def conv2d_backward_input(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
-                          dilation_w, grad_x):
-    """grad_x = the stride-1 correlation of grad_out (spread by the stride, padded by
-    dilation * (kernel - 1) - pad) with the flipped, channel-swapped weight."""
+                          dilation_w, grad_x, bias=None):
+    """grad_x = bias + the stride-1 correlation of grad_out (spread by the stride, padded by
+    dilation * (kernel - 1) - pad) with the flipped, channel-swapped weight. ``bias`` (one value
+    per channel of grad_x, zero when None) is a transposed convolution's: the correlations start
+    from it, which saves a pass over grad_x."""
+    if bias is None:
+        bias = np.zeros(grad_x.shape[1], grad_x.dtype)
     if not np.isfinite(weight).all():
         input_gradient_by_taps(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
                                dilation_w, grad_x)
+        grad_x += bias.reshape(1, -1, 1, 1)
         return
-    # By stride phases where they take the matrix products; with fewer channels the spread grid's
-    # one call (correlate_planes copies all of grad_out per call) measured faster: 0.85 against
-    # 1.9 ms for the autoencoder's 16 -> 1 transposed convolution (bench convtranspose, Zen 4).
-    if (stride_h > 1 or stride_w > 1) and weight.shape[1] >= MATRIX_PRODUCT_ROWS:
-        conv_phases.input_gradient_by_phases(correlate, grad_out, weight, stride_h, stride_w, pad_top,
-                                             pad_left, dilation_h, dilation_w, grad_x)
-        return
+    if stride_h > 1 or stride_w > 1:
+        geometry = (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w)
+        if uses_subpixels(weight.shape, grad_x.shape, geometry):
+            conv_phases.input_gradient_by_subpixels(correlate, grad_out, weight, bias, *geometry, grad_x)
+            return
+        if weight.shape[1] >= MATRIX_PRODUCT_ROWS:
+            conv_phases.input_gradient_by_phases(correlate, grad_out, weight, bias, *geometry, grad_x)
+            return
     kernel_height, kernel_width = weight.shape[2:]
     flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    correlate(grad_out, flipped, np.zeros(flipped.shape[0], grad_x.dtype),
-              dilation_h * (kernel_height - 1) - pad_top,
-              dilation_w * (kernel_width - 1) - pad_left,
-              stride_h, stride_w, dilation_h, dilation_w, 1, 1, grad_x)
+    correlate(grad_out, flipped, bias, dilation_h * (kernel_height - 1) - pad_top,
+              dilation_w * (kernel_width - 1) - pad_left, stride_h, stride_w, dilation_h, dilation_w, 1, 1,
+              grad_x)
 
 
 def input_gradient_by_taps(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,

@@ -288,14 +288,39 @@ def vector_even_lanes(typingctx, low, high):
         return builder.shuffle_vector(args[0], args[1], mask)
     return low(low, high), codegen
 
+def _interleave_mask(lanes, first):
+    """The shuffle mask that interleaves lanes first .. first + lanes / 2 - 1 of two vectors,
+    element by element: a[first], b[first], a[first + 1], b[first + 1], ..."""
+    return ir.Constant(ir.VectorType(LANE_INDEX, lanes),
+                       [x for k in range(first, first + lanes // 2) for x in (k, lanes + k)])
+
+
+@intrinsic
+def vector_interleave_low(typingctx, left, right):
+    """left[0], right[0], left[1], right[1], ...: the first halves of two vectors, interleaved."""
+    _require(isinstance(left, SimdVector) and left == right, "vector_interleave_low: two vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        return builder.shuffle_vector(args[0], args[1], _interleave_mask(left.lanes, 0))
+    return left(left, right), codegen
+
+
+@intrinsic
+def vector_interleave_high(typingctx, left, right):
+    """The second halves of two vectors, interleaved (after ``vector_interleave_low``'s lanes)."""
+    _require(isinstance(left, SimdVector) and left == right, "vector_interleave_high: two vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        return builder.shuffle_vector(args[0], args[1], _interleave_mask(left.lanes, left.lanes // 2))
+    return left(left, right), codegen
+
+
 def _transpose(builder, rows):
     """The columns of a square block of vectors (one per row), by log2(lanes) rounds of perfect
     shuffles: each round interleaves row i with row i + lanes / 2, element by element."""
     lanes = len(rows)
     half = lanes // 2
-    mask_type = ir.VectorType(LANE_INDEX, lanes)
-    low = ir.Constant(mask_type, [x for k in range(half) for x in (k, lanes + k)])
-    high = ir.Constant(mask_type, [x for k in range(half, lanes) for x in (k, lanes + k)])
+    low, high = _interleave_mask(lanes, 0), _interleave_mask(lanes, half)
     for _ in range(lanes.bit_length() - 1):
         shuffled = []
         for row in range(half):

@@ -27,17 +27,22 @@ def conv2d_forward(x, weight, bias, geometry, output_size, groups=1):
 
 
 @on_either_device
-def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1):
+def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1, bias=None):
+    """``bias`` (C values, a transposed convolution's) is added at every position; the groups=1
+    kernels add it in their own pass over grad_x."""
     grad_x = np.empty(input_shape, dtype=grad_out.dtype)
     if grad_out.shape[0] == 0:
         return grad_x
     if groups == 1:
-        kernels("conv2d").conv2d_backward_input(grad_out, weight, *geometry, grad_x)
-    elif is_depthwise(input_shape[1], groups):
+        kernels("conv2d").conv2d_backward_input(grad_out, weight, *geometry, grad_x, bias=bias)
+        return grad_x
+    if is_depthwise(input_shape[1], groups):
         kernels("conv_depthwise").depthwise_backward_input(
             np.ascontiguousarray(grad_out), np.ascontiguousarray(weight), *geometry, grad_x)
     else:
         backward_input_by_groups(conv2d_backward_input, grad_out, weight, geometry, groups, grad_x)
+    if bias is not None:
+        grad_x += bias.reshape(1, -1, 1, 1)
     return grad_x
 
 

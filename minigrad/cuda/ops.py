@@ -104,14 +104,16 @@ def conv2d_forward(x, weight, bias, geometry, output_size, groups=1):
     return out
 
 
-def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1):
+def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1, bias=None):
     grad_x = CudaArray.empty(input_shape, grad_out.dtype)
     if groups != 1 and grad_x.size:
-        return ops_conv_depthwise.conv2d_backward_input_grouped(conv2d_backward_input, grad_out, weight, geometry,
-                                                                groups, grad_x)
-    if grad_x.size:
+        ops_conv_depthwise.conv2d_backward_input_grouped(conv2d_backward_input, grad_out, weight, geometry,
+                                                         groups, grad_x)
+    elif grad_x.size:
         kernels("conv2d").conv2d_backward_input(_contiguous(grad_out), _contiguous(weight), *geometry,
                                                      _numba(grad_x))
+    if bias is not None and grad_x.size:
+        grad_x += bias.reshape(1, -1, 1, 1)
     return grad_x
 
 
