@@ -277,16 +277,40 @@ def vector_multiply_add(typingctx, accumulator, left, right):
         return builder.call(fma, [args[1], args[2], args[0]])
     return accumulator(accumulator, left, right), codegen
 
+def _every_other_lane(low, high, first):
+    def codegen(context, builder, signature, args):
+        mask = ir.Constant(ir.VectorType(LANE_INDEX, low.lanes), [2 * lane + first for lane in range(low.lanes)])
+        return builder.shuffle_vector(args[0], args[1], mask)
+    return low(low, high), codegen
+
+
 @intrinsic
 def vector_even_lanes(typingctx, low, high):
     """Elements 0, 2, 4, ... of the 2 * lanes elements ``low`` then ``high``: every other element of
     a row, as a stride-2 convolution reads it, in one vector (one shuffle)."""
     _require(isinstance(low, SimdVector) and low == high, "vector_even_lanes: two vectors of one dtype")
+    return _every_other_lane(low, high, 0)
+
+
+@intrinsic
+def vector_odd_lanes(typingctx, low, high):
+    """Elements 1, 3, 5, ... of the 2 * lanes elements ``low`` then ``high`` (one shuffle)."""
+    _require(isinstance(low, SimdVector) and low == high, "vector_odd_lanes: two vectors of one dtype")
+    return _every_other_lane(low, high, 1)
+
+
+@intrinsic
+def vector_keep_first(typingctx, vector, count):
+    """``vector`` with its lanes from ``count`` on set to zero (a compare and a blend, no memory access)."""
+    _require(isinstance(vector, SimdVector), "vector_keep_first: a vector")
 
     def codegen(context, builder, signature, args):
-        mask = ir.Constant(ir.VectorType(LANE_INDEX, low.lanes), [2 * lane for lane in range(low.lanes)])
-        return builder.shuffle_vector(args[0], args[1], mask)
-    return low(low, high), codegen
+        active = _index(context, builder, count, args[1])
+        lane_numbers = ir.Constant(ir.VectorType(active.type, vector.lanes), list(range(vector.lanes)))
+        keep = builder.icmp_signed("<", lane_numbers, _splat(builder, active, vector.lanes))
+        return builder.select(keep, args[0], ir.Constant(args[0].type, None))
+    return vector(vector, count), codegen
+
 
 def _interleave_mask(lanes, first):
     """The shuffle mask that interleaves lanes first .. first + lanes / 2 - 1 of two vectors,
