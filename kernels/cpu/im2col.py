@@ -250,10 +250,12 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
                                           n * rows * positions + position, positions)
                     continue
                 first = item * OUTER_TILE_ROWS
-                gather_strip_planes(image, position_offsets, first,
-                                    min(OUTER_TILE_ROWS, positions - first), tap_offsets, depth,
+                count = min(OUTER_TILE_ROWS, positions - first)
+                # Positions after this strip that this part writes later (the rest of its block).
+                room = min(last_item * OUTER_TILE_ROWS, positions) - first - count
+                gather_strip_planes(image, position_offsets, first, count, tap_offsets, depth,
                                     packed_weights, bias, flat_out, n * rows * positions,
-                                    positions)
+                                    positions, room)
 
 
 @serial_kernel

@@ -238,11 +238,15 @@ def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_
 
 @serial_kernel
 def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias, out, offset,
-                        pitch):
+                        pitch, room):
     """``gather_strip`` (rows: the ``count`` output positions from ``first`` on) plus ``bias``,
     stored straight into channels-first planes: column r of row i goes to ``out[offset + r *
     pitch + first + i]``, a tile's columns by ``store_columns`` (no (positions, channels) buffer
-    to transpose afterwards). The accumulators start from the bias."""
+    to transpose afterwards). The accumulators start from the bias. ``room``: positions after the
+    strip that the caller writes later; where they hold a whole 8-lane store's overhang, the
+    columns are stored whole (a 6-row strip's runs of 6 were masked stores, microcoded on AMD's
+    AVX2 cores)."""
+    stored = 8 if count + room >= 8 else count
     last = first + count - 1
     base0 = bases[first]
     base1 = bases[min(first + 1, last)]
@@ -266,16 +270,16 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias
         if count > HALF_TILE_ROWS and channels - low_column <= lanes:  # the strip's second vector is empty
             c00, c10, c20, c30, c40, c50, c60, c70 = gather_narrow_tile(
                 image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth, b_strip, start_low)
-            store_columns(out, low_offset, pitch, count, channels - low_column,
+            store_columns(out, low_offset, pitch, stored, channels - low_column,
                           c00, c10, c20, c30, c40, c50, c60, c70)
             continue
         if count <= HALF_TILE_ROWS:
             c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
                 image, base0, base1, base2, base3, index, depth, b_strip, start_low, start_high)
             # Rows past count are masked off: the last four vectors only fill the eight.
-            store_columns(out, low_offset, pitch, count, channels - low_column,
+            store_columns(out, low_offset, pitch, stored, channels - low_column,
                           c00, c10, c20, c30, c00, c10, c20, c30)
-            store_columns(out, high_offset, pitch, count, channels - high_column,
+            store_columns(out, high_offset, pitch, stored, channels - high_column,
                           c01, c11, c21, c31, c01, c11, c21, c31)
             continue
         (c00, c01, c10, c11, c20, c21, c30, c31,
@@ -283,9 +287,9 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias
                                                                base4, base5, base6, base7, index,
                                                                depth, b_strip, start_low,
                                                                start_high)
-        store_columns(out, low_offset, pitch, count, channels - low_column,
+        store_columns(out, low_offset, pitch, stored, channels - low_column,
                       c00, c10, c20, c30, c40, c50, c60, c70)
-        store_columns(out, high_offset, pitch, count, channels - high_column,
+        store_columns(out, high_offset, pitch, stored, channels - high_column,
                       c01, c11, c21, c31, c41, c51, c61, c71)
 
 

@@ -488,7 +488,8 @@ def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v
     column j in lanes ``(j % g) * 8`` to ``(j % g) * 8 + 7`` of vector ``j // g``, ``g = lanes //
     8`` (two columns a vector for float32 on AVX-512, one otherwise); with fewer (16-byte vectors,
     float64 on AVX2) each column is assembled lane by lane. Each column is stored by one masked
-    8-lane store.
+    8-lane store, masked but where ``rows`` is 8 (a plain store: AMD's AVX2 cores run masked
+    stores as microcode; a caller whose runs may overwrite the elements after them passes 8).
     """
     vectors = (v0, v1, v2, v3, v4, v5, v6, v7)
     _require(_is_line(target, v0) and all(vector == v0 for vector in vectors)
@@ -514,8 +515,7 @@ def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v
                 with builder.if_then(builder.icmp_signed(">", column_count,
                                                          column_count.type(column))):
                     position = builder.add(start, builder.mul(step, step.type(column)))
-                    _vector_access(context, builder, target, args[0], position, 8, row_count,
-                                   value)
+                    _store_run(context, builder, target, args[0], position, row_count, value)
             return context.get_dummy_value()
         # Perfect shuffles of eight rows: three rounds carry row bit r into the lane index.
         half_mask_type = ir.VectorType(LANE_INDEX, lanes)
@@ -539,6 +539,17 @@ def store_columns(typingctx, target, offset, pitch, rows, columns, v0, v1, v2, v
             with builder.if_then(builder.icmp_signed(">", column_count,
                                                      column_count.type(column))):
                 position = builder.add(start, builder.mul(step, step.type(column)))
-                _vector_access(context, builder, target, args[0], position, 8, row_count, value)
+                _store_run(context, builder, target, args[0], position, row_count, value)
         return context.get_dummy_value()
     return types.none(target, offset, pitch, rows, columns, *vectors), codegen
+
+
+def _store_run(context, builder, target_type, target, position, row_count, value):
+    """An 8-lane store of ``value`` at ``position``: whole where ``row_count`` is 8 or more, else its
+    first ``row_count`` lanes (masked)."""
+    whole = builder.icmp_signed(">=", row_count, row_count.type(8))
+    with builder.if_else(whole, likely=True) as (plain, masked):
+        with plain:
+            _vector_access(context, builder, target_type, target, position, 8, value=value)
+        with masked:
+            _vector_access(context, builder, target_type, target, position, 8, row_count, value)
