@@ -97,9 +97,9 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
     and the room after each phase plane end as they were (zero).
 
     Every plane of a call fills the same elements, so a thread zeroes its buffer once and copies each
-    plane's interior into it: rows of 14 or 28 as whole SIMD vectors, at stride 2 every other element
-    picked out of two vectors by one shuffle. The loads past the phase row's last element are masked,
-    so they read zeros, and the stores are whole: their overhang puts zeros into the border, or into the next
+    plane's interior into it: rows of 14 or 28 as whole SIMD vectors (at column stride 2 both phases
+    of a row at once, copy_into_column_phases). The lanes past the phase row's last element are
+    zeroed (load_first), and the stores are whole: their overhang puts zeros into the border, or into the next
     row of the phase, which is copied after (a vector's room after each phase plane keeps the last
     row's overhang in its own plane). Masked stores are microcoded on AMD's AVX2 cores (a stride-1
     forward took 3.3 against 1.2 ms, Zen 4 held to AVX2). Element by element, with the border

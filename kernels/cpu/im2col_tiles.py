@@ -276,7 +276,8 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias
         if count <= HALF_TILE_ROWS:
             c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
                 image, base0, base1, base2, base3, index, depth, b_strip, start_low, start_high)
-            # Rows past count are masked off: the last four vectors only fill the eight.
+            # Rows past count are masked off (or, with room after the strip, stored and written over
+            # later): the last four vectors only fill the eight.
             store_columns(out, low_offset, pitch, stored, channels - low_column,
                           c00, c10, c20, c30, c00, c10, c20, c30)
             store_columns(out, high_offset, pitch, stored, channels - high_column,

@@ -277,7 +277,9 @@ def vector_multiply_add(typingctx, accumulator, left, right):
         return builder.call(fma, [args[1], args[2], args[0]])
     return accumulator(accumulator, left, right), codegen
 
+
 def _every_other_lane(low, high, first):
+    """The signature and codegen of a shuffle picking lanes first, first + 2, ... of low then high."""
     def codegen(context, builder, signature, args):
         mask = ir.Constant(ir.VectorType(LANE_INDEX, low.lanes), [2 * lane + first for lane in range(low.lanes)])
         return builder.shuffle_vector(args[0], args[1], mask)
