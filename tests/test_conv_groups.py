@@ -131,15 +131,18 @@ def twin(name):
     return checked_twin(getattr(conv_depthwise, name))
 
 
+# Plane widths whose output rows take one float64 vector on AVX-512 (the forward's rows four at a
+# time), two (two at a time), and more (one row at a time, two vectors per pass).
+@pytest.mark.parametrize("width", [5, 13, 22])
 @pytest.mark.parametrize("multiplier, stride", [(1, 1), (2, 2), (1, 2), (2, 1)])
-def test_the_bounds_checked_twins_agree(multiplier, stride):
+def test_the_bounds_checked_twins_agree(multiplier, stride, width):
     """prange hides index errors: the kernels compiled serially with boundscheck, on awkward geometry."""
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 3, 7, 5))
+    x = rng.standard_normal((2, 3, 7, width))
     weight = rng.standard_normal((3 * multiplier, 1, 3, 2))
     bias = rng.standard_normal(3 * multiplier)
     geometry = (stride, stride, 2, 1, 2, 1)  # padding 2 top (1 bottom implied), dilation 2 rows
-    out_shape = (2, 3 * multiplier, (7 + 3 - 4 - 1) // stride + 1, (5 + 2 - 1 - 1) // stride + 1)
+    out_shape = (2, 3 * multiplier, (7 + 3 - 4 - 1) // stride + 1, (width + 2 - 1 - 1) // stride + 1)
     out, checked = np.empty(out_shape), np.empty(out_shape)
     conv_depthwise.depthwise_forward(x, weight, bias, *geometry, out)
     twin("depthwise_forward")(x, weight, bias, *geometry, checked)

@@ -39,16 +39,19 @@ SUBSET = [
       for number in (2, 3, 14, 15, 21) for dtype in ("float32", "float64")),
     *(f"tests/test_kernels_conv2d.py::test_row_tiles_match_reference[{dtype}-geometry0]"
       for dtype in ("float32", "float64")),
-    # The input gradient by stride phases (1 x 1 and 3 x 3 at stride 2: interleave_phases).
+    # The input gradient by stride phases (1 x 1 at stride 2) and by one sub-pixel correlation (3 x 3),
+    # and interleave_phases' shuffles and stores past a row (rows of 14, 66 and 65 columns, step 3).
     *(f"tests/test_kernels_conv2d.py::test_conv2d_kernels_match_reference[geometry{number}-{dtype}]"
       for number in (24, 26) for dtype in ("float32", "float64")),
-    # The depthwise kernels: each path at strides 1 and 2 against PyTorch (the plane copies, the
-    # stride-2 shuffle, the row-by-row forward, the four-tap weight gradient), the exact loops
-    # against NumPy, and the bounds-checked twins.
+    *(f"tests/test_conv_phases.py::test_interleave_phases_matches_numpy[False-{dtype}-shape{number}]"
+      for number in (0, 4, 5, 6) for dtype in ("float32", "float64")),
+    # The depthwise kernels: each path at strides 1 and 2 against PyTorch (the plane copies, both
+    # column phases of a row by two shuffles, the forward's rows in groups, the four-tap weight
+    # gradient), the exact loops against NumPy, and the bounds-checked twins.
     *(f"tests/test_conv_groups.py::test_values_and_every_gradient_match_torch[{case}-{dtype}]"
       for case in ("depthwise 3x3 same", "depthwise stride 2") for dtype in ("float32", "float64")),
     "tests/test_conv_groups.py::test_non_finite_weights_and_planes_take_the_exact_loops",
-    *(f"tests/test_conv_groups.py::test_the_bounds_checked_twins_agree[{multiplier}-{stride}]"
+    *(f"tests/test_conv_groups.py::test_the_bounds_checked_twins_agree[{multiplier}-{stride}-5]"
       for multiplier, stride in ((1, 1), (1, 2), (2, 2))),
     "tests/test_kernels_pool.py::test_max_pool_matches_reference",
     "tests/test_kernels_pool.py::test_avg_pool_matches_reference",
