@@ -52,6 +52,7 @@ is then reused by a whole tile of threads: expect conv2's three products at abou
 """
 import math
 
+import numpy as np
 from numba import cuda, float32, float64, int64
 
 # The entry points the backend calls: the same names and arguments as kernels/cpu/conv2d.py.
@@ -110,9 +111,9 @@ def correlate_outputs(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
 
 
 @cuda.jit
-def gather_input_gradients(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
+def gather_input_gradients(grad_out, weight, bias, stride_h, stride_w, pad_top, pad_left, dilation_h,
                            dilation_w, grad_x):
-    """grad_x[n,c,y,z] = sum_{o,p,q} grad_out[n,o,i,j] weight[o,c,p,q] over the (i, j) with
+    """grad_x[n,c,y,z] = bias[c] + sum_{o,p,q} grad_out[n,o,i,j] weight[o,c,p,q] over the (i, j) with
     i*sh-pt+p*dh = y and j*sw-pl+q*dw = z inside the output"""
     channels, height, width = grad_x.shape[1], grad_x.shape[2], grad_x.shape[3]
     out_channels, out_height, out_width = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
@@ -141,7 +142,7 @@ def gather_input_gradients(grad_out, weight, stride_h, stride_w, pad_top, pad_le
                 j = shifted_column // stride_w
                 if j < out_width:
                     total += grad_out[n, o, i, j] * weight[o, c, p, q]
-    grad_x[n, c, y, z] = total
+    grad_x[n, c, y, z] = bias[c] + total
 
 
 @cuda.jit
@@ -222,13 +223,16 @@ def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, dilat
 
 
 def conv2d_backward_input(grad_out, weight, stride_h, stride_w, pad_top, pad_left, dilation_h,
-                          dilation_w, grad_x):
-    """grad_x[n,c,y,z] = sum of grad_out[n,o,i,j] weight[o,c,p,q] over the output positions and
-    taps that read x[n,c,y,z] in the forward pass."""
+                          dilation_w, grad_x, bias=None):
+    """grad_x[n,c,y,z] = bias[c] + the sum of grad_out[n,o,i,j] weight[o,c,p,q] over the output
+    positions and taps that read x[n,c,y,z] in the forward pass (``bias``: a transposed
+    convolution's, C values on the device; zero when None)."""
     if grad_x.size == 0:
         return
+    if bias is None:
+        bias = cuda.to_device(np.zeros(grad_x.shape[1], grad_x.dtype))
     gather_input_gradients[blocks_for(grad_x.size), THREADS_PER_BLOCK](
-        grad_out, weight,
+        grad_out, weight, bias,
         *geometry(stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w), grad_x)
 
 
@@ -265,7 +269,7 @@ GEOMETRY_TYPES = (int64,) * 6
 PTX_SIGNATURES = {
     "correlate_outputs": [(real[:, :, :, :], real[:, :, :, :], real[:], *GEOMETRY_TYPES,
                            real[:, :, :, :]) for real in (float32, float64)],
-    "gather_input_gradients": [(real[:, :, :, :], real[:, :, :, :], *GEOMETRY_TYPES,
+    "gather_input_gradients": [(real[:, :, :, :], real[:, :, :, :], real[:], *GEOMETRY_TYPES,
                                 real[:, :, :, :]) for real in (float32, float64)],
     "weight_gradient_partials": [(real[:, :, :, :], real[:, :, :, :], *GEOMETRY_TYPES,
                                   real[:, :, :, :, :]) for real in (float32, float64)],

@@ -109,11 +109,13 @@ def conv2d_backward_input(grad_out, weight, geometry, input_shape, groups=1, bia
     if groups != 1 and grad_x.size:
         ops_conv_depthwise.conv2d_backward_input_grouped(conv2d_backward_input, grad_out, weight, geometry,
                                                          groups, grad_x)
+        if bias is not None:
+            grad_x += bias.reshape(1, -1, 1, 1)
     elif grad_x.size:
+        if bias is None:
+            bias = CudaArray.full((input_shape[1],), 0, grad_out.dtype)
         kernels("conv2d").conv2d_backward_input(_contiguous(grad_out), _contiguous(weight), *geometry,
-                                                     _numba(grad_x))
-    if bias is not None and grad_x.size:
-        grad_x += bias.reshape(1, -1, 1, 1)
+                                                     _numba(grad_x), bias=_contiguous(bias))
     return grad_x
 
 
