@@ -145,7 +145,7 @@ def test_the_bounds_checked_twins_agree(multiplier, stride, width):
     out_shape = (2, 3 * multiplier, (7 + 3 - 4 - 1) // stride + 1, (width + 2 - 1 - 1) // stride + 1)
     out, checked = np.empty(out_shape), np.empty(out_shape)
     conv_depthwise.depthwise_forward(x, weight, bias, *geometry, out)
-    twin("depthwise_forward")(x, weight, bias, *geometry, checked)
+    twin("phase_forward")(x, weight, bias, *geometry, checked)
     np.testing.assert_allclose(checked, out, rtol=1e-13, atol=1e-13)
     grad_out = rng.standard_normal(out_shape)
     grad_x, checked = np.empty_like(x), np.empty_like(x)
@@ -163,6 +163,47 @@ def test_the_bounds_checked_twins_agree(multiplier, stride, width):
     conv_depthwise.sum_partials(partials.reshape(2, -1), total)
     twin("sum_partials")(partials.reshape(2, -1), checked_total)
     np.testing.assert_array_equal(checked_total, total)
+
+
+# Planes smaller than one vector, not a whole number of vectors, of one row, and wide; 3x3 kernels at
+# stride 1 with rows as wide as the input's take the flat planes.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("height, width", [(3, 5), (7, 9), (14, 14), (1, 17), (5, 33)])
+@pytest.mark.parametrize("multiplier, pad_top, dilation", [(1, 1, (1, 1)), (2, 0, (1, 1)), (1, 2, (2, 1)),
+                                                            (1, 1, (1, 2)), (2, 3, (2, 2))])
+def test_the_flat_planes_agree_with_the_phase_planes_and_their_checked_twin(dtype, height, width, multiplier,
+                                                                             pad_top, dilation):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, height, width)).astype(dtype)
+    weight = rng.standard_normal((3 * multiplier, 1, 3, 3)).astype(dtype)
+    bias = rng.standard_normal(3 * multiplier).astype(dtype)
+    geometry = (1, 1, pad_top, dilation[1], *dilation)
+    out_height = height + 2 * pad_top - 2 * dilation[0]
+    if out_height < 1:
+        pytest.skip("no output rows")
+    out_shape = (2, 3 * multiplier, out_height, width)
+    assert conv_depthwise.uses_flat_planes(weight.shape[2:], 1, 1, width, width)
+    out, phases, checked = np.empty(out_shape, dtype), np.empty(out_shape, dtype), np.empty(out_shape, dtype)
+    conv_depthwise.depthwise_forward(x, weight, bias, *geometry, out)
+    conv_depthwise.phase_forward(x, weight, bias, *geometry, phases)
+    twin("flat_forward")(x, weight, bias, *geometry[2:], checked)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(out, phases, rtol=tolerance, atol=tolerance)
+    np.testing.assert_array_equal(checked, out)
+
+
+def test_an_inf_at_a_row_end_stays_out_of_the_next_rows_flat_sums():
+    """On the flat planes a lane past a row's end reads the next row's first element: its kernel column
+    is blended out, so an inf there adds no NaN (a multiply by zero would)."""
+    x = np.arange(2 * 5 * 6, dtype=np.float64).reshape(1, 2, 5, 6) / 7
+    x[0, 0, 1, 0], x[0, 0, 3, 5], x[0, 1, 2, 0] = np.inf, -np.inf, np.nan
+    weight = np.random.default_rng(5).standard_normal((2, 1, 3, 3))
+    geometry = (1, 1, 1, 1, 1, 1)
+    expected, _, _ = reference_depthwise(x, weight, geometry, np.zeros((1, 2, 5, 6)))
+    out = np.empty((1, 2, 5, 6))
+    conv_depthwise.depthwise_forward(x, weight, np.zeros(2), *geometry, out)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_an_empty_batch():

@@ -3,7 +3,8 @@
 Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vectoriser, which could
 build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
 outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
-``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges, ``vector_even_lanes``
+``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges,
+``vector_keep_first`` and ``vector_keep_inside`` (lanes zeroed by a blend), ``vector_even_lanes``
 (a stride-2 row's every other element), ``transpose_block`` (a lanes x lanes block transposed in
 registers), ``thread_count``, ``vector_lanes`` (the lanes of a vector as a compile-time
 constant) and ``prefetch``. A ``SimdVector`` is the contents of one vector register of the target Numba compiles for
@@ -312,6 +313,24 @@ def vector_keep_first(typingctx, vector, count):
         keep = builder.icmp_signed("<", lane_numbers, _splat(builder, active, vector.lanes))
         return builder.select(keep, args[0], ir.Constant(args[0].type, None))
     return vector(vector, count), codegen
+
+
+@intrinsic
+def vector_keep_inside(typingctx, vector, positions, low, high):
+    """``vector`` with the lanes whose ``positions`` lane (a vector of whole numbers in the same dtype)
+    lies outside [low, high) set to zero: two compares and a blend, no memory access. A select, not a
+    multiply by 0 or 1: a dropped lane may hold an inf, and inf * 0 is NaN."""
+    _require(isinstance(vector, SimdVector) and vector == positions
+             and isinstance(low, types.Integer) and isinstance(high, types.Integer),
+             "vector_keep_inside: two vectors of one dtype and two integers")
+
+    def codegen(context, builder, signature, args):
+        bounds = [_splat(builder, context.cast(builder, value, kind, vector.dtype), vector.lanes)
+                  for value, kind in ((args[2], low), (args[3], high))]
+        keep = builder.and_(builder.fcmp_ordered(">=", args[1], bounds[0]),
+                            builder.fcmp_ordered("<", args[1], bounds[1]))
+        return builder.select(keep, args[0], ir.Constant(args[0].type, None))
+    return vector(vector, positions, low, high), codegen
 
 
 def _interleave_mask(lanes, first):
