@@ -190,20 +190,35 @@ def test_the_flat_planes_agree_with_the_phase_planes_and_their_checked_twin(dtyp
     tolerance = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(out, phases, rtol=tolerance, atol=tolerance)
     np.testing.assert_array_equal(checked, out)
+    grad_out = rng.standard_normal(out_shape).astype(dtype)
+    partials_shape = (2, 3 * multiplier, 3, 3)
+    flat, phases, checked = (np.empty(partials_shape, dtype) for _ in range(3))
+    conv_depthwise.flat_weight_partials(x, grad_out, *geometry[2:], flat)
+    conv_depthwise.depthwise_weight_partials(x, grad_out, *geometry, phases)
+    twin("flat_weight_partials")(x, grad_out, *geometry[2:], checked)
+    np.testing.assert_allclose(flat, phases, rtol=10 * tolerance, atol=10 * tolerance)
+    np.testing.assert_array_equal(checked, flat)
 
 
 def test_an_inf_at_a_row_end_stays_out_of_the_next_rows_flat_sums():
     """On the flat planes a lane past a row's end reads the next row's first element: its kernel column
-    is blended out, so an inf there adds no NaN (a multiply by zero would)."""
-    x = np.arange(2 * 5 * 6, dtype=np.float64).reshape(1, 2, 5, 6) / 7
+    is blended out, so an inf there adds no NaN (a multiply by zero would); a non-finite plane's weight
+    gradient takes the exact loops, an inf in the output gradient too."""
+    rng = np.random.default_rng(5)
+    x = np.arange(3 * 5 * 6, dtype=np.float64).reshape(1, 3, 5, 6) / 7
     x[0, 0, 1, 0], x[0, 0, 3, 5], x[0, 1, 2, 0] = np.inf, -np.inf, np.nan
-    weight = np.random.default_rng(5).standard_normal((2, 1, 3, 3))
+    weight = rng.standard_normal((3, 1, 3, 3))
+    grad_out = rng.standard_normal((1, 3, 5, 6))
+    grad_out[0, 2, 0, 5] = np.inf
     geometry = (1, 1, 1, 1, 1, 1)
-    expected, _, _ = reference_depthwise(x, weight, geometry, np.zeros((1, 2, 5, 6)))
-    out = np.empty((1, 2, 5, 6))
-    conv_depthwise.depthwise_forward(x, weight, np.zeros(2), *geometry, out)
-    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
-    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    expected_out, _, expected_weight = reference_depthwise(x, weight, geometry, grad_out)
+    out, grad_weight = np.empty((1, 3, 5, 6)), np.empty(weight.shape)
+    conv_depthwise.depthwise_forward(x, weight, np.zeros(3), *geometry, out)
+    conv_depthwise.depthwise_backward_weight(x, grad_out, *geometry, grad_weight)
+    for mine, expected in ((out, expected_out), (grad_weight, expected_weight)):
+        np.testing.assert_array_equal(np.isnan(mine), np.isnan(expected))
+        np.testing.assert_allclose(mine, expected, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(grad_weight[2]).sum() > 0 and np.isinf(grad_weight[2]).any()
 
 
 def test_an_empty_batch():
