@@ -200,6 +200,44 @@ def test_the_flat_planes_agree_with_the_phase_planes_and_their_checked_twin(dtyp
     np.testing.assert_array_equal(checked, flat)
 
 
+# Even planes of twice the output's size, 3x3, stride 2, padding 1: the input gradient by flat phases.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("height, width", [(2, 2), (4, 6), (14, 14), (6, 34), (10, 2)])
+def test_the_flat_phases_agree_with_the_scatter_kernel_and_their_checked_twin(dtype, height, width):
+    rng = np.random.default_rng(7)
+    weight = rng.standard_normal((3, 1, 3, 3)).astype(dtype)
+    grad_out = rng.standard_normal((2, 3, height // 2, width // 2)).astype(dtype)
+    geometry = (2, 2, 1, 1, 1, 1)
+    assert conv_depthwise.uses_flat_phases(weight.shape, geometry, (2, 3, height, width), grad_out.shape)
+    flat, scattered, checked = (np.empty((2, 3, height, width), dtype) for _ in range(3))
+    conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, flat)
+    conv_depthwise.scatter_input_gradient(grad_out, weight, *geometry, scattered)
+    twin("flat_phase_input_gradient")(grad_out, weight, checked)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(flat, scattered, rtol=tolerance, atol=tolerance)
+    np.testing.assert_array_equal(checked, flat)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
+def test_a_non_finite_weight_or_gradient_on_the_flat_phases():
+    """An inf in the output gradient meets only real taps (a neighbour's terms are blended out, rows past
+    the plane read zeros); an inf in a weight takes the exact loops."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 2, 6, 8))
+    weight = rng.standard_normal((2, 1, 3, 3))
+    grad_out = rng.standard_normal((1, 2, 3, 4))
+    grad_out[0, 0, 1, 3], grad_out[0, 0, 2, 0] = np.inf, -np.inf
+    weight[1, 0, 0, 2] = np.inf
+    geometry = (2, 2, 1, 1, 1, 1)
+    _, expected, _ = reference_depthwise(x, weight, geometry, grad_out)
+    grad_x = np.empty(x.shape)
+    conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, grad_x)
+    np.testing.assert_array_equal(np.isnan(grad_x), np.isnan(expected))
+    np.testing.assert_allclose(grad_x, expected, rtol=1e-12, atol=1e-12)
+    assert np.isinf(grad_x[0, 0]).any() and np.isfinite(grad_x[0, 0]).any()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
 def test_an_inf_at_a_row_end_stays_out_of_the_next_rows_flat_sums():
     """On the flat planes a lane past a row's end reads the next row's first element: its kernel column
     is blended out, so an inf there adds no NaN (a multiply by zero would); a non-finite plane's weight
