@@ -216,12 +216,20 @@ def test_the_flat_phases_agree_with_the_scatter_kernel_and_their_checked_twin(dt
     tolerance = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(flat, scattered, rtol=tolerance, atol=tolerance)
     np.testing.assert_array_equal(checked, flat)
+    x = rng.standard_normal((2, 3, height, width)).astype(dtype)
+    flat, phases, checked = (np.empty((2, 3, 3, 3), dtype) for _ in range(3))
+    conv_depthwise.flat_phase_weight_partials(x, grad_out, flat)
+    conv_depthwise.depthwise_weight_partials(x, grad_out, *geometry, phases)
+    twin("flat_phase_weight_partials")(x, grad_out, checked)
+    np.testing.assert_allclose(flat, phases, rtol=10 * tolerance, atol=10 * tolerance)
+    np.testing.assert_array_equal(checked, flat)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
 def test_a_non_finite_weight_or_gradient_on_the_flat_phases():
     """An inf in the output gradient meets only real taps (a neighbour's terms are blended out, rows past
-    the plane read zeros); an inf in a weight takes the exact loops."""
+    the plane read zeros); an inf in a weight takes the exact loops, and so does a NaN in x's plane or
+    an inf in the gradient's for the weight gradient."""
     rng = np.random.default_rng(8)
     x = rng.standard_normal((1, 2, 6, 8))
     weight = rng.standard_normal((2, 1, 3, 3))
@@ -229,11 +237,14 @@ def test_a_non_finite_weight_or_gradient_on_the_flat_phases():
     grad_out[0, 0, 1, 3], grad_out[0, 0, 2, 0] = np.inf, -np.inf
     weight[1, 0, 0, 2] = np.inf
     geometry = (2, 2, 1, 1, 1, 1)
-    _, expected, _ = reference_depthwise(x, weight, geometry, grad_out)
-    grad_x = np.empty(x.shape)
+    x[0, 1, 5, 7] = np.nan
+    _, expected, expected_weight = reference_depthwise(x, weight, geometry, grad_out)
+    grad_x, grad_weight = np.empty(x.shape), np.empty(weight.shape)
     conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, grad_x)
-    np.testing.assert_array_equal(np.isnan(grad_x), np.isnan(expected))
-    np.testing.assert_allclose(grad_x, expected, rtol=1e-12, atol=1e-12)
+    conv_depthwise.depthwise_backward_weight(x, grad_out, *geometry, grad_weight)
+    for mine, reference in ((grad_x, expected), (grad_weight, expected_weight)):
+        np.testing.assert_array_equal(np.isnan(mine), np.isnan(reference))
+        np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
     assert np.isinf(grad_x[0, 0]).any() and np.isfinite(grad_x[0, 0]).any()
 
 
