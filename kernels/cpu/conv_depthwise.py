@@ -598,16 +598,21 @@ def flat_weight_partials(x, grad_out, pad_top, pad_left, dilation_h, dilation_w,
                 s02 = vector_multiply_add(s02, right, vector_load(buffer, start))
                 s12 = vector_multiply_add(s12, right, vector_load(buffer, start + row))
                 s22 = vector_multiply_add(s22, right, vector_load(buffer, start + 2 * row))
-            first_tap = task * 9
-            flat_partials[first_tap] = lane_total(lane_sums, s00)
-            flat_partials[first_tap + 1] = lane_total(lane_sums, s01)
-            flat_partials[first_tap + 2] = lane_total(lane_sums, s02)
-            flat_partials[first_tap + 3] = lane_total(lane_sums, s10)
-            flat_partials[first_tap + 4] = lane_total(lane_sums, s11)
-            flat_partials[first_tap + 5] = lane_total(lane_sums, s12)
-            flat_partials[first_tap + 6] = lane_total(lane_sums, s20)
-            flat_partials[first_tap + 7] = lane_total(lane_sums, s21)
-            flat_partials[first_tap + 8] = lane_total(lane_sums, s22)
+            store_tap_totals(flat_partials, task * 9, lane_sums, s00, s01, s02, s10, s11, s12, s20, s21, s22)
+
+
+@serial_kernel
+def store_tap_totals(flat_partials, first_tap, lane_sums, s00, s01, s02, s10, s11, s12, s20, s21, s22):
+    """flat_partials[first_tap + 3p + q] = the sum of the lanes of s{p}{q}: a 3x3 kernel's taps."""
+    flat_partials[first_tap] = lane_total(lane_sums, s00)
+    flat_partials[first_tap + 1] = lane_total(lane_sums, s01)
+    flat_partials[first_tap + 2] = lane_total(lane_sums, s02)
+    flat_partials[first_tap + 3] = lane_total(lane_sums, s10)
+    flat_partials[first_tap + 4] = lane_total(lane_sums, s11)
+    flat_partials[first_tap + 5] = lane_total(lane_sums, s12)
+    flat_partials[first_tap + 6] = lane_total(lane_sums, s20)
+    flat_partials[first_tap + 7] = lane_total(lane_sums, s21)
+    flat_partials[first_tap + 8] = lane_total(lane_sums, s22)
 
 
 @serial_kernel
@@ -812,16 +817,7 @@ def flat_phase_weight_partials(x, grad_out, partials):
                 s20 = vector_multiply_add(s20, past_first_column, vector_load(phases, 3 * size + at - 1))
                 s21 = vector_multiply_add(s21, gradient, vector_load(phases, 2 * size + at))
                 s22 = vector_multiply_add(s22, gradient, vector_load(phases, 3 * size + at))
-            first_tap = task * 9
-            flat_partials[first_tap] = lane_total(lane_sums, s00)
-            flat_partials[first_tap + 1] = lane_total(lane_sums, s01)
-            flat_partials[first_tap + 2] = lane_total(lane_sums, s02)
-            flat_partials[first_tap + 3] = lane_total(lane_sums, s10)
-            flat_partials[first_tap + 4] = lane_total(lane_sums, s11)
-            flat_partials[first_tap + 5] = lane_total(lane_sums, s12)
-            flat_partials[first_tap + 6] = lane_total(lane_sums, s20)
-            flat_partials[first_tap + 7] = lane_total(lane_sums, s21)
-            flat_partials[first_tap + 8] = lane_total(lane_sums, s22)
+            store_tap_totals(flat_partials, task * 9, lane_sums, s00, s01, s02, s10, s11, s12, s20, s21, s22)
 
 
 @cpu_kernel
