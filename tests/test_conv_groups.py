@@ -200,7 +200,7 @@ def test_the_flat_planes_agree_with_the_phase_planes_and_their_checked_twin(dtyp
     np.testing.assert_array_equal(checked, flat)
 
 
-# Even planes of twice the output's size, 3x3, stride 2, padding 1: the input gradient by flat phases.
+# Even planes of twice the output's size, 3x3, stride 2, padding 1: the flat phases' three kernels.
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("height, width", [(2, 2), (4, 6), (14, 14), (6, 34), (10, 2)])
 def test_the_flat_phases_agree_with_the_scatter_kernel_and_their_checked_twin(dtype, height, width):
@@ -217,6 +217,13 @@ def test_the_flat_phases_agree_with_the_scatter_kernel_and_their_checked_twin(dt
     np.testing.assert_allclose(flat, scattered, rtol=tolerance, atol=tolerance)
     np.testing.assert_array_equal(checked, flat)
     x = rng.standard_normal((2, 3, height, width)).astype(dtype)
+    bias = rng.standard_normal(3).astype(dtype)
+    flat, phases, checked = (np.empty(grad_out.shape, dtype) for _ in range(3))
+    conv_depthwise.depthwise_forward(x, weight, bias, *geometry, flat)
+    conv_depthwise.phase_forward(x, weight, bias, *geometry, phases)
+    twin("flat_phase_forward")(x, weight, bias, checked)
+    np.testing.assert_allclose(flat, phases, rtol=tolerance, atol=tolerance)
+    np.testing.assert_array_equal(checked, flat)
     flat, phases, checked = (np.empty((2, 3, 3, 3), dtype) for _ in range(3))
     conv_depthwise.flat_phase_weight_partials(x, grad_out, flat)
     conv_depthwise.depthwise_weight_partials(x, grad_out, *geometry, phases)
@@ -227,7 +234,7 @@ def test_the_flat_phases_agree_with_the_scatter_kernel_and_their_checked_twin(dt
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
 def test_a_non_finite_weight_or_gradient_on_the_flat_phases():
-    """An inf in the output gradient meets only real taps (a neighbour's terms are blended out, rows past
+    """An inf in x or the output gradient meets only real taps (a neighbour's terms are blended out, rows past
     the plane read zeros); an inf in a weight takes the exact loops, and so does a NaN in x's plane or
     an inf in the gradient's for the weight gradient."""
     rng = np.random.default_rng(8)
@@ -238,11 +245,13 @@ def test_a_non_finite_weight_or_gradient_on_the_flat_phases():
     weight[1, 0, 0, 2] = np.inf
     geometry = (2, 2, 1, 1, 1, 1)
     x[0, 1, 5, 7] = np.nan
-    _, expected, expected_weight = reference_depthwise(x, weight, geometry, grad_out)
-    grad_x, grad_weight = np.empty(x.shape), np.empty(weight.shape)
+    x[0, 0, 0, 7] = np.inf  # the last column: the flat forward's next output row reads it, blended out
+    expected_out, expected, expected_weight = reference_depthwise(x, weight, geometry, grad_out)
+    out, grad_x, grad_weight = np.empty(grad_out.shape), np.empty(x.shape), np.empty(weight.shape)
+    conv_depthwise.depthwise_forward(x, weight, np.zeros(2), *geometry, out)
     conv_depthwise.depthwise_backward_input(grad_out, weight, *geometry, grad_x)
     conv_depthwise.depthwise_backward_weight(x, grad_out, *geometry, grad_weight)
-    for mine, reference in ((grad_x, expected), (grad_weight, expected_weight)):
+    for mine, reference in ((out, expected_out), (grad_x, expected), (grad_weight, expected_weight)):
         np.testing.assert_array_equal(np.isnan(mine), np.isnan(reference))
         np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
     assert np.isinf(grad_x[0, 0]).any() and np.isfinite(grad_x[0, 0]).any()

@@ -18,7 +18,10 @@ unit-stride run whatever the stride and dilation:
   takes the flat planes instead (see the comment above ``flat_forward``): the plane is one long row,
   its outputs whole vectors across rows, no phase copy. Single-threaded, Zen 4, float32, phase planes
   -> flat: (100, 64, 14, 14) 1.24 -> 0.73 ms, (100, 128, 7, 7) 1.81 -> 0.73, (100, 32, 28, 28) 1.52 ->
-  1.11; as AVX2 1.27 -> 0.90, 1.50 -> 0.80, 2.0-2.1 -> 1.51.
+  1.11; as AVX2 1.27 -> 0.90, 1.50 -> 0.80, 2.0-2.1 -> 1.51. At stride 2, 3x3, padding 1 on even
+  planes (``uses_flat_phases``), ``flat_phase_forward`` on x's four stride phases, flat: (100, C, H,
+  H) with C = 32, 64, 16 for H = 28, 14, 56, 0.93-0.96 -> 0.55 ms, 1.19-1.26 -> 0.50, 2.0 -> 1.6 (as
+  AVX2 1.13-1.18 -> 0.67-0.69, 1.09-1.14 -> 0.42-0.43, 2.6-2.7 -> 1.9-2.0).
 - input gradient: task (n, c) owns input-gradient plane (n, c) (one writer per element): it lays
   each of the channel's M output-gradient planes on the wide grid, adds it times each tap into the
   phase planes at the positions that tap read (the forward's transpose), then gathers the plane
@@ -337,6 +340,9 @@ def depthwise_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, di
     """out[n, o, i, j] = bias[o] + sum_{p,q} weight[o, 0, p, q] x[n, o // M, i*sh-pt+p*dh, j*sw-pl+q*dw]"""
     if uses_flat_planes(weight.shape[2:], stride_h, stride_w, x.shape[3], out.shape[3]):
         flat_forward(x, weight, bias, pad_top, pad_left, dilation_h, dilation_w, out)
+    elif uses_flat_phases(weight.shape, (stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w), x.shape,
+                          out.shape):
+        flat_phase_forward(x, weight, bias, out)
     else:
         phase_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, out)
 
@@ -755,6 +761,80 @@ def flat_phase_input_gradient(grad_out, weight, grad_x):
                                   vector_interleave_high(even, odd), min(2 * lanes, width - 2 * v), plane_end)
 
 
+@serial_kernel
+def copy_into_flat_phases(flat_x, source, height, width, front, size, phases):
+    """phases[(2a + b) * size + front + u * (width // 2) + v] = plane[2u + a, 2v + b], the plane (even
+    height and width) at flat_x[source:]: its four stride phases, flat. Rows in order, each row's even
+    and odd elements by two shuffles, stored whole: lanes past the row are zeros (load_first) and land
+    on the phase's next row (written later) or on the margin after the plane, which stays zero."""
+    lanes = vector_lanes(phases)
+    half = width // 2
+    for y in range(height):
+        row = source + y * width
+        even_target = (2 * (y % 2)) * size + front + (y // 2) * half
+        for v in range(0, half, lanes):
+            low = load_first(flat_x, row + 2 * v, width - 2 * v)
+            high = load_first(flat_x, row + 2 * v + lanes, width - 2 * v - lanes)
+            vector_store(phases, even_target + v, vector_even_lanes(low, high))
+            vector_store(phases, even_target + size + v, vector_odd_lanes(low, high))
+
+
+@cpu_kernel
+def flat_phase_forward(x, weight, bias, out):
+    """depthwise_forward at stride 2, padding 1, 3x3 (uses_flat_phases) on x's four stride phases,
+    flat (see flat_phase_weight_partials): out[t] = bias + sum_{p,q} w[p, q] X_{a(p) b(q)}[t + d(p) *
+    OW + d(q)], the q = 0 column's terms blended out in output column 0 (they would read the row
+    before's last element). A non-finite weight takes the exact loops."""
+    batch, channels, height, width = x.shape
+    out_height, out_width = out.shape[2], out.shape[3]
+    count = out_height * out_width
+    lanes = vector_lanes(out)
+    columns = np.empty(count + lanes, x.dtype)
+    for index in range(columns.shape[0]):
+        columns[index] = index % out_width
+    flat_x = x.reshape(x.size)
+    flat_weight = weight.reshape(weight.size)
+    flat_out = out.reshape(out.size)
+    front = out_width + 1 + lanes
+    size = front + count + 2 * lanes
+    tasks = batch * channels
+    parts = max(1, min(thread_count(), tasks))
+    for part in prange(parts):
+        phases = np.zeros(4 * size, x.dtype)
+        ones = np.ones(lanes, x.dtype)
+        for task in range(part * tasks // parts, (part + 1) * tasks // parts):
+            c = task % channels
+            w = c * 9
+            if not all_finite_run(flat_weight, w, 9):
+                exact_forward_plane(x[task // channels, c], weight[c, 0], bias[c], 2, 2, 1, 1, 1, 1,
+                                    out[task // channels, c])
+                continue
+            copy_into_flat_phases(flat_x, task * height * width, height, width, front, size, phases)
+            w00, w01, w02 = flat_weight[w], flat_weight[w + 1], flat_weight[w + 2]
+            w10, w11, w12 = flat_weight[w + 3], flat_weight[w + 4], flat_weight[w + 5]
+            w20, w21, w22 = flat_weight[w + 6], flat_weight[w + 7], flat_weight[w + 8]
+            bias_vector = vector_fma(vector_zero(ones), bias[c], vector_load(ones, 0))
+            zero = vector_zero(ones)
+            plane_start = task * count
+            for t in range(0, count, lanes):
+                at = front + t  # phase 00 at t; phase (2a + b) a multiple of size further on
+                first_column = vector_fma(vector_fma(vector_fma(zero, w00, vector_load(phases, 3 * size + at - out_width - 1)),
+                                                     w10, vector_load(phases, size + at - 1)),
+                                          w20, vector_load(phases, 3 * size + at - 1))
+                middle = vector_fma(vector_fma(vector_fma(bias_vector, w01, vector_load(phases, 2 * size + at - out_width)),
+                                               w11, vector_load(phases, at)),
+                                    w21, vector_load(phases, 2 * size + at))
+                last_column = vector_fma(vector_fma(vector_fma(zero, w02, vector_load(phases, 3 * size + at - out_width)),
+                                                    w12, vector_load(phases, size + at)),
+                                         w22, vector_load(phases, 3 * size + at))
+                total = vector_add(vector_add(middle, last_column),
+                                   vector_keep_inside(first_column, vector_load(columns, t), 1, out_width))
+                if t + lanes <= count:
+                    vector_store(flat_out, plane_start + t, total)
+                else:
+                    vector_store_first(flat_out, plane_start + t, total, count - t)
+
+
 @cpu_kernel
 def flat_phase_weight_partials(x, grad_out, partials):
     """depthwise_weight_partials at stride 2, padding 1, 3x3 (uses_flat_phases) on flat phase planes.
@@ -792,17 +872,7 @@ def flat_phase_weight_partials(x, grad_out, partials):
                                             grad_out[task // channels, task % channels], 2, 2, 1, 1, 1, 1,
                                             partials[task // channels, task % channels])
                 continue
-            # Rows in order, each row's even and odd elements by two shuffles, stored whole: lanes past
-            # the row are zeros (load_first), and land on the phase's next row (written later) or on
-            # the margin after the plane.
-            for y in range(height):
-                row = source + y * width
-                even_target = (2 * (y % 2)) * size + front + (y // 2) * out_width
-                for v in range(0, out_width, lanes):
-                    low = load_first(flat_x, row + 2 * v, width - 2 * v)
-                    high = load_first(flat_x, row + 2 * v + lanes, width - 2 * v - lanes)
-                    vector_store(phases, even_target + v, vector_even_lanes(low, high))
-                    vector_store(phases, even_target + size + v, vector_odd_lanes(low, high))
+            copy_into_flat_phases(flat_x, source, height, width, front, size, phases)
             s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = vector_zero(phases)
             for t in range(0, count, lanes):
                 gradient = load_first(flat_gradient, task * count + t, count - t)
