@@ -483,10 +483,7 @@ def flat_forward(x, weight, bias, pad_top, pad_left, dilation_h, dilation_w, out
     lanes = vector_lanes(out)
     front, back = flat_margins(kernel_height, kernel_width, pad_top, pad_left, dilation_h, dilation_w, height,
                                width, count, lanes)
-    # Every output lane's column, whole numbers in x's dtype (vector_keep_inside), for all planes.
-    columns = np.empty(count + lanes, x.dtype)
-    for index in range(columns.shape[0]):
-        columns[index] = index % width
+    columns = column_table(count, width, x)
     flat_x = x.reshape(x.size)
     flat_weight = weight.reshape(weight.size)
     flat_out = out.reshape(out.size)
@@ -562,9 +559,7 @@ def flat_weight_partials(x, grad_out, pad_top, pad_left, dilation_h, dilation_w,
     size, count = height * width, out_height * out_width
     lanes = vector_lanes(partials)
     front, back = flat_margins(3, 3, pad_top, pad_left, dilation_h, dilation_w, height, width, count, lanes)
-    columns = np.empty(count + lanes, x.dtype)
-    for index in range(columns.shape[0]):
-        columns[index] = index % width
+    columns = column_table(count, width, x)
     flat_x = x.reshape(x.size)
     flat_gradient = grad_out.reshape(grad_out.size)
     flat_partials = partials.reshape(partials.size)
@@ -701,9 +696,7 @@ def flat_phase_input_gradient(grad_out, weight, grad_x):
     out_height, out_width = grad_out.shape[2], grad_out.shape[3]
     count = out_height * out_width
     lanes = vector_lanes(grad_x)
-    columns = np.empty(count + lanes, grad_x.dtype)
-    for index in range(columns.shape[0]):
-        columns[index] = index % out_width
+    columns = column_table(count, out_width, grad_x)
     flat_gradient = grad_out.reshape(grad_out.size)
     flat_weight = weight.reshape(weight.size)
     flat_x = grad_x.reshape(grad_x.size)
@@ -762,6 +755,25 @@ def flat_phase_input_gradient(grad_out, weight, grad_x):
 
 
 @serial_kernel
+def column_table(count, width, like):
+    """Each flat position's column, t % width for t < count and a vector past it, as whole numbers in
+    ``like``'s dtype: the positions vector_keep_inside compares (one table for all planes of a call)."""
+    lanes = vector_lanes(like)
+    columns = np.empty(count + lanes, like.dtype)
+    for index in range(columns.shape[0]):
+        columns[index] = index % width
+    return columns
+
+
+@serial_kernel
+def phase_plane_layout(out_width, count, lanes):
+    """(front, size) of the flat phase planes: each phase's first element ``front`` into its part of
+    the buffer (a zero margin of a row, an element and a vector before it), ``size`` elements apart."""
+    front = out_width + 1 + lanes
+    return front, front + count + 2 * lanes
+
+
+@serial_kernel
 def copy_into_flat_phases(flat_x, source, height, width, front, size, phases):
     """phases[(2a + b) * size + front + u * (width // 2) + v] = plane[2u + a, 2v + b], the plane (even
     height and width) at flat_x[source:]: its four stride phases, flat. Rows in order, each row's even
@@ -789,14 +801,11 @@ def flat_phase_forward(x, weight, bias, out):
     out_height, out_width = out.shape[2], out.shape[3]
     count = out_height * out_width
     lanes = vector_lanes(out)
-    columns = np.empty(count + lanes, x.dtype)
-    for index in range(columns.shape[0]):
-        columns[index] = index % out_width
+    columns = column_table(count, out_width, x)
     flat_x = x.reshape(x.size)
     flat_weight = weight.reshape(weight.size)
     flat_out = out.reshape(out.size)
-    front = out_width + 1 + lanes
-    size = front + count + 2 * lanes
+    front, size = phase_plane_layout(out_width, count, lanes)
     tasks = batch * channels
     parts = max(1, min(thread_count(), tasks))
     for part in prange(parts):
@@ -850,14 +859,11 @@ def flat_phase_weight_partials(x, grad_out, partials):
     out_height, out_width = grad_out.shape[2], grad_out.shape[3]
     count = out_height * out_width
     lanes = vector_lanes(partials)
-    columns = np.empty(count + lanes, x.dtype)
-    for index in range(columns.shape[0]):
-        columns[index] = index % out_width
+    columns = column_table(count, out_width, x)
     flat_x = x.reshape(x.size)
     flat_gradient = grad_out.reshape(grad_out.size)
     flat_partials = partials.reshape(partials.size)
-    front = out_width + 1 + lanes
-    size = front + count + 2 * lanes
+    front, size = phase_plane_layout(out_width, count, lanes)
     tasks = batch * channels
     parts = max(1, min(thread_count(), tasks))
     for part in prange(parts):
