@@ -16,6 +16,7 @@ from minigrad.kernels.cpu.preset import checked_twin
 CASES = [
     ("depthwise 3x3 same", 2, 3, 3, 3, 7, 6, 3, 1, 1, 1),
     ("depthwise stride 2", 2, 4, 4, 4, 9, 7, 3, 2, 1, 1),
+    ("depthwise stride 2 even planes (flat phases)", 2, 3, 3, 3, 8, 10, 3, 2, 1, 1),
     ("depthwise multiplier 2", 2, 3, 6, 3, 7, 8, 3, 1, 1, 1),
     ("depthwise multiplier 2 stride 2 dilation 2", 1, 2, 4, 2, 9, 9, 3, 2, 2, 2),
     ("depthwise 'same' even kernel", 2, 3, 3, 3, 6, 5, 4, 1, "same", 1),
@@ -66,6 +67,8 @@ def test_values_and_every_gradient_match_torch(case, dtype):
 # Tiny cases for the (slow, numerical) float64 checks.
 SMALL = [
     ("depthwise stride 2", 1, 2, 2, 2, 5, 4, 3, 2, 1, 1),
+    ("depthwise 3x3 same (flat planes)", 1, 2, 2, 2, 4, 5, 3, 1, 1, 1),
+    ("depthwise stride 2 even planes (flat phases)", 1, 2, 2, 2, 4, 6, 3, 2, 1, 1),
     ("depthwise multiplier 2 dilation 2", 1, 2, 4, 2, 5, 4, 2, 1, 1, 2),
     ("depthwise 'same' even kernel", 1, 2, 2, 2, 4, 3, 2, 1, "same", 1),
     ("groups 2 stride 2", 1, 4, 2, 2, 4, 5, 2, 2, 1, 1),
