@@ -59,8 +59,8 @@ from numba import prange
 from .preset import cpu_kernel, serial_kernel
 from .simd import (thread_count, vector_add, vector_even_lanes, vector_fma, vector_interleave_high,
                    vector_interleave_low, vector_keep_first, vector_keep_inside, vector_lanes, vector_load,
-                   vector_load_first, vector_multiply_add, vector_odd_lanes, vector_store, vector_store_first,
-                   vector_zero)
+                   vector_load_first, vector_load_first_whole, vector_multiply_add, vector_odd_lanes,
+                   vector_store, vector_store_first, vector_zero)
 
 # The entry points the backend calls; kernels/cuda/conv_depthwise.py has the same names and arguments.
 __all__ = ["depthwise_forward", "depthwise_backward_input", "depthwise_backward_weight"]
@@ -127,9 +127,9 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
     Every plane of a call fills the same elements, so a thread zeroes its buffer once and copies each
     plane's interior into it: rows of 14 or 28 as whole SIMD vectors (at column stride 2 both phases
     of a row at once, copy_into_column_phases). The lanes past the phase row's last element are
-    zeroed (load_first), and the stores are whole: their overhang puts zeros into the border, or into the next
-    row of the phase, which is copied after (a vector's room after each phase plane keeps the last
-    row's overhang in its own plane). Masked stores are microcoded on AMD's AVX2 cores (a stride-1
+    zeroed (vector_load_first_whole), and the stores are whole: their overhang puts zeros into the
+    border, or into the next row of the phase, which is copied after (a vector's room after each
+    phase plane keeps the last row's overhang in its own plane). Masked stores are microcoded on AMD's AVX2 cores (a stride-1
     forward took 3.3 against 1.2 ms, Zen 4 held to AVX2). Element by element, with the border
     rewritten per plane, this copy took two thirds of the forward at stride 2 (rows of 13 or 14
     never reach the body of LLVM's 16-lane loop; Zen 4).
@@ -156,7 +156,8 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
                 source = y * width + column
                 if stride_w == 1:
                     for v in range(0, count, lanes):
-                        vector_store(phases, target + v, load_first(flat_plane, source + v, count - v))
+                        vector_store(phases, target + v,
+                                     vector_load_first_whole(flat_plane, source + v, count - v))
                 else:
                     for v in range(count):
                         phases[target + v] = flat_plane[source + v * stride_w]
@@ -164,16 +165,6 @@ def copy_into_phases(plane, stride_h, stride_w, pad_top, pad_left, phase_height,
             if a == stride_h:
                 a = 0
                 u += 1
-
-
-@serial_kernel
-def load_first(flat, start, count):
-    """vector_load_first(flat, start, count) (lanes from ``count`` on zero) by a whole load and a blend
-    where a whole vector lies inside ``flat``: AMD's AVX2 cores run masked loads slowly, and this copy
-    loads a vector or two per row."""
-    if start + vector_lanes(flat) <= flat.shape[0]:
-        return vector_keep_first(vector_load(flat, start), count)
-    return vector_load_first(flat, start, count)
 
 
 @serial_kernel
@@ -205,8 +196,8 @@ def copy_into_column_phases(flat_plane, height, width, stride_h, pad_top, pad_le
             odd_target = (2 * a + 1) * size + u * phase_width + first_odd
             source = y * width + base
             for v in range(0, max(even_count, odd_count), lanes):
-                low = load_first(flat_plane, source + 2 * v, needed - 2 * v)
-                high = load_first(flat_plane, source + 2 * v + lanes, needed - 2 * v - lanes)
+                low = vector_load_first_whole(flat_plane, source + 2 * v, needed - 2 * v)
+                high = vector_load_first_whole(flat_plane, source + 2 * v + lanes, needed - 2 * v - lanes)
                 first_lanes, second_lanes = vector_even_lanes(low, high), vector_odd_lanes(low, high)
                 if even_in_odd_lanes:
                     first_lanes, second_lanes = second_lanes, first_lanes
@@ -502,7 +493,7 @@ def flat_forward(x, weight, bias, pad_top, pad_left, dilation_h, dilation_w, out
                 continue
             source = (n * channels + o // multiplier) * size
             for index in range(0, size, lanes):
-                vector_store(buffer, front + index, load_first(flat_x, source + index, size - index))
+                vector_store(buffer, front + index, vector_load_first_whole(flat_x, source + index, size - index))
             bias_vector = vector_fma(vector_zero(ones), bias[o], vector_load(ones, 0))
             forward_flat_plane(buffer, front, flat_weight, first_tap, bias_vector, pad_top, pad_left, dilation_h,
                                dilation_w, width, columns, flat_out, task * count, count)
@@ -579,11 +570,11 @@ def flat_weight_partials(x, grad_out, pad_top, pad_left, dilation_h, dilation_w,
                                             dilation_h, dilation_w, partials[n, o])
                 continue
             for index in range(0, size, lanes):
-                vector_store(buffer, front + index, load_first(flat_x, source + index, size - index))
+                vector_store(buffer, front + index, vector_load_first_whole(flat_x, source + index, size - index))
             s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = vector_zero(buffer)
             for t in range(0, count, lanes):
                 position_columns = vector_load(columns, t)
-                middle = load_first(flat_gradient, task * count + t, count - t)
+                middle = vector_load_first_whole(flat_gradient, task * count + t, count - t)
                 left = vector_keep_inside(middle, position_columns, pad_left, width + pad_left)
                 right = vector_keep_inside(middle, position_columns, -shift2, width - shift2)
                 middle = vector_keep_inside(middle, position_columns, -shift1, width - shift1)
@@ -719,7 +710,7 @@ def flat_phase_input_gradient(grad_out, weight, grad_x):
                 exact_input_gradient_plane(grad_out[n, c], weight[c, 0], 2, 2, 1, 1, 1, 1, target)
                 continue
             for index in range(0, count, lanes):
-                vector_store(buffer, index, load_first(flat_gradient, task * count + index, count - index))
+                vector_store(buffer, index, vector_load_first_whole(flat_gradient, task * count + index, count - index))
             w = c * 9
             w00, w01, w02 = flat_weight[w], flat_weight[w + 1], flat_weight[w + 2]
             w10, w11, w12 = flat_weight[w + 3], flat_weight[w + 4], flat_weight[w + 5]
@@ -777,7 +768,7 @@ def phase_plane_layout(out_width, count, lanes):
 def copy_into_flat_phases(flat_x, source, height, width, front, size, phases):
     """phases[(2a + b) * size + front + u * (width // 2) + v] = plane[2u + a, 2v + b], the plane (even
     height and width) at flat_x[source:]: its four stride phases, flat. Rows in order, each row's even
-    and odd elements by two shuffles, stored whole: lanes past the row are zeros (load_first) and land
+    and odd elements by two shuffles, stored whole: lanes past the row are zeros (vector_load_first_whole) and land
     on the phase's next row (written later) or on the margin after the plane, which stays zero."""
     lanes = vector_lanes(phases)
     half = width // 2
@@ -785,8 +776,8 @@ def copy_into_flat_phases(flat_x, source, height, width, front, size, phases):
         row = source + y * width
         even_target = (2 * (y % 2)) * size + front + (y // 2) * half
         for v in range(0, half, lanes):
-            low = load_first(flat_x, row + 2 * v, width - 2 * v)
-            high = load_first(flat_x, row + 2 * v + lanes, width - 2 * v - lanes)
+            low = vector_load_first_whole(flat_x, row + 2 * v, width - 2 * v)
+            high = vector_load_first_whole(flat_x, row + 2 * v + lanes, width - 2 * v - lanes)
             vector_store(phases, even_target + v, vector_even_lanes(low, high))
             vector_store(phases, even_target + size + v, vector_odd_lanes(low, high))
 
@@ -881,7 +872,7 @@ def flat_phase_weight_partials(x, grad_out, partials):
             copy_into_flat_phases(flat_x, source, height, width, front, size, phases)
             s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = vector_zero(phases)
             for t in range(0, count, lanes):
-                gradient = load_first(flat_gradient, task * count + t, count - t)
+                gradient = vector_load_first_whole(flat_gradient, task * count + t, count - t)
                 past_first_column = vector_keep_inside(gradient, vector_load(columns, t), 1, out_width)
                 at = front + t  # phase 00 (a = b = 0) at t; see the docstring for the others
                 s00 = vector_multiply_add(s00, past_first_column, vector_load(phases, 3 * size + at - out_width - 1))

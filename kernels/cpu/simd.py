@@ -3,7 +3,8 @@
 Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vectoriser, which could
 build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
 outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
-``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges,
+``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges
+(``vector_load_first_whole``: a whole load and a blend where the vector lies inside the array),
 ``vector_keep_first`` and ``vector_keep_inside`` (lanes zeroed by a blend), ``vector_even_lanes``
 (a stride-2 row's every other element), ``transpose_block`` (a lanes x lanes block transposed in
 registers), ``thread_count``, ``vector_lanes`` (the lanes of a vector as a compile-time
@@ -19,6 +20,7 @@ from numba.extending import intrinsic, models, register_model
 
 # One vector register of the target (a compile-time constant of every kernel; see target.py):
 # 16 float32 lanes on AVX-512, 8 on AVX2, 4 on SSE and NEON.
+from .preset import serial_kernel
 from .target import REGISTER_COUNT, VECTOR_BYTES  # noqa: F401 (REGISTER_COUNT: for the tiles)
 
 # --- SIMD vectors ---------------------------------------------------------------------------------
@@ -574,3 +576,13 @@ def _store_run(context, builder, target_type, target, position, row_count, value
             _vector_access(context, builder, target_type, target, position, 8, value=value)
         with masked:
             _vector_access(context, builder, target_type, target, position, 8, row_count, value)
+
+
+@serial_kernel
+def vector_load_first_whole(flat, start, count):
+    """``vector_load_first(flat, start, count)`` by a whole load and a blend where the whole vector lies
+    inside ``flat``: AMD's AVX2 cores run masked loads slowly (the copies of the convolutions' padding
+    load a vector or a few per row)."""
+    if start + vector_lanes(flat) <= flat.shape[0]:
+        return vector_keep_first(vector_load(flat, start), count)
+    return vector_load_first(flat, start, count)
