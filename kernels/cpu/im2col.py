@@ -182,13 +182,20 @@ def prefetch_share(flat, start, stop, part, parts):
 
 @cpu_kernel
 def gather_correlate(source, top, left, row_step, column_step, padded_height, padded_width,
-                     packed_weights, bias, tap_offsets, position_offsets, row_width, out):
+                     packed_weights, bias, tap_offsets, position_offsets, first_steps, stop_steps,
+                     row_width, out):
     """``out[n, r, s] = bias[r] + sum_k weight[r, k] * padded[n, position_offsets[s] +
     tap_offsets[k]]``, ``padded`` the source spread and zero-bordered (``spread_into``).
 
     ``packed_weights`` is (R strips, taps * width): the weight's transpose in the matmul's B
     layout. ``row_width``: the output width where the positions of an output row sit one
     element apart (unit column stride) and there are at least ``ROW_TILE`` of them, else 0.
+
+    Output position s reads nothing but zero border outside taps ``first_steps[s]`` to
+    ``stop_steps[s]`` (the taps ordered by kernel row: the rows of the padding above and below
+    the image, ``conv2d.kernel_row_steps``), and ``first_steps`` and ``stop_steps`` do not
+    increase with s: a tile of positions s0 to s1 runs taps ``first_steps[s1]`` to
+    ``stop_steps[s0]``, which hold every nonzero product of its positions.
 
     Its items: with a row width, tiles of ``ROW_TILE`` positions of one output row
     (``gather_row_planes``; the last tile of a row ends at the row's end and may overlap the one
@@ -200,7 +207,6 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
     """
     batch, channels = source.shape[0], source.shape[1]
     rows, positions = out.shape[1], out.shape[2]
-    depth = tap_offsets.shape[0]
     if ROW_TILE > 0 and row_width > 0:
         row_tiles = (row_width + ROW_TILE - 1) // ROW_TILE
         items = positions // row_width * row_tiles
@@ -245,25 +251,30 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
                 if row_tiles > 0:
                     position = (item // row_tiles * row_width
                                 + min((item % row_tiles) * ROW_TILE, row_width - ROW_TILE))
+                    # One output row: the kernel rows that read only zero border are skipped.
+                    first_step = first_steps[position]
+                    steps = max(0, stop_steps[position] - first_step)
                     for column_strip in range(packed_weights.shape[0]):
+                        weights = packed_weights[column_strip][first_step * width:]
                         if rows - column_strip * width <= width // 2:  # the strip's second vector is empty
-                            gather_row_planes_narrow(image, position_offsets[position], tap_offsets, depth,
-                                                     packed_weights[column_strip], bias,
+                            gather_row_planes_narrow(image, position_offsets[position],
+                                                     tap_offsets[first_step:], steps, weights, bias,
                                                      column_strip * width, flat_out,
                                                      n * rows * positions + position, positions)
                             continue
-                        gather_row_planes(image, position_offsets[position], tap_offsets, depth,
-                                          packed_weights[column_strip], bias,
-                                          column_strip * width, flat_out,
+                        gather_row_planes(image, position_offsets[position], tap_offsets[first_step:],
+                                          steps, weights, bias, column_strip * width, flat_out,
                                           n * rows * positions + position, positions)
                     continue
                 first = item * OUTER_TILE_ROWS
                 count = min(OUTER_TILE_ROWS, positions - first)
                 # Positions after this strip that this part writes later (the rest of its block).
                 room = min(last_item * OUTER_TILE_ROWS, positions) - first - count
-                gather_strip_planes(image, position_offsets, first, count, tap_offsets, depth,
-                                    packed_weights, bias, flat_out, n * rows * positions,
-                                    positions, room)
+                first_step = first_steps[first + count - 1]
+                steps = max(0, stop_steps[first] - first_step)
+                gather_strip_planes(image, position_offsets, first, count, tap_offsets[first_step:],
+                                    steps, packed_weights, first_step, bias, flat_out,
+                                    n * rows * positions, positions, room)
 
 
 @serial_kernel

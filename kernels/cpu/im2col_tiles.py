@@ -237,9 +237,10 @@ def gather_strip(image, bases, first, count, index, depth, b_packed, out, first_
 
 
 @serial_kernel
-def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias, out, offset,
-                        pitch, room):
-    """``gather_strip`` (rows: the ``count`` output positions from ``first`` on) plus ``bias``,
+def gather_strip_planes(image, bases, first, count, index, depth, b_packed, first_step, bias, out,
+                        offset, pitch, room):
+    """``gather_strip`` (rows: the ``count`` output positions from ``first`` on; B's steps from
+    ``first_step`` on, ``index`` already starting there) plus ``bias``,
     stored straight into channels-first planes: column r of row i goes to ``out[offset + r *
     pitch + first + i]``, a tile's columns by ``store_columns`` (no (positions, channels) buffer
     to transpose afterwards). The accumulators start from the bias. ``room``: positions after the
@@ -260,7 +261,7 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, bias
     width = 2 * lanes
     channels = bias.shape[0]
     for column_strip in range(b_packed.shape[0]):
-        b_strip = b_packed[column_strip]
+        b_strip = b_packed[column_strip][first_step * width:]
         low_column = column_strip * width
         high_column = low_column + lanes
         start_low = vector_load_first(bias, low_column, channels - low_column)
