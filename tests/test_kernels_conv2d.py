@@ -257,7 +257,7 @@ def test_conv2d_kernels_match_torch(geometry):
 CHECKED_HELPERS = {
     matmul_module: ["store_row"],
     conv2d_module: ["correlate_planes"],
-    conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums"],
+    conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums", "spread_into"],
     conv_phases_module: ["interleave_phases"],
     im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
                           "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes",

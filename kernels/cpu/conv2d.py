@@ -263,8 +263,8 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
     if uses_direct(spread_h, spread_w, stride_h, stride_w, rows, taps, kernel_height * kernel_width):
         width = conv_direct.buffer_width(out_width, dilation_w * (kernel_width - 1),
                                          conv_direct.lanes_of(out.dtype), 2)
-        padded = padded_planes(source, top, left, 1, 1, padded_height, width)
-        conv_direct.forward(padded, weight, bias, dilation_h, dilation_w, out)
+        conv_direct.forward(source, top, left, padded_height, width, weight, bias, dilation_h,
+                            dilation_w, out)
     elif uses_matrix_product(rows, taps, kernel_height * kernel_width):
         # Taps ordered by kernel row (p, c, q), so that the rows of a kernel that fall in the
         # padding above or below the image are a run at either end: skipped (kernel_row_steps).

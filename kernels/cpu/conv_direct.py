@@ -1,9 +1,10 @@
 """Direct stride-1 convolution kernels for few taps per output (a CNN's first layer), with the
 output row held in SIMD registers.
 
-Both kernels read a zero-bordered input, (N, C, padded_height, padded_width), at least
-``max(tap_column) + vectors * lanes`` columns wide so every row load is in bounds, and keep the
-loops over taps innermost with the accumulators in registers (``simd.py``):
+Both kernels read zero-bordered images, (C, padded_height, padded_width), at least
+``max(tap_column) + vectors * lanes`` columns wide so every row load is in bounds (the forward
+pads each image into a buffer of its thread's, the weight gradient reads a padded batch), and keep
+the loops over taps innermost with the accumulators in registers (``simd.py``):
 
 - ``direct_correlate`` (forward): a tile of ``FORWARD_CHANNELS`` output channels by two vectors
   of one output row (8 channels, 16 accumulators, with 32 vector registers; 4 channels, 8
@@ -33,10 +34,12 @@ forward 0.9-1.1 ms (the wide-grid ``correlate_planes``: 2.4-3.0), weight gradien
 import numpy as np
 from numba import prange
 
+from .im2col import spread_into
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
     REGISTER_COUNT,
     VECTOR_BYTES,
+    thread_count,
     vector_add,
     vector_fma,
     vector_load,
@@ -59,105 +62,121 @@ GRADIENT_TAPS = 5
 
 
 @cpu_kernel
-def direct_correlate(padded, packed, bias, tap_offsets, ones, out):
-    """``out[n, o, i, j] = bias[o] + sum_k packed[o // F, k, o % F] * flat[n, i * W + j +
-    tap_offsets[k]]``, F = ``FORWARD_CHANNELS``, ``flat[n]`` image n of ``padded`` (N, C, H, W)
-    read as one line, ``tap_offsets[k]`` where tap (c, p, q) sits in it: ``(c * H + p) * W + q``.
+def direct_correlate(source, top, left, padded_height, padded_width, packed, bias, tap_offsets,
+                     ones, out):
+    """``out[n, o, i, j] = bias[o] + sum_k packed[o // F, k, o % F] * flat[i * W + j +
+    tap_offsets[k]]``, F = ``FORWARD_CHANNELS``, ``flat`` image n of ``source`` placed at (``top``,
+    ``left``) in a zero (C, padded_height, padded_width = W) buffer read as one line (``W`` at least
+    ``buffer_width(..., 2)``: every row load inside), ``tap_offsets[k]`` where tap (c, p, q) sits
+    in it: ``(c * H + p) * W + q``.
 
     ``packed`` is (channel groups, taps, F), zero past the last channel; ``bias`` has a value per
     packed channel; ``ones`` is a vector's worth of ones (it makes the bias vectors). The offsets
     are unsigned, and so are the positions added to them: no negative-index wraparound and one
     table read per tap in the inner loop (a table each for channel, row and column, indexed in 2-D,
     spent more instructions on addresses than on the sixteen or eight multiply-adds).
+
+    One part of the (image, channel group) tasks per thread, a contiguous run; each part zeroes one
+    padded buffer and spreads each of its images into it (``im2col.spread_into``), where a padded
+    copy of the whole batch made before (several MiB for a transposed convolution's sub-pixel
+    correlation) cost as much as the kernel, and twice that where the copy came from memory.
     """
     batch, rows, out_height, out_width = out.shape
+    channels = source.shape[1]
     groups, taps = packed.shape[0], packed.shape[1]
-    image_size = padded.shape[1] * padded.shape[2] * padded.shape[3]
-    padded_width = padded.shape[3]
+    image_size = channels * padded_height * padded_width
     lanes = ones.shape[0]
     second = np.uint64(lanes)  # the tile's second vector, lanes further on (unsigned, as offsets)
     chunks = (out_width + 2 * lanes - 1) // (2 * lanes)
-    for task in prange(batch * groups):
-        n = task // groups
-        group = task % groups
-        first = group * FORWARD_CHANNELS
-        weights = packed[group]
-        image = padded[n].reshape(image_size)
-        one = vector_load(ones, 0)
-        zero = vector_zero(ones)
-        b0 = vector_fma(zero, bias[first], one)
-        b1 = vector_fma(zero, bias[first + 1], one)
-        b2 = vector_fma(zero, bias[first + 2], one)
-        b3 = vector_fma(zero, bias[first + 3], one)
-        b4 = b5 = b6 = b7 = zero
-        if FORWARD_CHANNELS > 4:
-            b4 = vector_fma(zero, bias[first + 4], one)
-            b5 = vector_fma(zero, bias[first + 5], one)
-            b6 = vector_fma(zero, bias[first + 6], one)
-            b7 = vector_fma(zero, bias[first + 7], one)
-        for i in range(out_height):
-            for chunk in range(chunks):
-                j = chunk * 2 * lanes
-                c00, c01, c10, c11, c20, c21, c30, c31 = b0, b0, b1, b1, b2, b2, b3, b3
-                c40, c41, c50, c51, c60, c61, c70, c71 = b4, b4, b5, b5, b6, b6, b7, b7
-                position = np.uint64(i * padded_width + j)
-                for k in range(taps):
-                    start = position + tap_offsets[k]
-                    x0 = vector_load(image, start)
-                    x1 = vector_load(image, start + second)
-                    w = weights[k]
-                    c00 = vector_fma(c00, w[0], x0)
-                    c01 = vector_fma(c01, w[0], x1)
-                    c10 = vector_fma(c10, w[1], x0)
-                    c11 = vector_fma(c11, w[1], x1)
-                    c20 = vector_fma(c20, w[2], x0)
-                    c21 = vector_fma(c21, w[2], x1)
-                    c30 = vector_fma(c30, w[3], x0)
-                    c31 = vector_fma(c31, w[3], x1)
-                    if FORWARD_CHANNELS <= 4:
-                        continue
-                    c40 = vector_fma(c40, w[4], x0)
-                    c41 = vector_fma(c41, w[4], x1)
-                    c50 = vector_fma(c50, w[5], x0)
-                    c51 = vector_fma(c51, w[5], x1)
-                    c60 = vector_fma(c60, w[6], x0)
-                    c61 = vector_fma(c61, w[6], x1)
-                    c70 = vector_fma(c70, w[7], x0)
-                    c71 = vector_fma(c71, w[7], x1)
-                count = out_width - j
-                rest = count - lanes
-                live = min(FORWARD_CHANNELS, rows - first)
-                line = out[n, first, i]
-                vector_store_first(line, j, c00, count)
-                vector_store_first(line, j + lanes, c01, rest)
-                if live > 1:
-                    line = out[n, first + 1, i]
-                    vector_store_first(line, j, c10, count)
-                    vector_store_first(line, j + lanes, c11, rest)
-                if live > 2:
-                    line = out[n, first + 2, i]
-                    vector_store_first(line, j, c20, count)
-                    vector_store_first(line, j + lanes, c21, rest)
-                if live > 3:
-                    line = out[n, first + 3, i]
-                    vector_store_first(line, j, c30, count)
-                    vector_store_first(line, j + lanes, c31, rest)
-                if live > 4:
-                    line = out[n, first + 4, i]
-                    vector_store_first(line, j, c40, count)
-                    vector_store_first(line, j + lanes, c41, rest)
-                if live > 5:
-                    line = out[n, first + 5, i]
-                    vector_store_first(line, j, c50, count)
-                    vector_store_first(line, j + lanes, c51, rest)
-                if live > 6:
-                    line = out[n, first + 6, i]
-                    vector_store_first(line, j, c60, count)
-                    vector_store_first(line, j + lanes, c61, rest)
-                if live > 7:
-                    line = out[n, first + 7, i]
-                    vector_store_first(line, j, c70, count)
-                    vector_store_first(line, j + lanes, c71, rest)
+    tasks = batch * groups
+    parts = max(1, min(thread_count(), tasks))
+    for part in prange(parts):
+        padded = np.zeros((channels, padded_height, padded_width), out.dtype)
+        image = padded.reshape(image_size)
+        spread_image = -1
+        for task in range((part * tasks) // parts, ((part + 1) * tasks) // parts):
+            n = task // groups
+            if n != spread_image:
+                spread_into(source[n], top, left, 1, 1, padded)
+                spread_image = n
+            group = task % groups
+            first = group * FORWARD_CHANNELS
+            weights = packed[group]
+            one = vector_load(ones, 0)
+            zero = vector_zero(ones)
+            b0 = vector_fma(zero, bias[first], one)
+            b1 = vector_fma(zero, bias[first + 1], one)
+            b2 = vector_fma(zero, bias[first + 2], one)
+            b3 = vector_fma(zero, bias[first + 3], one)
+            b4 = b5 = b6 = b7 = zero
+            if FORWARD_CHANNELS > 4:
+                b4 = vector_fma(zero, bias[first + 4], one)
+                b5 = vector_fma(zero, bias[first + 5], one)
+                b6 = vector_fma(zero, bias[first + 6], one)
+                b7 = vector_fma(zero, bias[first + 7], one)
+            for i in range(out_height):
+                for chunk in range(chunks):
+                    j = chunk * 2 * lanes
+                    c00, c01, c10, c11, c20, c21, c30, c31 = b0, b0, b1, b1, b2, b2, b3, b3
+                    c40, c41, c50, c51, c60, c61, c70, c71 = b4, b4, b5, b5, b6, b6, b7, b7
+                    position = np.uint64(i * padded_width + j)
+                    for k in range(taps):
+                        start = position + tap_offsets[k]
+                        x0 = vector_load(image, start)
+                        x1 = vector_load(image, start + second)
+                        w = weights[k]
+                        c00 = vector_fma(c00, w[0], x0)
+                        c01 = vector_fma(c01, w[0], x1)
+                        c10 = vector_fma(c10, w[1], x0)
+                        c11 = vector_fma(c11, w[1], x1)
+                        c20 = vector_fma(c20, w[2], x0)
+                        c21 = vector_fma(c21, w[2], x1)
+                        c30 = vector_fma(c30, w[3], x0)
+                        c31 = vector_fma(c31, w[3], x1)
+                        if FORWARD_CHANNELS <= 4:
+                            continue
+                        c40 = vector_fma(c40, w[4], x0)
+                        c41 = vector_fma(c41, w[4], x1)
+                        c50 = vector_fma(c50, w[5], x0)
+                        c51 = vector_fma(c51, w[5], x1)
+                        c60 = vector_fma(c60, w[6], x0)
+                        c61 = vector_fma(c61, w[6], x1)
+                        c70 = vector_fma(c70, w[7], x0)
+                        c71 = vector_fma(c71, w[7], x1)
+                    count = out_width - j
+                    rest = count - lanes
+                    live = min(FORWARD_CHANNELS, rows - first)
+                    line = out[n, first, i]
+                    vector_store_first(line, j, c00, count)
+                    vector_store_first(line, j + lanes, c01, rest)
+                    if live > 1:
+                        line = out[n, first + 1, i]
+                        vector_store_first(line, j, c10, count)
+                        vector_store_first(line, j + lanes, c11, rest)
+                    if live > 2:
+                        line = out[n, first + 2, i]
+                        vector_store_first(line, j, c20, count)
+                        vector_store_first(line, j + lanes, c21, rest)
+                    if live > 3:
+                        line = out[n, first + 3, i]
+                        vector_store_first(line, j, c30, count)
+                        vector_store_first(line, j + lanes, c31, rest)
+                    if live > 4:
+                        line = out[n, first + 4, i]
+                        vector_store_first(line, j, c40, count)
+                        vector_store_first(line, j + lanes, c41, rest)
+                    if live > 5:
+                        line = out[n, first + 5, i]
+                        vector_store_first(line, j, c50, count)
+                        vector_store_first(line, j + lanes, c51, rest)
+                    if live > 6:
+                        line = out[n, first + 6, i]
+                        vector_store_first(line, j, c60, count)
+                        vector_store_first(line, j + lanes, c61, rest)
+                    if live > 7:
+                        line = out[n, first + 7, i]
+                        vector_store_first(line, j, c70, count)
+                        vector_store_first(line, j + lanes, c71, rest)
 
 
 @serial_kernel
@@ -307,8 +326,9 @@ def buffer_width(out_width, reach, lanes, vectors_per_step):
     return max(out_width + reach, reach + -(-out_width // step) * step)
 
 
-def forward(padded, weight, bias, dilation_h, dilation_w, out):
-    """``direct_correlate`` on a padded input of at least ``buffer_width(..., 2)`` columns."""
+def forward(source, top, left, padded_height, padded_width, weight, bias, dilation_h, dilation_w, out):
+    """``direct_correlate`` of ``source`` placed at (top, left) in zero (padded_height,
+    padded_width) planes, ``padded_width`` at least ``buffer_width(..., 2)``."""
     rows, channels, kernel_height, kernel_width = weight.shape
     taps = channels * kernel_height * kernel_width
     groups = -(-rows // FORWARD_CHANNELS)
@@ -320,11 +340,10 @@ def forward(padded, weight, bias, dilation_h, dilation_w, out):
     bias_packed[:rows] = bias
     tap_channel, tap_row, tap_column = tap_tables(channels, kernel_height, kernel_width,
                                                   dilation_h, dilation_w)
-    padded_height, padded_width = padded.shape[2], padded.shape[3]
     tap_offsets = ((tap_channel * padded_height + tap_row) * padded_width
                    + tap_column).astype(np.uint64)
-    direct_correlate(np.ascontiguousarray(padded), packed, bias_packed, tap_offsets,
-                     np.ones(lanes_of(out.dtype), out.dtype), out)
+    direct_correlate(np.ascontiguousarray(source), top, left, padded_height, padded_width, packed,
+                     bias_packed, tap_offsets, np.ones(lanes_of(out.dtype), out.dtype), out)
 
 
 def gradient_reach(kernel_width):
