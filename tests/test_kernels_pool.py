@@ -275,7 +275,7 @@ def test_checked_twins_stay_in_bounds(shape, geometry):
     np.testing.assert_array_equal(indices, expected_indices)
     grad_out = random_array(out.shape, np.float64, seed=1)
     np.testing.assert_allclose(
-        run_max_backward(grad_out, indices, shape, checked_twin(pool.max_pool2d_backward)),
+        run_max_backward(grad_out, indices, shape, checked_twin(pool.max_pool_backward_planes)),
         reference_max_backward(grad_out, indices, shape))
     np.testing.assert_allclose(run_avg(x, geometry, False, checked_twin(pool.avg_pool2d_forward)),
                                reference_avg(x, geometry, False))
@@ -314,3 +314,80 @@ def test_checked_twins_of_scalar_helpers():
     assert checked_twin(pool.window_divisor)(0, 2, 1, 3, 3, 3, True) == 9
     assert checked_twin(pool.window_divisor)(0, 2, 1, 3, 3, 3, False) == 4
     assert not checked_twin(pool.is_two_by_two)(2, 2, 2, 2, 1, 1)
+
+
+# --- the 2x2 stride-2 pool by vectors -------------------------------------------------------------
+# Rows a vector wide, around it and across two: 16 float32 lanes on AVX-512, 8 on AVX2, 4 on SSE;
+# odd widths and heights leave a last column or row in no window.
+VECTOR_WIDTHS = [1, 2, 3, 7, 8, 9, 14, 15, 16, 17, 28, 31, 32, 33, 34, 64, 65]
+
+
+@pytest.fixture(scope="module")
+def checked_pool():
+    """The pool module with the 2x2 kernels and every helper they call swapped for the serial
+    bounds-checked twins (the twins of the entry kernels bind the swapped helpers when they first
+    compile, after the swap)."""
+    patch = pytest.MonkeyPatch()
+    for name in ("max_pool2x2_plane", "max_pool2x2_plane_backward", "store_interleaved",
+                 "scatter_plane"):
+        patch.setattr(pool, name, checked_twin(getattr(pool, name)))
+    for name in ("max_pool2x2_forward", "max_pool_backward_planes"):
+        patch.setattr(pool, name, checked_twin(getattr(pool, name)))
+    yield pool
+    patch.undo()
+
+
+def special_values(x, seed):
+    """x with ties, NaNs, infinities and signed zeros strewn over it."""
+    rng = np.random.default_rng(seed)
+    x = np.round(x)
+    flat = x.reshape(-1)
+    for value in (np.nan, np.inf, -np.inf, -0.0, 0.0):
+        flat[rng.integers(0, flat.size, max(1, flat.size // 20))] = value
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", VECTOR_WIDTHS)
+@pytest.mark.parametrize("height", [1, 2, 3, 6])
+def test_two_by_two_by_vectors(dtype, width, height, checked_pool):
+    """max_pool2x2_forward and the block backward against the references, natively and as the
+    bounds-checked twins, values with ties and non-finite cells included."""
+    geometry = (2, 2, 2, 2, 0, 0)
+    shape = (2, 3, height, width)
+    for x in (random_array(shape, dtype), special_values(random_array(shape, dtype), width)):
+        expected_out, expected_indices = reference_max(x, geometry)
+        grad_out = random_array(expected_out.shape, dtype, seed=1)
+        expected_grad = reference_max_backward(grad_out, expected_indices, shape)
+        for module in (pool, checked_pool):
+            out, indices = run_max(x, geometry, module.max_pool2d_forward)
+            np.testing.assert_array_equal(out, expected_out.astype(dtype))
+            np.testing.assert_array_equal(indices, expected_indices)
+            grad_x = run_max_backward(grad_out, indices, shape, module.max_pool2d_backward)
+            np.testing.assert_allclose(grad_x, expected_grad, **TOLERANCES[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", [6, 14, 28, 34])
+def test_backward_of_overlapping_windows_that_halve_the_plane(dtype, width, checked_pool):
+    """3x3 stride 2 padding 1 and 4x4 stride 2 padding 1 halve an even plane as 2x2 does, but their
+    indices leave the 2x2 blocks and cells take several windows' gradients: the backward must see
+    it from the indices (every plane here, one plane only, and a gradient of NaN, inf or zero at
+    an index outside its block) and scatter."""
+    shape = (2, 3, 8, width)
+    x = random_array(shape, dtype)
+    for geometry in [(3, 3, 2, 2, 1, 1), (4, 4, 2, 2, 1, 1)]:
+        _, indices = reference_max(x, geometry)
+        assert indices.shape[2:] == (4, width // 2)
+        for case in range(4):
+            plane_indices = indices.copy()
+            grad_out = random_array(indices.shape, dtype, seed=case)
+            if case > 0:  # one plane of overlapping windows, the others 2x2 blocks
+                plane_indices[:] = reference_max(x, (2, 2, 2, 2, 0, 0))[1]
+                plane_indices[1, 2] = indices[1, 2]
+                outside = np.argwhere(plane_indices[1, 2] // width // 2 != np.arange(4)[:, None])
+                grad_out[1, 2][tuple(outside[0])] = (np.nan, np.inf, 0.0)[case - 1]
+            expected = reference_max_backward(grad_out, plane_indices, shape)
+            for module in (pool, checked_pool):
+                grad_x = run_max_backward(grad_out, plane_indices, shape, module.max_pool2d_backward)
+                np.testing.assert_allclose(grad_x, expected, **TOLERANCES[dtype])

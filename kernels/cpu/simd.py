@@ -6,7 +6,9 @@ outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, 
 ``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges
 (``vector_load_first_whole``: a whole load and a blend where the vector lies inside the array),
 ``vector_keep_first`` and ``vector_keep_inside`` (lanes zeroed by a blend), ``vector_even_lanes``
-(a stride-2 row's every other element), ``transpose_block`` (a lanes x lanes block transposed in
+(a stride-2 row's every other element), max pooling's ``vector_full``, ``vector_select_greater``,
+``vector_equal``, ``vector_keep_equal`` and ``vector_store_positions`` (int64 indices compared
+and stored by vectors), ``transpose_block`` (a lanes x lanes block transposed in
 registers), ``thread_count``, ``vector_lanes`` (the lanes of a vector as a compile-time
 constant) and ``prefetch``. A ``SimdVector`` is the contents of one vector register of the target Numba compiles for
 (``target.py``: 64 bytes on AVX-512, 32 on AVX2, 16 on SSE and NEON); in jitted code it is an
@@ -88,7 +90,8 @@ def _vector_access(context, builder, array_type, array_value, index, lanes, coun
             cgutils.do_boundscheck(context, builder, index, length)
             cgutils.do_boundscheck(context, builder, last, length)
     # The masked intrinsics' names carry the pointer type: "p0" where LLVM's pointers are opaque.
-    vector_name = f"v{lanes}f{array_type.dtype.bitwidth}"
+    kind = "i" if isinstance(array_type.dtype, types.Integer) else "f"
+    vector_name = f"v{lanes}{kind}{array_type.dtype.bitwidth}"
     suffix = f"{vector_name}.p0" + ("" if OPAQUE_POINTERS else vector_name)
 
     def vector_path():
@@ -265,6 +268,102 @@ def vector_fma(typingctx, accumulator, scale, value):
     return accumulator(accumulator, scale, value), codegen
 
 
+
+
+@intrinsic
+def vector_full(typingctx, like, value):
+    """A vector with ``value`` in every lane, of the dtype of array ``like``."""
+    _require(isinstance(like, types.Array) and isinstance(like.dtype, types.Float)
+             and isinstance(value, types.Number), "vector_full: a float array and a number")
+    vector = SimdVector(like.dtype)
+
+    def codegen(context, builder, signature, args):
+        return _splat(builder, context.cast(builder, args[1], value, like.dtype), vector.lanes)
+    return vector(like, value), codegen
+
+
+@intrinsic
+def vector_select_greater(typingctx, value, best, chosen, otherwise):
+    """Lane-wise ``chosen if value > best or value is NaN else otherwise``: a running maximum's step
+    that keeps the first of equal values and takes a NaN (PyTorch's max pooling), two compares and a
+    blend. Called twice with the same value and best (for the maximum, then for its position), the
+    compares are made once."""
+    _require(isinstance(value, SimdVector) and value == best == chosen == otherwise,
+             "vector_select_greater: four vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        take = builder.or_(builder.fcmp_ordered(">", args[0], args[1]),
+                           builder.fcmp_unordered("uno", args[0], args[0]))
+        return builder.select(take, args[2], args[3])
+    return value(value, best, chosen, otherwise), codegen
+
+
+def _is_index_line(array):
+    """A 1-D int64 array (the flat positions max pooling records)."""
+    return isinstance(array, types.Array) and array.ndim == 1 and array.dtype == types.int64
+
+
+def _lane_positions(builder, first, step, lanes):
+    """The int64 vector first, first + step, first + 2 * step, ... (``lanes`` lanes)."""
+    vector_type = ir.VectorType(first.type, lanes)
+    ramp = builder.mul(ir.Constant(vector_type, list(range(lanes))), _splat(builder, step, lanes))
+    return builder.add(_splat(builder, first, lanes), ramp)
+
+
+@intrinsic
+def vector_keep_equal(typingctx, vector, indices, start, count, first, step):
+    """``vector`` with lane k kept where ``indices[start + k] == first + k * step`` (k < count), zero
+    elsewhere: an int64 compare (every position exact, however far) and a blend, the first ``count``
+    indices read by a masked load."""
+    _require(isinstance(vector, SimdVector) and _is_index_line(indices)
+             and all(isinstance(value, types.Integer) for value in (start, count, first, step)),
+             "vector_keep_equal: a vector, a 1-D int64 array and four integers")
+
+    def codegen(context, builder, signature, args):
+        values = [_index(context, builder, kind, value)
+                  for kind, value in zip(signature.args[2:], args[2:])]
+        loaded = _vector_access(context, builder, indices, args[1], values[0], vector.lanes,
+                                values[1])
+        positions = _lane_positions(builder, values[2], values[3], vector.lanes)
+        lane_numbers = ir.Constant(ir.VectorType(values[1].type, vector.lanes), list(range(vector.lanes)))
+        keep = builder.and_(builder.icmp_signed("==", loaded, positions),
+                            builder.icmp_signed("<", lane_numbers, _splat(builder, values[1], vector.lanes)))
+        return builder.select(keep, args[0], ir.Constant(args[0].type, None))
+    return vector(vector, indices, start, count, first, step), codegen
+
+
+@intrinsic
+def vector_store_positions(typingctx, indices, start, count, offsets, first, step):
+    """``indices[start + k] = first + k * step + offsets[k]`` for k < count: ``offsets`` a vector of
+    small whole numbers (below 2**31) in a float dtype, converted through int32; a masked store."""
+    _require(_is_index_line(indices) and isinstance(offsets, SimdVector)
+             and all(isinstance(value, types.Integer) for value in (start, count, first, step)),
+             "vector_store_positions: a 1-D int64 array, two integers, a vector and two integers")
+
+    def codegen(context, builder, signature, args):
+        start_value, count_value, first_value, step_value = [
+            _index(context, builder, signature.args[position], args[position]) for position in (1, 2, 4, 5)]
+        lanes = offsets.lanes
+        narrow = builder.fptosi(args[3], ir.VectorType(ir.IntType(32), lanes))
+        wide = builder.sext(narrow, ir.VectorType(first_value.type, lanes))
+        positions = builder.add(_lane_positions(builder, first_value, step_value, lanes), wide)
+        _vector_access(context, builder, indices, args[0], start_value, lanes, count_value, positions)
+        return context.get_dummy_value()
+    return types.none(indices, start, count, offsets, first, step), codegen
+
+
+@intrinsic
+def vector_equal(typingctx, left, right):
+    """Whether every lane of ``left`` equals ``right``'s (a NaN equals nothing): a compare and a
+    reduction to one flag."""
+    _require(isinstance(left, SimdVector) and left == right, "vector_equal: two vectors of one dtype")
+
+    def codegen(context, builder, signature, args):
+        equal = builder.fcmp_ordered("==", args[0], args[1])
+        reduce_and = _intrinsic_function(builder, f"llvm.vector.reduce.and.v{left.lanes}i1",
+                                         ir.IntType(1), [equal.type])
+        return builder.call(reduce_and, [equal])
+    return types.boolean(left, right), codegen
 
 
 @intrinsic
