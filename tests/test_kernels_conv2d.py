@@ -263,7 +263,8 @@ CHECKED_HELPERS = {
                           "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes",
                           "gather_row_planes_narrow", "gather_narrow_tile",
                           "gather_narrow_kernel"],
-    im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "spread_into", "pad_image",
+    im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "gather_row_planes_narrow",
+                    "row_tile_strips", "spread_into", "pad_image",
                     "prefetch_share", "pack_transposed", "gather_correlate", "gather_correlate_gradients"],
 }
 
@@ -307,7 +308,38 @@ ROW_TILE_GEOMETRIES = [
     (2, 16, 5, 29, 16, 3, 4, 1, (1, 1, 1, 2), 1),
     (2, 16, 9, 30, 17, 3, 3, 2, (1, 1, 1, 1), 1),
     (1, 16, 8, 18, 18, 3, 3, 1, (2, 2, 2, 2), 2),
+    # Kernel columns that skip more than the tile's two (7x7, padding 3), that read the border on
+    # both sides of a row (1x15 on rows of 14), and none (no padding: rows of 14 from 16).
+    (2, 16, 6, 14, 20, 7, 7, 1, (3, 3, 3, 3), 1),
+    (1, 16, 3, 14, 17, 1, 15, 1, (0, 0, 7, 7), 1),
+    (2, 16, 5, 16, 18, 3, 3, 1, (0, 0, 0, 0), 1),
 ]
+
+
+@pytest.mark.parametrize("width, left, column_step, row_width, dilation, kernel_width", [
+    (14, 2, 1, 14, 1, 5), (28, 2, 1, 28, 1, 5), (15, 1, 1, 15, 1, 3), (14, 3, 1, 14, 1, 7),
+    (14, 7, 1, 14, 1, 15), (16, 0, 1, 14, 1, 3), (18, 2, 1, 18, 2, 3), (7, 2, 2, 14, 1, 4),
+    (14, -1, 1, 14, 1, 3)])
+def test_row_tile_column_skips_count_the_border(width, left, column_step, row_width, dilation,
+                                                kernel_width):
+    """Each tile's skips against a count of its positions that read left or right of the image's
+    columns, clipped as the row tile's loops take them (1 or 2, one side only)."""
+    if im2col_module.ROW_TILE == 0:
+        pytest.skip("no row tile on this target")
+    tile = im2col_module.ROW_TILE
+    skips = conv2d_module.row_tile_column_skips(width, left, column_step, row_width, dilation,
+                                                kernel_width)
+    data = [left + j * column_step for j in range(width) if left + j * column_step >= 0]
+    tiles = -(-row_width // tile)
+    assert skips.shape == (tiles, kernel_width, 2)
+    for t in range(tiles):
+        first = min(t * tile, row_width - tile)
+        for q in range(kernel_width):
+            columns = [first + i + q * dilation for i in range(tile)]
+            before = sum(column < data[0] for column in columns)
+            after = sum(column > data[-1] for column in columns)
+            expected = (min(before, 2), min(after, 2)) if before == 0 or after == 0 else (0, 0)
+            assert tuple(skips[t, q]) == expected, (t, q)
 
 
 @pytest.mark.parametrize("geometry", ROW_TILE_GEOMETRIES)

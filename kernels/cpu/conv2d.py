@@ -208,6 +208,36 @@ def kernel_row_steps(height, top, row_step, out_height, out_width, stride_h, dil
             np.repeat(stop_kernel_row * steps_per_row, out_width).astype(np.int64))
 
 
+def row_tile_column_skips(width, left, column_step, row_width, dilation_w, kernel_width):
+    """(row tiles, kernel_width, 2): for each ``ROW_TILE``-position tile of an output row (the
+    last one ending at the row's end) and each kernel column q, how many of the tile's first and
+    last positions read only the zero border left or right of the image (its ``width`` columns
+    spread to padded columns ``left + j * column_step``), as ``gather_row_planes`` skips them: 1
+    or 2 on one side, else 0 (a tile with border on both sides runs every product, as does one
+    with more than two: their products are zero, and correct). Zeros without row tiles
+    (``row_width`` 0).
+
+    A 5x5 "same" convolution on rows of 14 reads the border with 6 of each row's 70 (position,
+    kernel column) pairs (8.6% of its products)."""
+    tile = im2col.ROW_TILE
+    if row_width == 0 or tile == 0:
+        return np.zeros((1, kernel_width, 2), np.int64)
+    first_column, stop_column = _landing(left, column_step, width, 1 << 62)
+    first_data = left + first_column * column_step
+    last_data = left + (stop_column - 1) * column_step
+    tiles = (row_width + tile - 1) // tile
+    tile_first = np.minimum(np.arange(tiles) * tile, row_width - tile).reshape(-1, 1)
+    reach = tile_first + np.arange(kernel_width).reshape(1, -1) * dilation_w
+    before = np.clip(first_data - reach, 0, tile)
+    after = np.clip(reach + tile - 1 - last_data, 0, tile)
+    if stop_column <= first_column:  # no image column: nothing to skip by sides
+        before[:] = after[:] = 0
+    one_side = (before == 0) | (after == 0)
+    skips = np.stack([np.where(one_side, np.minimum(before, 2), 0),
+                      np.where(one_side, np.minimum(after, 2), 0)], axis=-1)
+    return np.ascontiguousarray(skips.astype(np.int64))
+
+
 def position_offsets(out_height, out_width, padded_width, stride_h, stride_w, dtype):
     """Offset of every output position's window in a padded plane, row-major."""
     row = np.arange(out_height).reshape(-1, 1) * (stride_h * padded_width)
@@ -266,13 +296,15 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
         conv_direct.forward(source, top, left, padded_height, width, weight, bias, dilation_h,
                             dilation_w, out)
     elif uses_matrix_product(rows, taps, kernel_height * kernel_width):
-        # Taps ordered by kernel row (p, c, q), so that the rows of a kernel that fall in the
-        # padding above or below the image are a run at either end: skipped (kernel_row_steps).
+        # Taps ordered by kernel position (p, q, c), so that the rows of a kernel that fall in
+        # the padding above or below the image are a run at either end, skipped
+        # (kernel_row_steps), and each kernel column is a run of one tap per channel, whose
+        # positions left or right of the image the row tiles skip (row_tile_column_skips).
         taps = np.ascontiguousarray(tap_offsets(channels, kernel_height, kernel_width, padded_height,
                                                 padded_width, dilation_h, dilation_w)
                                     .reshape(channels, kernel_height, kernel_width)
-                                    .transpose(1, 0, 2)).reshape(-1).astype(np.uint64)
-        by_kernel_row = np.ascontiguousarray(weight.transpose(0, 2, 1, 3))
+                                    .transpose(1, 2, 0)).reshape(-1).astype(np.uint64)
+        by_kernel_position = np.ascontiguousarray(weight.transpose(0, 2, 3, 1))
         positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w,
                                      np.int64)
         first_steps, stop_steps = kernel_row_steps(source.shape[2], top, spread_h, out_height,
@@ -282,10 +314,12 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
         # where the target has them).
         row_width = (out_width if im2col.ROW_TILE > 0 and stride_w == 1
                      and out_width >= im2col.ROW_TILE else 0)
+        column_skips = row_tile_column_skips(source.shape[3], left, spread_w, row_width, dilation_w,
+                                             kernel_width)
         im2col.gather_correlate(np.ascontiguousarray(source), top, left, spread_h, spread_w,
-                                padded_height, padded_width, packed_columns(by_kernel_row), bias,
-                                taps, positions, first_steps, stop_steps, row_width,
-                                out.reshape(batch, rows, -1))
+                                padded_height, padded_width, packed_columns(by_kernel_position),
+                                bias, taps, positions, first_steps, stop_steps, row_width, channels,
+                                column_skips, out.reshape(batch, rows, -1))
     else:
         padded = padded_planes(source, top, left, spread_h, spread_w, padded_height, padded_width)
         offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,

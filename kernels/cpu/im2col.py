@@ -7,7 +7,8 @@ AVX2, matmul.OUTER_TILE_ROWS) with A never packed: its values of a step are read
 the zero-bordered image, ``image[base_i + index[step]]`` (``gather_tile``), so the im2col matrix
 exists only as two short tables of offsets:
 
-- ``tap_offsets[k]``: where tap k = (c, p, q) sits in a channels-first padded image,
+- ``tap_offsets[k]``: where tap k = (c, p, q) sits in a channels-first padded image (the
+  forward takes the taps ordered (p, q, c), by kernel position),
   ``c * plane + p * dilation_h * padded_width + q * dilation_w``;
 - ``position_offsets[s]``: where output position s = (i, j) reads from,
   ``i * stride_h * padded_width + j * stride_w``.
@@ -180,10 +181,29 @@ def prefetch_share(flat, start, stop, part, parts):
 
 
 
+@serial_kernel
+def row_tile_strips(image, base, index, steps, packed_weights, first_step, bias, out, offset, pitch,
+                    run_taps, column_skips, tile):
+    """One row tile (``gather_row_planes``, ``column_skips[tile]`` its runs' skips) for every
+    column strip of the packed weights, from step ``first_step`` on: the one-vector tile for a
+    strip whose second vector is empty. The skips go whole with the tile's number: a view of them
+    per tile would cost two atomic reference counts."""
+    width = 2 * vector_lanes(packed_weights)
+    channels = bias.shape[0]
+    for column_strip in range(packed_weights.shape[0]):
+        weights = packed_weights[column_strip][first_step * width:]
+        if channels - column_strip * width <= width // 2:
+            gather_row_planes_narrow(image, base, index, steps, weights, bias, column_strip * width,
+                                     out, offset, pitch)
+        else:
+            gather_row_planes(image, base, index, steps, weights, bias, column_strip * width, out,
+                              offset, pitch, run_taps, column_skips, tile)
+
+
 @cpu_kernel
 def gather_correlate(source, top, left, row_step, column_step, padded_height, padded_width,
                      packed_weights, bias, tap_offsets, position_offsets, first_steps, stop_steps,
-                     row_width, out):
+                     row_width, run_taps, column_skips, out):
     """``out[n, r, s] = bias[r] + sum_k weight[r, k] * padded[n, position_offsets[s] +
     tap_offsets[k]]``, ``padded`` the source spread and zero-bordered (``spread_into``).
 
@@ -199,7 +219,9 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
 
     Its items: with a row width, tiles of ``ROW_TILE`` positions of one output row
     (``gather_row_planes``; the last tile of a row ends at the row's end and may overlap the one
-    before, storing the same sums again); otherwise strips of ``OUTER_TILE_ROWS`` positions
+    before, storing the same sums again), the taps ordered (p, q, c) in runs of ``run_taps``,
+    ``column_skips[t]`` the positions each kernel column's run skips in the row's tile t
+    (``conv2d.row_tile_column_skips``); otherwise strips of ``OUTER_TILE_ROWS`` positions
     (``gather_strip_planes``). One part of the work per thread, a contiguous run of units (an
     image's block of items: the whole image unless the batch is smaller than the thread count);
     each part zeroes one padded buffer, spreads each of its images into it and stores its
@@ -254,17 +276,10 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
                     # One output row: the kernel rows that read only zero border are skipped.
                     first_step = first_steps[position]
                     steps = max(0, stop_steps[position] - first_step)
-                    for column_strip in range(packed_weights.shape[0]):
-                        weights = packed_weights[column_strip][first_step * width:]
-                        if rows - column_strip * width <= width // 2:  # the strip's second vector is empty
-                            gather_row_planes_narrow(image, position_offsets[position],
-                                                     tap_offsets[first_step:], steps, weights, bias,
-                                                     column_strip * width, flat_out,
-                                                     n * rows * positions + position, positions)
-                            continue
-                        gather_row_planes(image, position_offsets[position], tap_offsets[first_step:],
-                                          steps, weights, bias, column_strip * width, flat_out,
-                                          n * rows * positions + position, positions)
+                    row_tile_strips(image, position_offsets[position], tap_offsets[first_step:], steps,
+                                    packed_weights, first_step, bias, flat_out,
+                                    n * rows * positions + position, positions, run_taps,
+                                    column_skips, item % row_tiles)
                     continue
                 first = item * OUTER_TILE_ROWS
                 count = min(OUTER_TILE_ROWS, positions - first)

@@ -296,8 +296,8 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, firs
 
 
 @serial_kernel
-def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, out, offset,
-                      pitch):
+def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, out, offset, pitch,
+                      run_taps, column_skips, tile):
     """A ``ROW_TILE`` x 2-vector tile (output positions of one output row, by two vectors of
     output channels from ``first_column`` on) of ``bias + a @ b``, ``a[i, step] = image[base + i +
     index[step]]``: the positions of an output row at unit column stride sit one element apart in
@@ -306,10 +306,21 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
     straight into channels-first planes, as ``gather_strip_planes``: column r of row i to
     ``out[offset + r * pitch + i]``. 28 accumulators, two B vectors and a broadcast fill the 32
     registers of AVX-512. ``index`` is unsigned, and so are the row numbers added to it (no
-    negative-index wraparound in the loop)."""
+    negative-index wraparound in the loop).
+
+    The steps come in runs of ``run_taps`` (the taps ordered by kernel position (p, q, c): a
+    run is one kernel column q of one kernel row, every channel), and run r's first
+    ``column_skips[r % kernel_width, 0]`` or last ``column_skips[r % kernel_width, 1]`` positions
+    (0 to 2, one side only) read nothing but the zero border left or right of the image: each
+    run takes a loop written for its positions, without those products (oneDNN skips them
+    too). A loop with a test per position measured slower than none (88.7 against 117 GFLOP/s,
+    one thread); five loops written out run the 5x5 "same" layer's 8.6% fewer products in 8.2%
+    less time.
+    """
     lanes = vector_lanes(b_strip)
     width = 2 * lanes
     channels = bias.shape[0]
+    kernel_width = column_skips.shape[1]
     low = vector_load_first(bias, first_column, channels - first_column)
     high = vector_load_first(bias, first_column + lanes, channels - first_column - lanes)
     line = image[base:]
@@ -317,52 +328,228 @@ def gather_row_planes(image, base, index, depth, b_strip, bias, first_column, ou
         c130 = low
     c001 = c011 = c021 = c031 = c041 = c051 = c061 = c071 = c081 = c091 = c101 = c111 = c121 = \
         c131 = high
-    for step in range(depth):
-        k = index[step]
-        b0 = vector_load(b_strip, step * width)
-        b1 = vector_load(b_strip, step * width + lanes)
-        a = line[k]
-        c000 = vector_fma(c000, a, b0)
-        c001 = vector_fma(c001, a, b1)
-        a = line[k + np.uint64(1)]
-        c010 = vector_fma(c010, a, b0)
-        c011 = vector_fma(c011, a, b1)
-        a = line[k + np.uint64(2)]
-        c020 = vector_fma(c020, a, b0)
-        c021 = vector_fma(c021, a, b1)
-        a = line[k + np.uint64(3)]
-        c030 = vector_fma(c030, a, b0)
-        c031 = vector_fma(c031, a, b1)
-        a = line[k + np.uint64(4)]
-        c040 = vector_fma(c040, a, b0)
-        c041 = vector_fma(c041, a, b1)
-        a = line[k + np.uint64(5)]
-        c050 = vector_fma(c050, a, b0)
-        c051 = vector_fma(c051, a, b1)
-        a = line[k + np.uint64(6)]
-        c060 = vector_fma(c060, a, b0)
-        c061 = vector_fma(c061, a, b1)
-        a = line[k + np.uint64(7)]
-        c070 = vector_fma(c070, a, b0)
-        c071 = vector_fma(c071, a, b1)
-        a = line[k + np.uint64(8)]
-        c080 = vector_fma(c080, a, b0)
-        c081 = vector_fma(c081, a, b1)
-        a = line[k + np.uint64(9)]
-        c090 = vector_fma(c090, a, b0)
-        c091 = vector_fma(c091, a, b1)
-        a = line[k + np.uint64(10)]
-        c100 = vector_fma(c100, a, b0)
-        c101 = vector_fma(c101, a, b1)
-        a = line[k + np.uint64(11)]
-        c110 = vector_fma(c110, a, b0)
-        c111 = vector_fma(c111, a, b1)
-        a = line[k + np.uint64(12)]
-        c120 = vector_fma(c120, a, b0)
-        c121 = vector_fma(c121, a, b1)
-        a = line[k + np.uint64(13)]
-        c130 = vector_fma(c130, a, b0)
-        c131 = vector_fma(c131, a, b1)
+    for run in range(depth // run_taps):
+        first = run * run_taps
+        stop = first + run_taps
+        skip_first = column_skips[tile, run % kernel_width, 0]
+        skip_last = column_skips[tile, run % kernel_width, 1]
+        if skip_first == 0 and skip_last == 0:
+            for step in range(first, stop):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line[k]
+                c000 = vector_fma(c000, a, b0)
+                c001 = vector_fma(c001, a, b1)
+                a = line[k + np.uint64(1)]
+                c010 = vector_fma(c010, a, b0)
+                c011 = vector_fma(c011, a, b1)
+                a = line[k + np.uint64(2)]
+                c020 = vector_fma(c020, a, b0)
+                c021 = vector_fma(c021, a, b1)
+                a = line[k + np.uint64(3)]
+                c030 = vector_fma(c030, a, b0)
+                c031 = vector_fma(c031, a, b1)
+                a = line[k + np.uint64(4)]
+                c040 = vector_fma(c040, a, b0)
+                c041 = vector_fma(c041, a, b1)
+                a = line[k + np.uint64(5)]
+                c050 = vector_fma(c050, a, b0)
+                c051 = vector_fma(c051, a, b1)
+                a = line[k + np.uint64(6)]
+                c060 = vector_fma(c060, a, b0)
+                c061 = vector_fma(c061, a, b1)
+                a = line[k + np.uint64(7)]
+                c070 = vector_fma(c070, a, b0)
+                c071 = vector_fma(c071, a, b1)
+                a = line[k + np.uint64(8)]
+                c080 = vector_fma(c080, a, b0)
+                c081 = vector_fma(c081, a, b1)
+                a = line[k + np.uint64(9)]
+                c090 = vector_fma(c090, a, b0)
+                c091 = vector_fma(c091, a, b1)
+                a = line[k + np.uint64(10)]
+                c100 = vector_fma(c100, a, b0)
+                c101 = vector_fma(c101, a, b1)
+                a = line[k + np.uint64(11)]
+                c110 = vector_fma(c110, a, b0)
+                c111 = vector_fma(c111, a, b1)
+                a = line[k + np.uint64(12)]
+                c120 = vector_fma(c120, a, b0)
+                c121 = vector_fma(c121, a, b1)
+                a = line[k + np.uint64(13)]
+                c130 = vector_fma(c130, a, b0)
+                c131 = vector_fma(c131, a, b1)
+        elif skip_first == 1:
+            for step in range(first, stop):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line[k + np.uint64(1)]
+                c010 = vector_fma(c010, a, b0)
+                c011 = vector_fma(c011, a, b1)
+                a = line[k + np.uint64(2)]
+                c020 = vector_fma(c020, a, b0)
+                c021 = vector_fma(c021, a, b1)
+                a = line[k + np.uint64(3)]
+                c030 = vector_fma(c030, a, b0)
+                c031 = vector_fma(c031, a, b1)
+                a = line[k + np.uint64(4)]
+                c040 = vector_fma(c040, a, b0)
+                c041 = vector_fma(c041, a, b1)
+                a = line[k + np.uint64(5)]
+                c050 = vector_fma(c050, a, b0)
+                c051 = vector_fma(c051, a, b1)
+                a = line[k + np.uint64(6)]
+                c060 = vector_fma(c060, a, b0)
+                c061 = vector_fma(c061, a, b1)
+                a = line[k + np.uint64(7)]
+                c070 = vector_fma(c070, a, b0)
+                c071 = vector_fma(c071, a, b1)
+                a = line[k + np.uint64(8)]
+                c080 = vector_fma(c080, a, b0)
+                c081 = vector_fma(c081, a, b1)
+                a = line[k + np.uint64(9)]
+                c090 = vector_fma(c090, a, b0)
+                c091 = vector_fma(c091, a, b1)
+                a = line[k + np.uint64(10)]
+                c100 = vector_fma(c100, a, b0)
+                c101 = vector_fma(c101, a, b1)
+                a = line[k + np.uint64(11)]
+                c110 = vector_fma(c110, a, b0)
+                c111 = vector_fma(c111, a, b1)
+                a = line[k + np.uint64(12)]
+                c120 = vector_fma(c120, a, b0)
+                c121 = vector_fma(c121, a, b1)
+                a = line[k + np.uint64(13)]
+                c130 = vector_fma(c130, a, b0)
+                c131 = vector_fma(c131, a, b1)
+        elif skip_first == 2:
+            for step in range(first, stop):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line[k + np.uint64(2)]
+                c020 = vector_fma(c020, a, b0)
+                c021 = vector_fma(c021, a, b1)
+                a = line[k + np.uint64(3)]
+                c030 = vector_fma(c030, a, b0)
+                c031 = vector_fma(c031, a, b1)
+                a = line[k + np.uint64(4)]
+                c040 = vector_fma(c040, a, b0)
+                c041 = vector_fma(c041, a, b1)
+                a = line[k + np.uint64(5)]
+                c050 = vector_fma(c050, a, b0)
+                c051 = vector_fma(c051, a, b1)
+                a = line[k + np.uint64(6)]
+                c060 = vector_fma(c060, a, b0)
+                c061 = vector_fma(c061, a, b1)
+                a = line[k + np.uint64(7)]
+                c070 = vector_fma(c070, a, b0)
+                c071 = vector_fma(c071, a, b1)
+                a = line[k + np.uint64(8)]
+                c080 = vector_fma(c080, a, b0)
+                c081 = vector_fma(c081, a, b1)
+                a = line[k + np.uint64(9)]
+                c090 = vector_fma(c090, a, b0)
+                c091 = vector_fma(c091, a, b1)
+                a = line[k + np.uint64(10)]
+                c100 = vector_fma(c100, a, b0)
+                c101 = vector_fma(c101, a, b1)
+                a = line[k + np.uint64(11)]
+                c110 = vector_fma(c110, a, b0)
+                c111 = vector_fma(c111, a, b1)
+                a = line[k + np.uint64(12)]
+                c120 = vector_fma(c120, a, b0)
+                c121 = vector_fma(c121, a, b1)
+                a = line[k + np.uint64(13)]
+                c130 = vector_fma(c130, a, b0)
+                c131 = vector_fma(c131, a, b1)
+        elif skip_last == 1:
+            for step in range(first, stop):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line[k]
+                c000 = vector_fma(c000, a, b0)
+                c001 = vector_fma(c001, a, b1)
+                a = line[k + np.uint64(1)]
+                c010 = vector_fma(c010, a, b0)
+                c011 = vector_fma(c011, a, b1)
+                a = line[k + np.uint64(2)]
+                c020 = vector_fma(c020, a, b0)
+                c021 = vector_fma(c021, a, b1)
+                a = line[k + np.uint64(3)]
+                c030 = vector_fma(c030, a, b0)
+                c031 = vector_fma(c031, a, b1)
+                a = line[k + np.uint64(4)]
+                c040 = vector_fma(c040, a, b0)
+                c041 = vector_fma(c041, a, b1)
+                a = line[k + np.uint64(5)]
+                c050 = vector_fma(c050, a, b0)
+                c051 = vector_fma(c051, a, b1)
+                a = line[k + np.uint64(6)]
+                c060 = vector_fma(c060, a, b0)
+                c061 = vector_fma(c061, a, b1)
+                a = line[k + np.uint64(7)]
+                c070 = vector_fma(c070, a, b0)
+                c071 = vector_fma(c071, a, b1)
+                a = line[k + np.uint64(8)]
+                c080 = vector_fma(c080, a, b0)
+                c081 = vector_fma(c081, a, b1)
+                a = line[k + np.uint64(9)]
+                c090 = vector_fma(c090, a, b0)
+                c091 = vector_fma(c091, a, b1)
+                a = line[k + np.uint64(10)]
+                c100 = vector_fma(c100, a, b0)
+                c101 = vector_fma(c101, a, b1)
+                a = line[k + np.uint64(11)]
+                c110 = vector_fma(c110, a, b0)
+                c111 = vector_fma(c111, a, b1)
+                a = line[k + np.uint64(12)]
+                c120 = vector_fma(c120, a, b0)
+                c121 = vector_fma(c121, a, b1)
+        else:
+            for step in range(first, stop):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line[k]
+                c000 = vector_fma(c000, a, b0)
+                c001 = vector_fma(c001, a, b1)
+                a = line[k + np.uint64(1)]
+                c010 = vector_fma(c010, a, b0)
+                c011 = vector_fma(c011, a, b1)
+                a = line[k + np.uint64(2)]
+                c020 = vector_fma(c020, a, b0)
+                c021 = vector_fma(c021, a, b1)
+                a = line[k + np.uint64(3)]
+                c030 = vector_fma(c030, a, b0)
+                c031 = vector_fma(c031, a, b1)
+                a = line[k + np.uint64(4)]
+                c040 = vector_fma(c040, a, b0)
+                c041 = vector_fma(c041, a, b1)
+                a = line[k + np.uint64(5)]
+                c050 = vector_fma(c050, a, b0)
+                c051 = vector_fma(c051, a, b1)
+                a = line[k + np.uint64(6)]
+                c060 = vector_fma(c060, a, b0)
+                c061 = vector_fma(c061, a, b1)
+                a = line[k + np.uint64(7)]
+                c070 = vector_fma(c070, a, b0)
+                c071 = vector_fma(c071, a, b1)
+                a = line[k + np.uint64(8)]
+                c080 = vector_fma(c080, a, b0)
+                c081 = vector_fma(c081, a, b1)
+                a = line[k + np.uint64(9)]
+                c090 = vector_fma(c090, a, b0)
+                c091 = vector_fma(c091, a, b1)
+                a = line[k + np.uint64(10)]
+                c100 = vector_fma(c100, a, b0)
+                c101 = vector_fma(c101, a, b1)
+                a = line[k + np.uint64(11)]
+                c110 = vector_fma(c110, a, b0)
+                c111 = vector_fma(c111, a, b1)
     low_offset = offset + first_column * pitch
     high_offset = low_offset + lanes * pitch
     low_count = channels - first_column
