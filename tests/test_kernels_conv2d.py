@@ -316,6 +316,28 @@ ROW_TILE_GEOMETRIES = [
 ]
 
 
+@pytest.mark.parametrize("height, top, out_height, stride, dilation, kernel_height, taps_per_row, strip", [
+    (14, 2, 14, 1, 1, 5, 160, 8), (14, 1, 14, 1, 1, 3, 96, 8), (14, 2, 14, 1, 1, 5, 160, 6),
+    (9, 1, 5, 2, 1, 3, 27, 8), (7, 3, 7, 1, 1, 7, 21, 8), (8, 2, 8, 1, 2, 3, 6, 4),
+    (3, 0, 1, 1, 1, 3, 3, 8), (5, -1, 3, 1, 1, 1, 2, 4), (2, 4, 9, 1, 1, 3, 3, 8)])
+def test_kernel_row_positions_cover_every_row_read(height, top, out_height, stride, dilation,
+                                                   kernel_height, taps_per_row, strip):
+    """Each strip's run of positions against the output rows where one of its taps' kernel rows
+    reads an image row: the run starts at the first and stops after the last (rows of 3
+    positions)."""
+    out_width = 3
+    first, stop = conv2d_module.kernel_row_positions(height, top, out_height, out_width, stride,
+                                                     dilation, kernel_height, taps_per_row, strip)
+    taps = kernel_height * taps_per_row
+    assert first.shape == stop.shape == (-(-taps // strip),)
+    for index in range(first.shape[0]):
+        kernel_rows = {tap // taps_per_row for tap in range(index * strip, min(taps, (index + 1) * strip))}
+        rows = [i for i in range(out_height)
+                if any(top <= i * stride + p * dilation < top + height for p in kernel_rows)]
+        expected = (rows[0] * out_width, (rows[-1] + 1) * out_width) if rows else (0, 0)
+        assert (first[index], stop[index]) == expected, index
+
+
 @pytest.mark.parametrize("width, left, column_step, row_width, dilation, kernel_width", [
     (14, 2, 1, 14, 1, 5), (28, 2, 1, 28, 1, 5), (15, 1, 1, 15, 1, 3), (14, 3, 1, 14, 1, 7),
     (14, 7, 1, 14, 1, 15), (16, 0, 1, 14, 1, 3), (18, 2, 1, 18, 2, 3), (7, 2, 2, 14, 1, 4),
