@@ -48,6 +48,8 @@ its first layer (25 taps; one output row in its input gradient; the gathered til
 the gathered matrix products for its second (800 or 1600 taps, 64 or 32 output rows), by 1.2
 to 1.6 times over the old 4 x 4 dot-product im2col kernels.
 """
+import functools
+
 import numpy as np
 from numba import prange
 
@@ -208,6 +210,9 @@ def kernel_row_steps(height, top, row_step, out_height, out_width, stride_h, dil
             np.repeat(stop_kernel_row * steps_per_row, out_width).astype(np.int64))
 
 
+# Cached: a function of the geometry alone, and its loop over strips took 0.7 ms of the reference
+# CNN's step. Callers only read the arrays.
+@functools.lru_cache(maxsize=256)
 def kernel_row_positions(height, top, out_height, out_width, stride_h, dilation_h, kernel_height,
                          taps_per_row, strip_taps):
     """(first, stop), a value per strip of ``strip_taps`` taps ordered by kernel row
@@ -235,6 +240,7 @@ def kernel_row_positions(height, top, out_height, out_width, stride_h, dilation_
     return first, stop
 
 
+@functools.lru_cache(maxsize=256)  # a function of the geometry alone; callers only read it
 def row_tile_column_skips(width, left, column_step, row_width, dilation_w, kernel_width):
     """(row tiles, kernel_width, 2): for each ``ROW_TILE``-position tile of an output row (the
     last one ending at the row's end) and each kernel column q, how many of the tile's first and
