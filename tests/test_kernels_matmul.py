@@ -74,7 +74,9 @@ def test_matmul_edge_shapes(rows, depth, columns, dtype):
 @pytest.mark.parametrize("a_layout, b_layout", LAYOUT_PAIRS)
 @pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (17, 33, 7), (3, 17, 127),
                                                   (100, 65, 33), (9, 100, 16), (129, 300, 65),
-                                                  (65, 1100, 100), (33, 257, 48)])
+                                                  (65, 1100, 100), (33, 257, 48),
+                                                  # two slabs and two panels per thread
+                                                  (40, 600, 900)])
 def test_matmul_layouts(rows, depth, columns, a_layout, b_layout, dtype):
     generator = np.random.default_rng(rows + depth + columns)
     a = make_matrix((rows, depth), dtype, a_layout, generator)

@@ -22,7 +22,7 @@ The product is two parallel regions:
    strides, so any layout works, and a is the small operand of the products that matter;
 2. one part per thread, of output columns (of rows too when there are fewer column strips than
    threads), so every output element has one writer and the threads get equal shares. For each
-   panel of at most ``OUTER_COLUMN_CHUNK`` column strips and each slab of k, the part packs B,
+   panel of column strips (at most ``PANEL_BYTES``) and each slab of k, the part packs B,
    the panel's strips of ``b[k0:k1]`` in ``[step, column]`` order (512 KiB at most, so it stays in
    L2), then runs the micro-kernel over each of its row strips (the packed A slab stays in L1)
    and each column strip of the panel. The first slab stores the tile, later slabs add to out.
@@ -96,13 +96,17 @@ OUTER_TILE_ROWS = 8 if REGISTER_COUNT >= 32 else 6
 OUTER_TILE_VECTORS = 2
 # The smaller tile a last strip of few rows takes (the convolutions' tiles).
 HALF_TILE_ROWS = 4
-# Longest slab of k per packed panel (slabs are evened out): a column strip's slab, 256 steps of
-# 128 bytes, is 32 KiB; 128 to 1024 measured alike.
-OUTER_DEPTH_BLOCK = 256
-# Column strips per packed panel: 16 strips of a 256-step slab are 512 KiB, half of L2. Each
-# packed A strip is reused from L1 across a panel's strips, so wider panels read A less often:
-# 16 measured faster than 8 or 4 at 2048 x 2048.
-OUTER_COLUMN_CHUNK = 16
+# Longest slab of k per packed panel (slabs are evened out). Each micro-kernel call runs a slab
+# and then stores (or adds) its tile: 512 steps against 256 took the linear layer's x @ W.T
+# (100x3136 @ 3136x1024) and g @ W about 5% faster single-threaded (Zen 4), the square products
+# alike (one-slab calls of 64, 128, 242 and 512 steps: 89, 99, 106 and 109 GFLOP/s).
+OUTER_DEPTH_BLOCK = 512
+# A packed panel holds at most PANEL_BYTES (half of L2), as many column strips as fit at the
+# slab's depth and at most MAX_COLUMN_CHUNK: 8 strips of a 512-step slab, 16 of 256. Each packed
+# A strip is reused from L1 across a panel's strips, so wider panels read A less often: 16
+# measured faster than 8 or 4 at 2048 x 2048 with 256-step slabs.
+PANEL_BYTES = 512 * 1024
+MAX_COLUMN_CHUNK = 16
 
 # --- outer-product path -------------------------------------------------------------------------
 
@@ -288,10 +292,12 @@ def blocked_matmul(a, b, out):
     row_parts = min(row_strips, (threads + column_parts - 1) // column_parts)
     parts = row_parts * column_parts
     largest_part = (column_strips + column_parts - 1) // column_parts
-    largest_chunk = min(OUTER_COLUMN_CHUNK, largest_part)
     # Even slabs: no short last slab.
     slabs = (depth + OUTER_DEPTH_BLOCK - 1) // OUTER_DEPTH_BLOCK
     slab = (depth + slabs - 1) // slabs
+    # As many column strips per panel as fit PANEL_BYTES (L2's half) at this slab's depth.
+    column_chunk = max(1, min(MAX_COLUMN_CHUNK, PANEL_BYTES // (slab * width * a.itemsize)))
+    largest_chunk = min(column_chunk, largest_part)
     panels = np.empty((parts, largest_chunk, slab * width), a.dtype)
     for part in prange(parts):
         row_part = part // column_parts
@@ -300,7 +306,7 @@ def blocked_matmul(a, b, out):
         last_row_strip = (row_part + 1) * row_strips // row_parts
         part_first = column_part * column_strips // column_parts
         part_strips = (column_part + 1) * column_strips // column_parts - part_first
-        chunks = (part_strips + OUTER_COLUMN_CHUNK - 1) // OUTER_COLUMN_CHUNK
+        chunks = (part_strips + column_chunk - 1) // column_chunk
         panel = panels[part]
         for chunk in range(chunks):
             first_column_strip = part_first + chunk * part_strips // chunks
