@@ -316,26 +316,33 @@ ROW_TILE_GEOMETRIES = [
 ]
 
 
-@pytest.mark.parametrize("height, top, out_height, stride, dilation, kernel_height, taps_per_row, strip", [
-    (14, 2, 14, 1, 1, 5, 160, 8), (14, 1, 14, 1, 1, 3, 96, 8), (14, 2, 14, 1, 1, 5, 160, 6),
-    (9, 1, 5, 2, 1, 3, 27, 8), (7, 3, 7, 1, 1, 7, 21, 8), (8, 2, 8, 1, 2, 3, 6, 4),
-    (3, 0, 1, 1, 1, 3, 3, 8), (5, -1, 3, 1, 1, 1, 2, 4), (2, 4, 9, 1, 1, 3, 3, 8)])
-def test_kernel_row_positions_cover_every_row_read(height, top, out_height, stride, dilation,
-                                                   kernel_height, taps_per_row, strip):
-    """Each strip's run of positions against the output rows where one of its taps' kernel rows
-    reads an image row: the run starts at the first and stops after the last (rows of 3
-    positions)."""
-    out_width = 3
-    first, stop = conv2d_module.kernel_row_positions(height, top, out_height, out_width, stride,
-                                                     dilation, kernel_height, taps_per_row, strip)
-    taps = kernel_height * taps_per_row
-    assert first.shape == stop.shape == (-(-taps // strip),)
-    for index in range(first.shape[0]):
-        kernel_rows = {tap // taps_per_row for tap in range(index * strip, min(taps, (index + 1) * strip))}
+@pytest.mark.parametrize("height, width, top, left, out_height, out_width, stride, dilation, kernel, "
+                         "channels, strip", [
+    (14, 14, 2, 2, 14, 14, 1, 1, 5, 32, 8), (14, 14, 1, 1, 14, 14, 1, 1, 3, 32, 8),
+    (14, 14, 2, 2, 14, 14, 1, 1, 5, 32, 6), (9, 9, 1, 1, 5, 5, 2, 1, 3, 9, 8),
+    (7, 7, 3, 3, 7, 7, 1, 1, 7, 3, 8), (8, 6, 2, 1, 8, 6, 1, 2, 3, 2, 4), (3, 3, 0, 0, 1, 1, 1, 1, 3, 1, 8),
+    (5, 4, -1, 0, 3, 2, 1, 1, 1, 2, 4), (2, 2, 4, 4, 9, 9, 1, 1, 3, 1, 8)])
+def test_weight_gradient_runs_cover_every_position_read(height, width, top, left, out_height,
+                                                        out_width, stride, dilation, kernel,
+                                                        channels, strip):
+    """Each strip's runs of output rows and columns against those where one of its taps (ordered
+    (p, q, c)) reads the image: from the first to past the last."""
+    first_rows, stop_rows, first_columns, stop_columns = conv2d_module.weight_gradient_runs(
+        height, width, top, left, out_height, out_width, stride, stride, dilation, dilation,
+        kernel, kernel, channels, strip)
+    taps = kernel * kernel * channels
+    assert first_rows.shape == stop_rows.shape == first_columns.shape == (-(-taps // strip),)
+    for index in range(first_rows.shape[0]):
+        strip_taps = range(index * strip, min(taps, (index + 1) * strip))
+        kernel_rows = {tap // (kernel * channels) for tap in strip_taps}
+        kernel_columns = {tap // channels % kernel for tap in strip_taps}
         rows = [i for i in range(out_height)
                 if any(top <= i * stride + p * dilation < top + height for p in kernel_rows)]
-        expected = (rows[0] * out_width, (rows[-1] + 1) * out_width) if rows else (0, 0)
-        assert (first[index], stop[index]) == expected, index
+        columns = [j for j in range(out_width)
+                   if any(left <= j * stride + q * dilation < left + width for q in kernel_columns)]
+        assert (first_rows[index], stop_rows[index]) == ((rows[0], rows[-1] + 1) if rows else (0, 0))
+        assert ((first_columns[index], stop_columns[index])
+                == ((columns[0], columns[-1] + 1) if columns else (0, 0)))
 
 
 @pytest.mark.parametrize("width, left, column_step, row_width, dilation, kernel_width", [

@@ -210,34 +210,51 @@ def kernel_row_steps(height, top, row_step, out_height, out_width, stride_h, dil
             np.repeat(stop_kernel_row * steps_per_row, out_width).astype(np.int64))
 
 
-# Cached: a function of the geometry alone, and its loop over strips took 0.7 ms of the reference
-# CNN's step. Callers only read the arrays.
-@functools.lru_cache(maxsize=256)
-def kernel_row_positions(height, top, out_height, out_width, stride_h, dilation_h, kernel_height,
-                         taps_per_row, strip_taps):
-    """(first, stop), a value per strip of ``strip_taps`` taps ordered by kernel row
-    (``taps_per_row`` a row): the run of an image's output positions (whole output rows) where
-    some kernel row of the strip reads a row of the image (its ``height`` rows at padded rows
-    ``top`` on) rather than the zero border above or below it. The weight gradient sums each
-    strip over these positions only; a strip whose rows reach none has an empty run.
+def _reads_image(size, start, out_size, stride, dilation, kernel_size):
+    """(kernel_size, out_size) booleans: whether kernel index p of output i reads the image (its
+    ``size`` rows or columns at padded ``start`` on) rather than the zero border."""
+    read = (np.arange(kernel_size).reshape(-1, 1) * dilation
+            + np.arange(out_size).reshape(1, -1) * stride)
+    return (read >= start) & (read < start + size)
 
-    A 5x5 "same" convolution on 14x14 reads the border at 6 of each output column's 70 (kernel
-    row, output row) pairs (8.6% of its products)."""
-    window_top = np.arange(out_height) * stride_h
-    rows = np.arange(kernel_height).reshape(-1, 1) * dilation_h + window_top.reshape(1, -1)
-    reads_image = (rows >= top) & (rows < top + height)  # (kernel row, output row)
-    taps = kernel_height * taps_per_row
+
+def _strip_runs(reads_image, tap_kernel_index, strip_taps):
+    """(first, stop) per strip of ``strip_taps`` taps: from the first to past the last output
+    index that some tap of the strip (kernel index ``tap_kernel_index[tap]``) reads the image at
+    (indices between, if any, add zeros); (0, 0) where none does."""
+    taps = tap_kernel_index.shape[0]
     strips = -(-taps // strip_taps)
     first = np.zeros(strips, np.int64)
     stop = np.zeros(strips, np.int64)
     for strip in range(strips):
-        kernel_rows = slice(strip * strip_taps // taps_per_row,
-                            (min(taps, (strip + 1) * strip_taps) - 1) // taps_per_row + 1)
-        output_rows = np.flatnonzero(reads_image[kernel_rows].any(axis=0))
-        if output_rows.size:  # from the first to the last (rows between, if any, add zeros)
-            first[strip] = output_rows[0] * out_width
-            stop[strip] = (output_rows[-1] + 1) * out_width
+        kernel_indices = np.unique(tap_kernel_index[strip * strip_taps:(strip + 1) * strip_taps])
+        outputs = np.flatnonzero(reads_image[kernel_indices].any(axis=0))
+        if outputs.size:
+            first[strip], stop[strip] = outputs[0], outputs[-1] + 1
     return first, stop
+
+
+# Cached (a function of the geometry alone: the loop over strips took 0.7 ms of the reference
+# CNN's step); callers only read the arrays.
+@functools.lru_cache(maxsize=256)
+def weight_gradient_runs(height, width, top, left, out_height, out_width, stride_h, stride_w,
+                         dilation_h, dilation_w, kernel_height, kernel_width, channels, strip_taps):
+    """(first rows, stop rows, first columns, stop columns), a value per strip of ``strip_taps``
+    taps ordered by kernel position (p, q, c): the output rows, and in each the output columns,
+    where some tap of the strip reads the image (its ``height`` x ``width`` at padded (``top``,
+    ``left``)) rather than the zero border around it. The weight gradient sums each strip over
+    these positions of every image only; a strip that reaches none has an empty run.
+
+    A 5x5 "same" convolution on 14x14 reads the border at 6 of the 70 (kernel row, output row)
+    pairs, and as many columns: 16% of its products."""
+    taps = np.arange(kernel_height * kernel_width * channels)
+    first_rows, stop_rows = _strip_runs(
+        _reads_image(height, top, out_height, stride_h, dilation_h, kernel_height),
+        taps // (kernel_width * channels), strip_taps)
+    first_columns, stop_columns = _strip_runs(
+        _reads_image(width, left, out_width, stride_w, dilation_w, kernel_width),
+        taps // channels % kernel_width, strip_taps)
+    return first_rows, stop_rows, first_columns, stop_columns
 
 
 @functools.lru_cache(maxsize=256)  # a function of the geometry alone; callers only read it
@@ -437,20 +454,20 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
         conv_direct.weight_gradient(padded, grad_out, dilation_h, grad_weight)
         return
     # Exact positions only (never the wide grid, whose zeros between strided outputs would meet
-    # an inf in x as 0 * inf = NaN), for any stride and dilation. The taps ordered by kernel row
-    # (p, c, q): a strip of taps then shares its kernel rows, and skips in each image the output
-    # rows where they read the zero border above or below it (kernel_row_positions).
-    by_kernel_row = np.ascontiguousarray(offsets.reshape(channels, kernel_height, kernel_width)
-                                         .transpose(1, 0, 2)).reshape(-1)
-    first_positions, stop_positions = kernel_row_positions(
-        x.shape[2], pad_top, out_height, out_width, stride_h, dilation_h, kernel_height,
-        channels * kernel_width, im2col.OUTER_TILE_ROWS)
+    # an inf in x as 0 * inf = NaN), for any stride and dilation. The taps ordered by kernel
+    # position (p, q, c): a strip of taps then shares its kernel positions, and skips in each
+    # image the output rows and columns where they read the zero border (weight_gradient_runs).
+    by_position = np.ascontiguousarray(offsets.reshape(channels, kernel_height, kernel_width)
+                                       .transpose(1, 2, 0)).reshape(-1)
+    runs = weight_gradient_runs(x.shape[2], x.shape[3], pad_top, pad_left, out_height, out_width,
+                                stride_h, stride_w, dilation_h, dilation_w, kernel_height,
+                                kernel_width, channels, im2col.OUTER_TILE_ROWS)
     sums = np.empty((out_channels, offsets.shape[0]), grad_weight.dtype)
     positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w, np.uint64)
     im2col.gather_correlate_gradients(np.ascontiguousarray(x), pad_top, pad_left, padded_height, padded_width,
                                       np.ascontiguousarray(grad_out).reshape(batch, out_channels, -1),
-                                      by_kernel_row, positions, first_positions, stop_positions, sums)
-    grad_weight[...] = sums.reshape(out_channels, kernel_height, channels, kernel_width).transpose(0, 2, 1, 3)
+                                      by_position, positions, out_width, *runs, sums)
+    grad_weight[...] = sums.reshape(out_channels, kernel_height, kernel_width, channels).transpose(0, 3, 1, 2)
 
 
 @cpu_kernel

@@ -315,16 +315,18 @@ def pack_transposed(lines, packed, first_step):
 
 @cpu_kernel
 def gather_correlate_gradients(source, top, left, padded_height, padded_width, grad_out,
-                               tap_offsets, position_offsets, strip_first_positions,
-                               strip_stop_positions, grad_weight):
+                               tap_offsets, position_offsets, out_width, strip_first_rows,
+                               strip_stop_rows, strip_first_columns, strip_stop_columns,
+                               grad_weight):
     """``grad_weight[r, k] = sum_n sum_s grad_out[n, r, s] * padded[n, tap_offsets[k] +
     position_offsets[s]]``, ``padded`` the source zero-bordered: (taps, R) tiles, the taps' lines
     gathered from the images, the shared dimension the positions of every image.
 
     The taps of strip t (``OUTER_TILE_ROWS`` of them) read nothing but zero border at an image's
-    positions outside ``strip_first_positions[t]`` to ``strip_stop_positions[t]`` (the output rows
-    their kernel rows reach, ``conv2d.kernel_row_positions``): each image's run of positions is
-    summed from there to there (``gather_tile``'s periods).
+    output rows outside ``strip_first_rows[t]`` to ``strip_stop_rows[t]`` and columns outside
+    ``strip_first_columns[t]`` to ``strip_stop_columns[t]`` (``conv2d.weight_gradient_runs``):
+    each image's positions are summed over those only (``gather_tile``'s periods: an image, and
+    in it an output row of ``out_width`` positions).
 
     One part of the batch per thread, each into its own partial sums, added in part order at the
     end. A part takes its images a chunk at a time (about ``CHUNK_POSITIONS`` positions), padded
@@ -375,9 +377,11 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
                                next_stop * gradient_size, tap_strip, tap_strips)
                 first = tap_strip * OUTER_TILE_ROWS
                 gather_strip(images, tap_offsets, first, min(OUTER_TILE_ROWS, taps - first),
-                             chunk_offsets, depth, positions, strip_first_positions[tap_strip],
-                             strip_stop_positions[tap_strip], packed, sums, first,
-                             chunk_start > first_image)
+                             chunk_offsets, depth, positions,
+                             strip_first_rows[tap_strip] * out_width,
+                             strip_stop_rows[tap_strip] * out_width, out_width,
+                             strip_first_columns[tap_strip], strip_stop_columns[tap_strip], packed,
+                             sums, first, chunk_start > first_image)
     for tap in prange(taps):
         for r in range(rows):
             total = partial[0, tap, r]

@@ -46,7 +46,7 @@ ROW_TILE = 14 if REGISTER_COUNT >= 32 else 0
 
 @serial_kernel
 def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth,
-                period, period_first, period_stop, b_strip, start_low, start_high):
+                period, period_first, period_stop, row_period, row_first, row_stop, b_strip, start_low, start_high):
     """The outer-product register tile on a gathered A: the accumulators (row i's pair ``c{i}0,
     c{i}1``) of an ``OUTER_TILE_ROWS`` x 2-vector tile of ``start + a @ b`` (rows 6 and 7 left at
     their start on a 6-row target), each row's pair starting from
@@ -54,10 +54,12 @@ def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, i
     ``b_strip[step * width + j]`` is packed as in the matmul. ``index`` is unsigned (no
     negative-index wraparound in the loop).
 
-    The steps summed are ``period_first`` to ``period_stop`` of each ``period`` of the ``depth``
-    (every step: ``depth, depth, 0, depth``): the weight gradient's steps are its images'
-    positions, and its taps of kernel rows that read the zero border above or below the image
-    skip those output rows in every image (``im2col.gather_correlate_gradients``)."""
+    The steps summed are, in each ``period`` of the ``depth``, steps ``period_first`` to
+    ``period_stop``, and of those, in each ``row_period``, steps ``row_first`` to ``row_stop``
+    (every step: ``depth, depth, 0, depth, depth, 0, depth``): the weight gradient's steps are
+    its images' positions (an image a period, an output row a row period), and its taps of a
+    kernel position that reads the zero border above, below, left or right of the image skip
+    those output rows and columns in every image (``im2col.gather_correlate_gradients``)."""
     lanes = vector_lanes(b_strip)
     width = 2 * lanes
     line0 = image[base0:]
@@ -71,41 +73,43 @@ def gather_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, i
     c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = start_low
     c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = start_high
     for period_start in range(0, depth, max(period, 1)):
-        for step in range(period_start + period_first, min(period_start + period_stop, depth)):
-            k = index[step]
-            b0 = vector_load(b_strip, step * width)
-            b1 = vector_load(b_strip, step * width + lanes)
-            a = line0[k]
-            c00 = vector_fma(c00, a, b0)
-            c01 = vector_fma(c01, a, b1)
-            a = line1[k]
-            c10 = vector_fma(c10, a, b0)
-            c11 = vector_fma(c11, a, b1)
-            a = line2[k]
-            c20 = vector_fma(c20, a, b0)
-            c21 = vector_fma(c21, a, b1)
-            a = line3[k]
-            c30 = vector_fma(c30, a, b0)
-            c31 = vector_fma(c31, a, b1)
-            a = line4[k]
-            c40 = vector_fma(c40, a, b0)
-            c41 = vector_fma(c41, a, b1)
-            a = line5[k]
-            c50 = vector_fma(c50, a, b0)
-            c51 = vector_fma(c51, a, b1)
-            if OUTER_TILE_ROWS > 6:
-                a = line6[k]
-                c60 = vector_fma(c60, a, b0)
-                c61 = vector_fma(c61, a, b1)
-                a = line7[k]
-                c70 = vector_fma(c70, a, b0)
-                c71 = vector_fma(c71, a, b1)
+        for row_start in range(period_start + period_first, min(period_start + period_stop, depth),
+                               max(row_period, 1)):
+            for step in range(row_start + row_first, min(row_start + row_stop, depth)):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line0[k]
+                c00 = vector_fma(c00, a, b0)
+                c01 = vector_fma(c01, a, b1)
+                a = line1[k]
+                c10 = vector_fma(c10, a, b0)
+                c11 = vector_fma(c11, a, b1)
+                a = line2[k]
+                c20 = vector_fma(c20, a, b0)
+                c21 = vector_fma(c21, a, b1)
+                a = line3[k]
+                c30 = vector_fma(c30, a, b0)
+                c31 = vector_fma(c31, a, b1)
+                a = line4[k]
+                c40 = vector_fma(c40, a, b0)
+                c41 = vector_fma(c41, a, b1)
+                a = line5[k]
+                c50 = vector_fma(c50, a, b0)
+                c51 = vector_fma(c51, a, b1)
+                if OUTER_TILE_ROWS > 6:
+                    a = line6[k]
+                    c60 = vector_fma(c60, a, b0)
+                    c61 = vector_fma(c61, a, b1)
+                    a = line7[k]
+                    c70 = vector_fma(c70, a, b0)
+                    c71 = vector_fma(c71, a, b1)
     return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71)
 
 
 @serial_kernel
 def gather_half_tile(image, base0, base1, base2, base3, index, depth, period, period_first,
-                     period_stop, b_strip, start_low, start_high):
+                     period_stop, row_period, row_first, row_stop, b_strip, start_low, start_high):
     """``gather_tile`` on four rows, for a last strip of at most four: eight accumulators still
     cover the FMA latency, and the strip costs half the work of a padded eight-row one (196
     positions are 24 1/2 strips)."""
@@ -118,28 +122,30 @@ def gather_half_tile(image, base0, base1, base2, base3, index, depth, period, pe
     c00 = c10 = c20 = c30 = start_low
     c01 = c11 = c21 = c31 = start_high
     for period_start in range(0, depth, max(period, 1)):
-        for step in range(period_start + period_first, min(period_start + period_stop, depth)):
-            k = index[step]
-            b0 = vector_load(b_strip, step * width)
-            b1 = vector_load(b_strip, step * width + lanes)
-            a = line0[k]
-            c00 = vector_fma(c00, a, b0)
-            c01 = vector_fma(c01, a, b1)
-            a = line1[k]
-            c10 = vector_fma(c10, a, b0)
-            c11 = vector_fma(c11, a, b1)
-            a = line2[k]
-            c20 = vector_fma(c20, a, b0)
-            c21 = vector_fma(c21, a, b1)
-            a = line3[k]
-            c30 = vector_fma(c30, a, b0)
-            c31 = vector_fma(c31, a, b1)
+        for row_start in range(period_start + period_first, min(period_start + period_stop, depth),
+                               max(row_period, 1)):
+            for step in range(row_start + row_first, min(row_start + row_stop, depth)):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                b1 = vector_load(b_strip, step * width + lanes)
+                a = line0[k]
+                c00 = vector_fma(c00, a, b0)
+                c01 = vector_fma(c01, a, b1)
+                a = line1[k]
+                c10 = vector_fma(c10, a, b0)
+                c11 = vector_fma(c11, a, b1)
+                a = line2[k]
+                c20 = vector_fma(c20, a, b0)
+                c21 = vector_fma(c21, a, b1)
+                a = line3[k]
+                c30 = vector_fma(c30, a, b0)
+                c31 = vector_fma(c31, a, b1)
     return (c00, c01, c10, c11, c20, c21, c30, c31)
 
 
 @serial_kernel
 def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                        depth, period, period_first, period_stop, b_strip, out, first_row,
+                        depth, period, period_first, period_stop, row_period, row_first, row_stop, b_strip, out, first_row,
                         first_column, accumulate):
     """``gather_tile`` from zero into rows ``first_row`` on, columns ``first_column`` on, of out
     (``+=`` when accumulating): rows past out's end and columns past its width are dropped."""
@@ -148,7 +154,8 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
      c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
                                                            base4, base5, base6, base7, index,
                                                            depth, period, period_first,
-                                                           period_stop, b_strip, zero, zero)
+                                                           period_stop, row_period, row_first,
+                                                           row_stop, b_strip, zero, zero)
     store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
                       accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
                       c40, c41, c50, c51, c60, c61, c70, c71)
@@ -156,12 +163,13 @@ def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, 
 
 @serial_kernel
 def gather_half_kernel(image, base0, base1, base2, base3, index, depth, period, period_first,
-                       period_stop, b_strip, out, first_row, first_column, accumulate):
+                       period_stop, row_period, row_first, row_stop, b_strip, out, first_row, first_column, accumulate):
     """``gather_micro_kernel`` on four rows (``gather_half_tile``)."""
     zero = vector_zero(b_strip)
     c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(image, base0, base1, base2, base3,
                                                               index, depth, period, period_first,
-                                                              period_stop, b_strip, zero, zero)
+                                                              period_stop, row_period, row_first,
+                                                              row_stop, b_strip, zero, zero)
     # Rows 4 to 7 do not exist: the row count keeps them from being stored.
     store_vector_tile(out, first_row, first_column, min(HALF_TILE_ROWS, out.shape[0] - first_row),
                       accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
@@ -171,7 +179,7 @@ def gather_half_kernel(image, base0, base1, base2, base3, index, depth, period, 
 
 @serial_kernel
 def gather_narrow_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth,
-                       period, period_first, period_stop, b_strip, start):
+                       period, period_first, period_stop, row_period, row_first, row_stop, b_strip, start):
     """``gather_tile`` one vector wide, for a last column strip of at most one vector of columns (16
     output channels on AVX-512, where the 2-vector tile multiplies zeros half the time):
     ``OUTER_TILE_ROWS`` accumulators from ``start``, one B load per step."""
@@ -187,30 +195,33 @@ def gather_narrow_tile(image, base0, base1, base2, base3, base4, base5, base6, b
     line7 = image[base7:]
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = start
     for period_start in range(0, depth, max(period, 1)):
-        for step in range(period_start + period_first, min(period_start + period_stop, depth)):
-            k = index[step]
-            b0 = vector_load(b_strip, step * width)
-            c0 = vector_fma(c0, line0[k], b0)
-            c1 = vector_fma(c1, line1[k], b0)
-            c2 = vector_fma(c2, line2[k], b0)
-            c3 = vector_fma(c3, line3[k], b0)
-            c4 = vector_fma(c4, line4[k], b0)
-            c5 = vector_fma(c5, line5[k], b0)
-            if OUTER_TILE_ROWS > 6:
-                c6 = vector_fma(c6, line6[k], b0)
-                c7 = vector_fma(c7, line7[k], b0)
+        for row_start in range(period_start + period_first, min(period_start + period_stop, depth),
+                               max(row_period, 1)):
+            for step in range(row_start + row_first, min(row_start + row_stop, depth)):
+                k = index[step]
+                b0 = vector_load(b_strip, step * width)
+                c0 = vector_fma(c0, line0[k], b0)
+                c1 = vector_fma(c1, line1[k], b0)
+                c2 = vector_fma(c2, line2[k], b0)
+                c3 = vector_fma(c3, line3[k], b0)
+                c4 = vector_fma(c4, line4[k], b0)
+                c5 = vector_fma(c5, line5[k], b0)
+                if OUTER_TILE_ROWS > 6:
+                    c6 = vector_fma(c6, line6[k], b0)
+                    c7 = vector_fma(c7, line7[k], b0)
     return (c0, c1, c2, c3, c4, c5, c6, c7)
 
 
 @serial_kernel
 def gather_narrow_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                         depth, period, period_first, period_stop, b_strip, out, first_row,
+                         depth, period, period_first, period_stop, row_period, row_first, row_stop, b_strip, out, first_row,
                          first_column, accumulate):
     """``gather_micro_kernel`` on ``gather_narrow_tile``."""
     zero = vector_zero(b_strip)
     c0, c1, c2, c3, c4, c5, c6, c7 = gather_narrow_tile(image, base0, base1, base2, base3, base4, base5,
                                                         base6, base7, index, depth, period,
-                                                        period_first, period_stop, b_strip, zero)
+                                                        period_first, period_stop, row_period,
+                                                        row_first, row_stop, b_strip, zero)
     # The second vector of each row is past out's last column: the store masks it off.
     store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
                       accumulate, c0, zero, c1, zero, c2, zero, c3, zero,
@@ -218,11 +229,11 @@ def gather_narrow_kernel(image, base0, base1, base2, base3, base4, base5, base6,
 
 
 @serial_kernel
-def gather_strip(image, bases, first, count, index, depth, period, period_first, period_stop,
+def gather_strip(image, bases, first, count, index, depth, period, period_first, period_stop, row_period, row_first, row_stop,
                  b_packed, out, first_row, accumulate):
     """Every column strip of the strip whose rows gather from ``bases[first:first +
-    OUTER_TILE_ROWS]`` (the last base repeated past ``count``), over steps ``period_first`` to
-    ``period_stop`` of each ``period`` (``gather_tile``)."""
+    OUTER_TILE_ROWS]`` (the last base repeated past ``count``), over the steps the period
+    arguments name (``gather_tile``)."""
     last = first + count - 1
     base0 = bases[first]
     base1 = bases[min(first + 1, last)]
@@ -236,16 +247,17 @@ def gather_strip(image, bases, first, count, index, depth, period, period_first,
     for column_strip in range(b_packed.shape[0]):
         if count > HALF_TILE_ROWS and out.shape[1] - column_strip * width <= width // 2:
             gather_narrow_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                                 depth, period, period_first, period_stop, b_packed[column_strip],
+                                 depth, period, period_first, period_stop, row_period, row_first, row_stop, b_packed[column_strip],
                                  out, first_row, column_strip * width, accumulate)
             continue
         if count <= HALF_TILE_ROWS:
             gather_half_kernel(image, base0, base1, base2, base3, index, depth, period,
-                               period_first, period_stop, b_packed[column_strip], out, first_row,
+                               period_first, period_stop, row_period, row_first, row_stop,
+                               b_packed[column_strip], out, first_row,
                                column_strip * width, accumulate)
             continue
         gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                            depth, period, period_first, period_stop, b_packed[column_strip], out,
+                            depth, period, period_first, period_stop, row_period, row_first, row_stop, b_packed[column_strip], out,
                             first_row, column_strip * width, accumulate)
 
 
@@ -286,14 +298,14 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, firs
         if count > HALF_TILE_ROWS and channels - low_column <= lanes:  # the strip's second vector is empty
             c00, c10, c20, c30, c40, c50, c60, c70 = gather_narrow_tile(
                 image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth, depth, 0,
-                depth, b_strip, start_low)
+                depth, depth, 0, depth, b_strip, start_low)
             store_columns(out, low_offset, pitch, stored, channels - low_column,
                           c00, c10, c20, c30, c40, c50, c60, c70)
             continue
         if count <= HALF_TILE_ROWS:
             c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
-                image, base0, base1, base2, base3, index, depth, depth, 0, depth, b_strip, start_low,
-                start_high)
+                image, base0, base1, base2, base3, index, depth, depth, 0, depth, depth, 0, depth, b_strip,
+                start_low, start_high)
             # Rows past count are masked off (or, with room after the strip, stored and written over
             # later): the last four vectors only fill the eight.
             store_columns(out, low_offset, pitch, stored, channels - low_column,
@@ -304,8 +316,9 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, firs
         (c00, c01, c10, c11, c20, c21, c30, c31,
          c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
                                                                base4, base5, base6, base7, index,
-                                                               depth, depth, 0, depth, b_strip,
-                                                               start_low, start_high)
+                                                               depth, depth, 0, depth, depth, 0,
+                                                               depth, b_strip, start_low,
+                                                               start_high)
         store_columns(out, low_offset, pitch, stored, channels - low_column,
                       c00, c10, c20, c30, c40, c50, c60, c70)
         store_columns(out, high_offset, pitch, stored, channels - high_column,
