@@ -126,6 +126,7 @@ def correlate_planes(padded, weights, bias, offsets, padded_width, row_step, col
                         out_row[j] = row_bias + wide_row[start + j * column_step]
 
 
+@functools.lru_cache(maxsize=256)  # a function of the geometry alone; callers only read it
 def tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width, dilation_h,
                 dilation_w):
     """Flattened channels-first buffer offset of every tap (c, p, q), in the weight's C order."""
@@ -188,6 +189,7 @@ def packed_columns(weight):
     return packed.reshape(strips, taps * width)
 
 
+@functools.lru_cache(maxsize=256)  # a function of the geometry alone; callers only read it
 def kernel_row_steps(height, top, row_step, out_height, out_width, stride_h, dilation_h,
                      kernel_height, steps_per_row):
     """(first_steps, stop_steps), each a value per output position: with the taps ordered by
@@ -288,6 +290,7 @@ def row_tile_column_skips(width, left, column_step, row_width, dilation_w, kerne
     return np.ascontiguousarray(skips.astype(np.int64))
 
 
+@functools.lru_cache(maxsize=256)  # a function of the geometry alone; callers only read it
 def position_offsets(out_height, out_width, padded_width, stride_h, stride_w, dtype):
     """Offset of every output position's window in a padded plane, row-major."""
     row = np.arange(out_height).reshape(-1, 1) * (stride_h * padded_width)
