@@ -259,12 +259,11 @@ CHECKED_HELPERS = {
     conv2d_module: ["correlate_planes"],
     conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums", "spread_into"],
     conv_phases_module: ["interleave_phases"],
-    im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_micro_kernel",
-                          "gather_half_kernel", "gather_strip", "gather_strip_planes", "gather_row_planes",
-                          "gather_row_planes_narrow", "gather_narrow_tile",
-                          "gather_narrow_kernel"],
+    im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_strip",
+                          "gather_strip_planes", "gather_row_planes", "gather_row_planes_narrow",
+                          "gather_narrow_tile"],
     im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "gather_row_planes_narrow",
-                    "row_tile_strips", "spread_into", "pad_image",
+                    "row_tile_strips", "spread_into",
                     "prefetch_share", "pack_transposed", "gather_correlate", "gather_correlate_gradients"],
 }
 

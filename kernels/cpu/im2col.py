@@ -161,17 +161,6 @@ def spread_into(source, top, left, row_step, column_step, target):
 
 
 @serial_kernel
-def pad_image(source, top, left, row_step, column_step, target):
-    """``target[c, top + i * row_step, left + j * column_step] = source[c, i, j]``, zero
-    elsewhere (``spread_into`` on a zeroed target)."""
-    flat = target.reshape(target.size)
-    zero = target.dtype.type(0)
-    for index in range(target.size):
-        flat[index] = zero
-    spread_into(source, top, left, row_step, column_step, target)
-
-
-@serial_kernel
 def prefetch_share(flat, start, stop, part, parts):
     """Prefetch share ``part`` of ``parts`` of ``flat[start:stop]``, a line at a time."""
     first = start + (stop - start) * part // parts
@@ -348,6 +337,8 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
             chunk_offsets[m * positions + s] = position_offsets[s] + m * plane_size
     parts = max(1, min(thread_count(), batch))
     partial = np.zeros((parts, taps, rows), grad_out.dtype)
+    # An int64 step of 1, not the literal 1: Numba would compile spread_into for the literal too.
+    unit_step = np.int64(1)
     image_size = channels * source.shape[2] * source.shape[3]
     flat_source = source.reshape(batch * image_size)
     gradient_size = rows * positions
@@ -356,14 +347,15 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
         first_image = part * batch // parts
         last_image = (part + 1) * batch // parts
         packed = np.zeros((column_strips, chunk * positions * width), grad_out.dtype)
-        padded = np.empty((chunk, channels, padded_height, padded_width), grad_out.dtype)
+        # Zeroed once: image m of every chunk is spread into the same slot, whose border stays zero.
+        padded = np.zeros((chunk, channels, padded_height, padded_width), grad_out.dtype)
         images = padded.reshape(chunk * plane_size)
         sums = partial[part]
         for chunk_start in range(first_image, last_image, chunk):
             count = min(chunk, last_image - chunk_start)
             for m in range(count):
                 n = chunk_start + m
-                pad_image(source[n], top, left, 1, 1, padded[m])
+                spread_into(source[n], top, left, unit_step, unit_step, padded[m])
                 # B: the image's output gradient transposed, (positions, R) by strips of R.
                 pack_transposed(grad_out[n], packed, m * positions)
             depth = count * positions
@@ -382,7 +374,7 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
                              strip_stop_rows[tap_strip] * out_width, out_width,
                              strip_first_columns[tap_strip], strip_stop_columns[tap_strip], packed,
                              sums, first, chunk_start > first_image)
-    for tap in prange(taps):
+    for tap in range(taps):
         for r in range(rows):
             total = partial[0, tap, r]
             for part in range(1, parts):

@@ -4,10 +4,9 @@ with A gathered, never packed: row i of a tile reads ``image[base_i + index[step
 - ``gather_tile``: ``OUTER_TILE_ROWS`` rows x 2 vectors (8 rows, sixteen accumulators, with 32
   vector registers; 6 rows, twelve, with 16), the rank-1 update of each step two vector loads of
   the packed B, a gathered scalar per row and two fused multiply-adds per row;
-  ``gather_half_tile`` the same on four rows; ``gather_micro_kernel`` / ``gather_half_kernel``
-  store (or add) them into a (rows, columns) output (``gather_narrow_tile`` / ``_kernel``: one
-  vector wide, for a last column strip of at most a vector), and ``gather_strip`` runs a strip of rows
-  across every column strip (the weight gradient's tile);
+  ``gather_half_tile`` the same on four rows (``gather_narrow_tile``: one vector wide, for a
+  last column strip of at most a vector), and ``gather_strip`` runs a strip of rows across every
+  column strip, stored (or added) into a (rows, columns) output (the weight gradient's tile);
 - ``gather_strip_planes``: the same strips plus the bias, stored straight into NCHW planes;
 - ``gather_row_planes``: 14 positions of one output row x 2 vectors (28 accumulators) with one
   base pointer, the forward's tile at unit column stride, where there are 32 vector registers;
@@ -144,40 +143,6 @@ def gather_half_tile(image, base0, base1, base2, base3, index, depth, period, pe
 
 
 @serial_kernel
-def gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                        depth, period, period_first, period_stop, row_period, row_first, row_stop, b_strip, out, first_row,
-                        first_column, accumulate):
-    """``gather_tile`` from zero into rows ``first_row`` on, columns ``first_column`` on, of out
-    (``+=`` when accumulating): rows past out's end and columns past its width are dropped."""
-    zero = vector_zero(b_strip)
-    (c00, c01, c10, c11, c20, c21, c30, c31,
-     c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
-                                                           base4, base5, base6, base7, index,
-                                                           depth, period, period_first,
-                                                           period_stop, row_period, row_first,
-                                                           row_stop, b_strip, zero, zero)
-    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
-                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
-                      c40, c41, c50, c51, c60, c61, c70, c71)
-
-
-@serial_kernel
-def gather_half_kernel(image, base0, base1, base2, base3, index, depth, period, period_first,
-                       period_stop, row_period, row_first, row_stop, b_strip, out, first_row, first_column, accumulate):
-    """``gather_micro_kernel`` on four rows (``gather_half_tile``)."""
-    zero = vector_zero(b_strip)
-    c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(image, base0, base1, base2, base3,
-                                                              index, depth, period, period_first,
-                                                              period_stop, row_period, row_first,
-                                                              row_stop, b_strip, zero, zero)
-    # Rows 4 to 7 do not exist: the row count keeps them from being stored.
-    store_vector_tile(out, first_row, first_column, min(HALF_TILE_ROWS, out.shape[0] - first_row),
-                      accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
-                      zero, zero, zero, zero, zero, zero, zero, zero)
-
-
-
-@serial_kernel
 def gather_narrow_tile(image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth,
                        period, period_first, period_stop, row_period, row_first, row_stop, b_strip, start):
     """``gather_tile`` one vector wide, for a last column strip of at most one vector of columns (16
@@ -213,27 +178,16 @@ def gather_narrow_tile(image, base0, base1, base2, base3, base4, base5, base6, b
 
 
 @serial_kernel
-def gather_narrow_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                         depth, period, period_first, period_stop, row_period, row_first, row_stop, b_strip, out, first_row,
-                         first_column, accumulate):
-    """``gather_micro_kernel`` on ``gather_narrow_tile``."""
-    zero = vector_zero(b_strip)
-    c0, c1, c2, c3, c4, c5, c6, c7 = gather_narrow_tile(image, base0, base1, base2, base3, base4, base5,
-                                                        base6, base7, index, depth, period,
-                                                        period_first, period_stop, row_period,
-                                                        row_first, row_stop, b_strip, zero)
-    # The second vector of each row is past out's last column: the store masks it off.
-    store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
-                      accumulate, c0, zero, c1, zero, c2, zero, c3, zero,
-                      c4, zero, c5, zero, c6, zero, c7, zero)
-
-
-@serial_kernel
-def gather_strip(image, bases, first, count, index, depth, period, period_first, period_stop, row_period, row_first, row_stop,
-                 b_packed, out, first_row, accumulate):
+def gather_strip(image, bases, first, count, index, depth, period, period_first, period_stop,
+                 row_period, row_first, row_stop, b_packed, out, first_row, accumulate):
     """Every column strip of the strip whose rows gather from ``bases[first:first +
     OUTER_TILE_ROWS]`` (the last base repeated past ``count``), over the steps the period
-    arguments name (``gather_tile``)."""
+    arguments name (``gather_tile``), from zero into rows ``first_row`` on of out (``+=`` when
+    accumulating): rows past out's end and columns past its width are dropped.
+
+    The tiles are called and stored here rather than through a compiled helper each: every level
+    of helpers makes LLVM compile all the code under it once more (a cold start paid about 2 s
+    for such a level on Zen 3)."""
     last = first + count - 1
     base0 = bases[first]
     base1 = bases[min(first + 1, last)]
@@ -244,23 +198,34 @@ def gather_strip(image, bases, first, count, index, depth, period, period_first,
     base6 = bases[min(first + 6, last)]
     base7 = bases[min(first + 7, last)]
     width = 2 * vector_lanes(b_packed)
+    zero = vector_zero(b_packed)
     for column_strip in range(b_packed.shape[0]):
-        if count > HALF_TILE_ROWS and out.shape[1] - column_strip * width <= width // 2:
-            gather_narrow_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                                 depth, period, period_first, period_stop, row_period, row_first, row_stop, b_packed[column_strip],
-                                 out, first_row, column_strip * width, accumulate)
-            continue
-        if count <= HALF_TILE_ROWS:
-            gather_half_kernel(image, base0, base1, base2, base3, index, depth, period,
-                               period_first, period_stop, row_period, row_first, row_stop,
-                               b_packed[column_strip], out, first_row,
-                               column_strip * width, accumulate)
-            continue
-        gather_micro_kernel(image, base0, base1, base2, base3, base4, base5, base6, base7, index,
-                            depth, period, period_first, period_stop, row_period, row_first, row_stop, b_packed[column_strip], out,
-                            first_row, column_strip * width, accumulate)
-
-
+        b_strip = b_packed[column_strip]
+        first_column = column_strip * width
+        if count > HALF_TILE_ROWS and out.shape[1] - first_column <= width // 2:
+            # One vector wide; the second vector of each row is past out's last column (masked off).
+            c0, c1, c2, c3, c4, c5, c6, c7 = gather_narrow_tile(
+                image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth, period,
+                period_first, period_stop, row_period, row_first, row_stop, b_strip, zero)
+            store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
+                              accumulate, c0, zero, c1, zero, c2, zero, c3, zero,
+                              c4, zero, c5, zero, c6, zero, c7, zero)
+        elif count <= HALF_TILE_ROWS:
+            c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
+                image, base0, base1, base2, base3, index, depth, period, period_first, period_stop,
+                row_period, row_first, row_stop, b_strip, zero, zero)
+            # Rows 4 to 7 do not exist: the row count keeps them from being stored.
+            store_vector_tile(out, first_row, first_column, min(HALF_TILE_ROWS, out.shape[0] - first_row),
+                              accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                              zero, zero, zero, zero, zero, zero, zero, zero)
+        else:
+            (c00, c01, c10, c11, c20, c21, c30, c31,
+             c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(
+                image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth, period,
+                period_first, period_stop, row_period, row_first, row_stop, b_strip, zero, zero)
+            store_vector_tile(out, first_row, first_column, min(OUTER_TILE_ROWS, out.shape[0] - first_row),
+                              accumulate, c00, c01, c10, c11, c20, c21, c30, c31,
+                              c40, c41, c50, c51, c60, c61, c70, c71)
 
 
 @serial_kernel
@@ -287,6 +252,9 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, firs
     lanes = vector_lanes(b_packed)
     width = 2 * lanes
     channels = bias.shape[0]
+    # Every step: periods (depth, 0, depth), the zero an int64 like the weight gradient's. A literal
+    # 0 is a type of its own to Numba: each tile compiled a second time for it (2 s of a cold start).
+    step_zero = np.int64(0)
     for column_strip in range(b_packed.shape[0]):
         b_strip = b_packed[column_strip][first_step * width:]
         low_column = column_strip * width
@@ -297,14 +265,14 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, firs
         high_offset = offset + high_column * pitch + first
         if count > HALF_TILE_ROWS and channels - low_column <= lanes:  # the strip's second vector is empty
             c00, c10, c20, c30, c40, c50, c60, c70 = gather_narrow_tile(
-                image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth, depth, 0,
-                depth, depth, 0, depth, b_strip, start_low)
+                image, base0, base1, base2, base3, base4, base5, base6, base7, index, depth, depth, step_zero,
+                depth, depth, step_zero, depth, b_strip, start_low)
             store_columns(out, low_offset, pitch, stored, channels - low_column,
                           c00, c10, c20, c30, c40, c50, c60, c70)
             continue
         if count <= HALF_TILE_ROWS:
             c00, c01, c10, c11, c20, c21, c30, c31 = gather_half_tile(
-                image, base0, base1, base2, base3, index, depth, depth, 0, depth, depth, 0, depth, b_strip,
+                image, base0, base1, base2, base3, index, depth, depth, step_zero, depth, depth, step_zero, depth, b_strip,
                 start_low, start_high)
             # Rows past count are masked off (or, with room after the strip, stored and written over
             # later): the last four vectors only fill the eight.
@@ -316,7 +284,7 @@ def gather_strip_planes(image, bases, first, count, index, depth, b_packed, firs
         (c00, c01, c10, c11, c20, c21, c30, c31,
          c40, c41, c50, c51, c60, c61, c70, c71) = gather_tile(image, base0, base1, base2, base3,
                                                                base4, base5, base6, base7, index,
-                                                               depth, depth, 0, depth, depth, 0,
+                                                               depth, depth, step_zero, depth, depth, step_zero,
                                                                depth, b_strip, start_low,
                                                                start_high)
         store_columns(out, low_offset, pitch, stored, channels - low_column,
