@@ -329,6 +329,11 @@ def copy_first(source, index, count, target, target_index):
     simd.vector_store_first(target, target_index, value, count)
 
 
+def copy_part(source, index, count, target, target_index):
+    """The whole vector stored: the lanes past ``count`` must have loaded as zeros."""
+    simd.vector_store(target, target_index, simd.vector_load_part(source, index, count))
+
+
 def fused_multiply_add(accumulator, scale, values, target):
     total = simd.vector_fma(simd.vector_load(accumulator, 0), scale,
                                      simd.vector_load(values, 0))
@@ -361,16 +366,21 @@ def test_vector_intrinsics(dtype):
     source = np.arange(3 * lanes + 8, dtype=dtype)
     strided = np.arange(2 * (3 * lanes + 8), dtype=dtype)[::2]
     load, first = compiled(copy_vector, False), compiled(copy_first, False)
+    part = compiled(copy_part, False)
     for array in (source, strided):
         target = np.zeros(lanes, dtype)
         load(array, 5, target)
         np.testing.assert_array_equal(target, array[5:5 + lanes])
-        for count in (-1, 0, 3, lanes, lanes + 2):
-            target = np.full(lanes + 4, -1, dtype)
-            first(array, 7, count, target, 2)
+        for count in (-1, 0, 3, lanes - 1, lanes, lanes + 2):
             expected = np.full(lanes + 4, -1, dtype)
             written = min(max(count, 0), lanes)
             expected[2:2 + written] = array[7:7 + written]
+            target = np.full(lanes + 4, -1, dtype)
+            first(array, 7, count, target, 2)
+            np.testing.assert_array_equal(target, expected)
+            target = np.full(lanes + 4, -1, dtype)
+            part(array, 7, count, target, 2)
+            expected[2 + written:2 + lanes] = 0
             np.testing.assert_array_equal(target, expected)
     target = np.zeros(lanes, dtype)
     compiled(fused_multiply_add, False)(source[:lanes], dtype(3), source[lanes:2 * lanes], target)
@@ -404,6 +414,12 @@ def test_vector_intrinsics_check_bounds_in_twins():
         first(source, length - count + 1, count, target, 0)
     with pytest.raises(IndexError):
         first(source, 0, lanes, target, 1)
+    part = compiled(copy_part, True)
+    part(source, length - count, count, target, 0)
+    part(source, length - lanes, lanes + 1, target, 0)
+    for index, part_count in ((length - count + 1, count), (length - lanes + 1, lanes), (-1, lanes)):
+        with pytest.raises(IndexError):
+            part(source, index, part_count, target, 0)
     matrix = np.arange(12.0).reshape(3, 4)
     row_twin = compiled(copy_row, True)
     target = np.zeros(4)

@@ -43,7 +43,7 @@ from .simd import (
     vector_add,
     vector_fma,
     vector_load,
-    vector_load_first,
+    vector_load_part,
     vector_multiply_add,
     vector_store,
     vector_lanes,
@@ -92,6 +92,7 @@ def direct_correlate(source, top, left, padded_height, padded_width, packed, bia
     plane_size = out_height * out_width
     flat_out = out.reshape(batch * rows * plane_size)
     parts = max(1, min(thread_count(), tasks))
+    unit_step = np.int64(1)  # not the literal 1, which would compile spread_into once more for it
     for part in prange(parts):
         padded = np.zeros((channels, padded_height, padded_width), out.dtype)
         image = padded.reshape(image_size)
@@ -99,7 +100,7 @@ def direct_correlate(source, top, left, padded_height, padded_width, packed, bia
         for task in range((part * tasks) // parts, ((part + 1) * tasks) // parts):
             n = task // groups
             if n != spread_image:
-                spread_into(source[n], top, left, 1, 1, padded)
+                spread_into(source[n], top, left, unit_step, unit_step, padded)
                 spread_image = n
             group = task % groups
             first = group * FORWARD_CHANNELS
@@ -260,39 +261,39 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
                             count = out_width - j
                             for i in range(out_height):
                                 at = first * plane + i * out_width + j
-                                a0 = vector_load_first(gradient, at, count)
-                                a1 = vector_load_first(gradient, at + plane, count)
+                                a0 = vector_load_part(gradient, at, count)
+                                a1 = vector_load_part(gradient, at + plane, count)
                                 a2 = a3 = a0
                                 if GRADIENT_CHANNELS > 2:
-                                    a2 = vector_load_first(gradient, at + 2 * plane, count)
-                                    a3 = vector_load_first(gradient, at + 3 * plane, count)
+                                    a2 = vector_load_part(gradient, at + 2 * plane, count)
+                                    a3 = vector_load_part(gradient, at + 3 * plane, count)
                                 line = image
                                 at = row0 + i * padded_width + j
-                                v = vector_load_first(line, at, count)
+                                v = vector_load_part(line, at, count)
                                 s00 = vector_multiply_add(s00, a0, v)
                                 s10 = vector_multiply_add(s10, a1, v)
                                 if GRADIENT_CHANNELS > 2:
                                     s20 = vector_multiply_add(s20, a2, v)
                                     s30 = vector_multiply_add(s30, a3, v)
-                                v = vector_load_first(line, at + 1, count)
+                                v = vector_load_part(line, at + 1, count)
                                 s01 = vector_multiply_add(s01, a0, v)
                                 s11 = vector_multiply_add(s11, a1, v)
                                 if GRADIENT_CHANNELS > 2:
                                     s21 = vector_multiply_add(s21, a2, v)
                                     s31 = vector_multiply_add(s31, a3, v)
-                                v = vector_load_first(line, at + 2, count)
+                                v = vector_load_part(line, at + 2, count)
                                 s02 = vector_multiply_add(s02, a0, v)
                                 s12 = vector_multiply_add(s12, a1, v)
                                 if GRADIENT_CHANNELS > 2:
                                     s22 = vector_multiply_add(s22, a2, v)
                                     s32 = vector_multiply_add(s32, a3, v)
-                                v = vector_load_first(line, at + 3, count)
+                                v = vector_load_part(line, at + 3, count)
                                 s03 = vector_multiply_add(s03, a0, v)
                                 s13 = vector_multiply_add(s13, a1, v)
                                 if GRADIENT_CHANNELS > 2:
                                     s23 = vector_multiply_add(s23, a2, v)
                                     s33 = vector_multiply_add(s33, a3, v)
-                                v = vector_load_first(line, at + 4, count)
+                                v = vector_load_part(line, at + 4, count)
                                 s04 = vector_multiply_add(s04, a0, v)
                                 s14 = vector_multiply_add(s14, a1, v)
                                 if GRADIENT_CHANNELS > 2:
