@@ -467,9 +467,13 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
                                 kernel_width, channels, im2col.OUTER_TILE_ROWS)
     sums = np.empty((out_channels, offsets.shape[0]), grad_weight.dtype)
     positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w, np.uint64)
-    im2col.gather_correlate_gradients(np.ascontiguousarray(x), pad_top, pad_left, padded_height, padded_width,
+    chunk_offsets, padded_parts, packed_parts, partial = im2col.gradient_scratch(
+        batch, channels, padded_height, padded_width, out_channels, positions, offsets.shape[0],
+        grad_weight.dtype)
+    im2col.gather_correlate_gradients(np.ascontiguousarray(x), pad_top, pad_left,
                                       np.ascontiguousarray(grad_out).reshape(batch, out_channels, -1),
-                                      by_position, positions, out_width, *runs, sums)
+                                      by_position, chunk_offsets, out_width, *runs, padded_parts,
+                                      packed_parts, partial, sums)
     grad_weight[...] = sums.reshape(out_channels, kernel_height, kernel_width, channels).transpose(0, 3, 1, 2)
 
 

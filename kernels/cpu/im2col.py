@@ -87,6 +87,7 @@ Now forward 8.8, input gradient 8.9, weight gradient 9.2 ms single-threaded (e35
 and input gradient (oneDNN 4.8 and 4.8). The input gradient's image (64 channels, 83 KiB
 padded) does not fit L1.
 """
+import numba
 import numpy as np
 from numba import prange
 
@@ -303,10 +304,9 @@ def pack_transposed(lines, packed, first_step):
 
 
 @cpu_kernel
-def gather_correlate_gradients(source, top, left, padded_height, padded_width, grad_out,
-                               tap_offsets, position_offsets, out_width, strip_first_rows,
-                               strip_stop_rows, strip_first_columns, strip_stop_columns,
-                               grad_weight):
+def gather_correlate_gradients(source, top, left, grad_out, tap_offsets, chunk_offsets, out_width,
+                               strip_first_rows, strip_stop_rows, strip_first_columns,
+                               strip_stop_columns, padded_parts, packed_parts, partial, grad_weight):
     """``grad_weight[r, k] = sum_n sum_s grad_out[n, r, s] * padded[n, tap_offsets[k] +
     position_offsets[s]]``, ``padded`` the source zero-bordered: (taps, R) tiles, the taps' lines
     gathered from the images, the shared dimension the positions of every image.
@@ -320,36 +320,33 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
     One part of the batch per thread, each into its own partial sums, added in part order at the
     end. A part takes its images a chunk at a time (about ``CHUNK_POSITIONS`` positions), padded
     end to end into one buffer, so that each micro-kernel call runs over a whole chunk.
+
+    The scratch arrays come from ``gradient_scratch`` (allocated outside: see there), one of each
+    per part: ``padded_parts`` (parts, chunk, channels, padded height, padded width) and
+    ``packed_parts`` (parts, R strips, chunk * positions * width) and ``partial`` (parts, taps, R)
+    zero; ``chunk_offsets`` the position offsets of a chunk's images, ``position_offsets[s] + m *
+    padded image size`` for image m.
     """
-    batch, channels = source.shape[0], source.shape[1]
+    batch = source.shape[0]
     rows, positions = grad_out.shape[1], grad_out.shape[2]
     taps = tap_offsets.shape[0]
-    lanes = VECTOR_BYTES // grad_out.itemsize
-    width = 2 * lanes
-    column_strips = (rows + width - 1) // width
     tap_strips = (taps + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
-    plane_size = channels * padded_height * padded_width
-    chunk = max(1, min(batch, CHUNK_POSITIONS // max(positions, 1)))
-    # The chunk's position offsets: image m of the chunk sits m * plane_size further on.
-    chunk_offsets = np.empty(chunk * positions, position_offsets.dtype)
-    for m in range(chunk):
-        for s in range(positions):
-            chunk_offsets[m * positions + s] = position_offsets[s] + m * plane_size
-    parts = max(1, min(thread_count(), batch))
-    partial = np.zeros((parts, taps, rows), grad_out.dtype)
+    parts, chunk = padded_parts.shape[0], padded_parts.shape[1]
+    chunk_size = padded_parts[0].size
     # An int64 step of 1, not the literal 1: Numba would compile spread_into for the literal too.
     unit_step = np.int64(1)
-    image_size = channels * source.shape[2] * source.shape[3]
+    image_size = source.shape[1] * source.shape[2] * source.shape[3]
     flat_source = source.reshape(batch * image_size)
     gradient_size = rows * positions
     flat_gradient = grad_out.reshape(batch * gradient_size)
     for part in prange(parts):
         first_image = part * batch // parts
         last_image = (part + 1) * batch // parts
-        packed = np.zeros((column_strips, chunk * positions * width), grad_out.dtype)
-        # Zeroed once: image m of every chunk is spread into the same slot, whose border stays zero.
-        padded = np.zeros((chunk, channels, padded_height, padded_width), grad_out.dtype)
-        images = padded.reshape(chunk * plane_size)
+        packed = packed_parts[part]
+        # Zero at the start: image m of every chunk is spread into the same slot, whose border
+        # stays zero.
+        padded = padded_parts[part]
+        images = padded.reshape(chunk_size)
         sums = partial[part]
         for chunk_start in range(first_image, last_image, chunk):
             count = min(chunk, last_image - chunk_start)
@@ -374,9 +371,30 @@ def gather_correlate_gradients(source, top, left, padded_height, padded_width, g
                              strip_stop_rows[tap_strip] * out_width, out_width,
                              strip_first_columns[tap_strip], strip_stop_columns[tap_strip], packed,
                              sums, first, chunk_start > first_image)
+    # The parts' sums added in a plain loop: a second parfor cost the cold compile about 0.6 s.
     for tap in range(taps):
         for r in range(rows):
             total = partial[0, tap, r]
             for part in range(1, parts):
                 total += partial[part, tap, r]
             grad_weight[r, tap] = total
+
+
+def gradient_scratch(batch, channels, padded_height, padded_width, rows, position_offsets, taps,
+                     dtype):
+    """The scratch arrays of ``gather_correlate_gradients`` (its arguments after the strip runs),
+    one of each per thread, made here rather than in the kernel: NumPy's allocations compiled into
+    the kernel made its cold compile longer (the kernel without its tiles, helpers and sums, Zen
+    3: 4.2 s with its four allocations, 1.8 s without)."""
+    positions = position_offsets.shape[0]
+    parts = max(1, min(numba.get_num_threads(), batch))
+    chunk = max(1, min(batch, CHUNK_POSITIONS // max(positions, 1)))
+    width = 2 * (VECTOR_BYTES // np.dtype(dtype).itemsize)
+    column_strips = (rows + width - 1) // width
+    image_size = channels * padded_height * padded_width
+    chunk_offsets = (position_offsets[None, :]
+                     + (np.arange(chunk) * image_size).astype(position_offsets.dtype)[:, None])
+    return (chunk_offsets.reshape(-1),
+            np.zeros((parts, chunk, channels, padded_height, padded_width), dtype),
+            np.zeros((parts, column_strips, chunk * positions * width), dtype),
+            np.zeros((parts, taps, rows), dtype))  # zero: the sums of an empty batch
