@@ -370,7 +370,8 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
         column_skips = row_tile_column_skips(source.shape[3], left, spread_w, row_width, dilation_w,
                                              kernel_width)
         im2col.gather_correlate(np.ascontiguousarray(source), top, left, spread_h, spread_w,
-                                padded_height, padded_width, packed_columns(by_kernel_position),
+                                im2col.padded_scratch(channels, padded_height, padded_width, out.dtype),
+                                packed_columns(by_kernel_position),
                                 bias, taps, positions, first_steps, stop_steps, row_width, channels,
                                 column_skips, out.reshape(batch, rows, -1))
     else:

@@ -34,12 +34,11 @@ forward 0.9-1.1 ms (the wide-grid ``correlate_planes``: 2.4-3.0), weight gradien
 import numpy as np
 from numba import prange
 
-from .im2col import spread_into
+from .im2col import padded_scratch, spread_into
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
     REGISTER_COUNT,
     VECTOR_BYTES,
-    thread_count,
     vector_add,
     vector_fma,
     vector_load,
@@ -62,8 +61,7 @@ GRADIENT_TAPS = 5
 
 
 @cpu_kernel
-def direct_correlate(source, top, left, padded_height, padded_width, packed, bias, tap_offsets,
-                     ones, out):
+def direct_correlate(source, top, left, padded_parts, packed, bias, tap_offsets, ones, out):
     """``out[n, o, i, j] = bias[o] + sum_k packed[o // F, k, o % F] * flat[i * W + j +
     tap_offsets[k]]``, F = ``FORWARD_CHANNELS``, ``flat`` image n of ``source`` placed at (``top``,
     ``left``) in a zero (C, padded_height, padded_width = W) buffer read as one line (``W`` at least
@@ -76,25 +74,28 @@ def direct_correlate(source, top, left, padded_height, padded_width, packed, bia
     table read per tap in the inner loop (a table each for channel, row and column, indexed in 2-D,
     spent more instructions on addresses than on the sixteen or eight multiply-adds).
 
-    One part of the (image, channel group) tasks per thread, a contiguous run; each part zeroes one
-    padded buffer and spreads each of its images into it (``im2col.spread_into``), where a padded
-    copy of the whole batch made before (several MiB for a transposed convolution's sub-pixel
-    correlation) cost as much as the kernel, and twice that where the copy came from memory.
+    One part of the (image, channel group) tasks per thread, a contiguous run; each part spreads
+    each of its images (``im2col.spread_into``) into its own zero padded buffer,
+    ``padded_parts[part]`` (threads, C, padded_height, padded_width, made by the caller:
+    ``im2col.padded_scratch``), where a padded copy of the whole batch made before (several MiB
+    for a transposed convolution's sub-pixel correlation) cost as much as the kernel, and twice
+    that where the copy came from memory.
     """
     batch, rows, out_height, out_width = out.shape
     channels = source.shape[1]
     groups, taps = packed.shape[0], packed.shape[1]
-    image_size = channels * padded_height * padded_width
+    padded_width = padded_parts.shape[3]
+    image_size = padded_parts[0].size
     lanes = ones.shape[0]
     second = np.uint64(lanes)  # the tile's second vector, lanes further on (unsigned, as offsets)
     chunks = (out_width + 2 * lanes - 1) // (2 * lanes)
     tasks = batch * groups
     plane_size = out_height * out_width
     flat_out = out.reshape(batch * rows * plane_size)
-    parts = max(1, min(thread_count(), tasks))
+    parts = max(1, min(padded_parts.shape[0], tasks))
     unit_step = np.int64(1)  # not the literal 1, which would compile spread_into once more for it
     for part in prange(parts):
-        padded = np.zeros((channels, padded_height, padded_width), out.dtype)
+        padded = padded_parts[part]
         image = padded.reshape(image_size)
         spread_image = -1
         for task in range((part * tasks) // parts, ((part + 1) * tasks) // parts):
@@ -214,7 +215,7 @@ def add_tap_sums(sums, at, live, t0, t1, t2, t3, t4):
 
 @cpu_kernel
 def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilation_h, lanes_like,
-                           partial):
+                           task_sums, partial):
     """``partial[chunk, o, (c, p, q)] = sum over the chunk's images n, i, j of grad_out[n, o, i, j]
     * padded[n, c, i + p * dilation_h, j + q]`` (column dilation 1).
 
@@ -222,6 +223,8 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
     ``reach + vectors * lanes`` columns wide, ``reach`` the last column any 5-tap block reads
     (``gradient_reach``); ``lanes_like`` is any 1-D array one vector long (it gives the lane
     count); chunk c covers images ``c * N // chunks`` up to ``(c + 1) * N // chunks``.
+    ``task_sums`` (tasks, ``GRADIENT_CHANNELS`` * taps * lanes), zero, holds each task's per-lane
+    sums (made by the caller: an allocation in the kernel lengthens its cold compile).
     """
     batch, rows, out_height, out_width = grad_out.shape
     channels, padded_height, padded_width = padded.shape[1], padded.shape[2], padded.shape[3]
@@ -239,7 +242,7 @@ def direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilati
         own = (task % groups) * GRADIENT_CHANNELS
         first = min(own, rows - GRADIENT_CHANNELS)
         # Per-lane sums: (channel in group, tap), one vector each.
-        sums = np.zeros(GRADIENT_CHANNELS * pitch, partial.dtype)
+        sums = task_sums[task]
         for n in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
             # Flat views, rows reached by offsets: the group's channels' rows sit at constant
             # multiples of the plane, a block's five taps at constant column offsets, so the
@@ -358,7 +361,8 @@ def forward(source, top, left, padded_height, padded_width, weight, bias, dilati
     tap_offsets = ((tap_channel * padded_height + tap_row) * padded_width
                    + tap_column).astype(np.uint64)
     result = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
-    direct_correlate(np.ascontiguousarray(source), top, left, padded_height, padded_width, packed,
+    direct_correlate(np.ascontiguousarray(source), top, left,
+                     padded_scratch(channels, padded_height, padded_width, out.dtype), packed,
                      bias_packed, tap_offsets, np.ones(lanes_of(out.dtype), out.dtype), result)
     if result is not out:
         out[...] = result
@@ -385,8 +389,11 @@ def weight_gradient(padded, grad_out, dilation_h, grad_weight):
     chunks = max(1, min(batch, -(-GRADIENT_TASKS // groups)))
     partial = np.empty((chunks, grad_out.shape[1], channels * kernel_height * kernel_width),
                        grad_weight.dtype)
+    lanes = lanes_of(grad_weight.dtype)
+    task_sums = np.zeros((chunks * groups, GRADIENT_CHANNELS * partial.shape[2] * lanes),
+                         grad_weight.dtype)
     direct_weight_gradient(padded, grad_out, kernel_height, kernel_width, dilation_h,
-                           np.zeros(lanes_of(grad_weight.dtype), grad_weight.dtype), partial)
+                           np.zeros(lanes, grad_weight.dtype), task_sums, partial)
     total = partial[0]
     for chunk in range(1, chunks):
         total = total + partial[chunk]

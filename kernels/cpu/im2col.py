@@ -97,7 +97,6 @@ from .preset import cpu_kernel, serial_kernel
 from .simd import (
     VECTOR_BYTES,
     prefetch,
-    thread_count,
     transpose_block,
     vector_lanes,
     vector_load_first_whole,
@@ -191,9 +190,9 @@ def row_tile_strips(image, base, index, steps, packed_weights, first_step, bias,
 
 
 @cpu_kernel
-def gather_correlate(source, top, left, row_step, column_step, padded_height, padded_width,
-                     packed_weights, bias, tap_offsets, position_offsets, first_steps, stop_steps,
-                     row_width, run_taps, column_skips, out):
+def gather_correlate(source, top, left, row_step, column_step, padded_parts, packed_weights, bias,
+                     tap_offsets, position_offsets, first_steps, stop_steps, row_width, run_taps,
+                     column_skips, out):
     """``out[n, r, s] = bias[r] + sum_k weight[r, k] * padded[n, position_offsets[s] +
     tap_offsets[k]]``, ``padded`` the source spread and zero-bordered (``spread_into``).
 
@@ -214,8 +213,9 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
     (``conv2d.row_tile_column_skips``); otherwise strips of ``OUTER_TILE_ROWS`` positions
     (``gather_strip_planes``). One part of the work per thread, a contiguous run of units (an
     image's block of items: the whole image unless the batch is smaller than the thread count);
-    each part zeroes one padded buffer, spreads each of its images into it and stores its
-    (positions, R) tiles straight into out's planes.
+    each part spreads each of its images into its padded buffer, ``padded_parts[part]`` (threads,
+    channels, padded height, padded width: zero, made by the caller, see ``padded_scratch``), and
+    stores its (positions, R) tiles straight into out's planes.
     """
     batch, channels = source.shape[0], source.shape[1]
     rows, positions = out.shape[1], out.shape[2]
@@ -226,7 +226,7 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
         row_tiles = 0
         items = (positions + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
     width = 2 * vector_lanes(packed_weights)
-    threads = thread_count()
+    threads = padded_parts.shape[0]
     blocks = max(1, min(items, (threads + batch - 1) // max(batch, 1)))
     units = batch * blocks
     parts = max(1, min(threads, units))
@@ -236,8 +236,8 @@ def gather_correlate(source, top, left, row_step, column_step, padded_height, pa
     for part in prange(parts):
         first_unit = part * units // parts
         last_unit = (part + 1) * units // parts
-        padded = np.zeros((channels, padded_height, padded_width), out.dtype)
-        image = padded.reshape(channels * padded_height * padded_width)
+        padded = padded_parts[part]
+        image = padded.reshape(padded.size)
         spread_image = -1
         for unit in range(first_unit, last_unit):
             n = unit // blocks
@@ -378,6 +378,14 @@ def gather_correlate_gradients(source, top, left, grad_out, tap_offsets, chunk_o
             for part in range(1, parts):
                 total += partial[part, tap, r]
             grad_weight[r, tap] = total
+
+
+def padded_scratch(channels, padded_height, padded_width, dtype):
+    """One zero padded image per thread, (threads, channels, padded height, padded width): the
+    buffers the forward kernels spread their images into (``gather_correlate``,
+    ``conv_direct.direct_correlate``), made here rather than in the kernels, whose cold compile
+    an allocation lengthens (see ``gradient_scratch``)."""
+    return np.zeros((numba.get_num_threads(), channels, padded_height, padded_width), dtype)
 
 
 def gradient_scratch(batch, channels, padded_height, padded_width, rows, position_offsets, taps,
