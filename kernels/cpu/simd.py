@@ -4,7 +4,8 @@ Plain Numba code cannot hold a SIMD register in a variable, and LLVM's SLP vecto
 build one from scalar accumulators, is off in Numba, so a register-tiled micro-kernel (the
 outer-product form of matmul.py) needs these: ``vector_zero``, ``vector_load``, ``vector_store``,
 ``vector_fma``, ``vector_multiply_add``, ``vector_add``, their masked ``_first`` forms for edges
-(``vector_load_first_whole``: a whole load and a blend where the vector lies inside the array),
+(``vector_load_first_whole``: a whole load and a blend where the vector lies inside the array;
+``vector_load_part``: a plain load where the count covers the vector),
 ``vector_keep_first`` and ``vector_keep_inside`` (lanes zeroed by a blend), ``vector_even_lanes``
 (a stride-2 row's every other element), max pooling's ``vector_full``, ``vector_select_greater``,
 ``vector_equal``, ``vector_keep_equal`` and ``vector_store_positions`` (int64 indices compared
