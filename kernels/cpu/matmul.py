@@ -104,8 +104,11 @@ OUTER_DEPTH_BLOCK = 512
 # A packed panel holds at most PANEL_BYTES (half of L2), as many column strips as fit at the
 # slab's depth and at most MAX_COLUMN_CHUNK: 8 strips of a 512-step slab, 16 of 256. Each packed
 # A strip is reused from L1 across a panel's strips, so wider panels read A less often: 16
-# measured faster than 8 or 4 at 2048 x 2048 with 256-step slabs.
-PANEL_BYTES = 512 * 1024
+# measured faster than 8 or 4 at 2048 x 2048 with 256-step slabs. Half of L2 by the target's ISA
+# (part of Numba's cache key, as a cached kernel's constants must be): the AVX-512 cores have 1
+# MiB or more (Zen 4, Intel's server cores), AMD's AVX2 cores 512 KiB (Zen 2, Zen 3), where
+# 512 KiB panels filled L2 (16 strips of 32 KiB at a 512-step slab).
+PANEL_BYTES = (512 if VECTOR_BYTES == 64 else 256) * 1024
 MAX_COLUMN_CHUNK = 16
 
 # --- outer-product path -------------------------------------------------------------------------
