@@ -421,6 +421,28 @@ DIRECT_WIDTH_SWEEP = [
         [1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 31, 33] * 3, [1, 2, 3, 4, 5] * 7)]
 
 
+@pytest.fixture
+def direct_weight_gradients(monkeypatch):
+    """Every direct-eligible weight gradient on the direct kernel, whatever this ISA chooses
+    (uses_direct_weight_gradient keeps it only below 16 output channels where vectors are
+    narrower than AVX-512's), so the kernel is tested at every row count on every ISA."""
+    def direct_when_eligible(stride_h, stride_w, dilation_w, rows, taps, kernel_size):
+        return dilation_w == 1 and conv2d_module.uses_direct(1, 1, stride_h, stride_w, rows, taps,
+                                                             kernel_size)
+    monkeypatch.setattr(conv2d_module, "uses_direct_weight_gradient", direct_when_eligible)
+
+
+def test_direct_weight_gradient_choice_by_isa():
+    """The reference CNN's first layer (32 <- 1, 5x5): the direct weight gradient on AVX-512, the
+    gathered sums on narrower vectors (measured: uses_direct_weight_gradient); 8 output channels
+    take the direct kernel everywhere."""
+    first_layer = conv2d_module.uses_direct_weight_gradient(1, 1, 1, 32, 25, 25)
+    assert first_layer == (conv2d_module.VECTOR_BYTES == 64)
+    assert conv2d_module.uses_direct_weight_gradient(1, 1, 1, 8, 25, 25)
+    assert not conv2d_module.uses_direct_weight_gradient(1, 1, 2, 8, 25, 25)  # column dilation
+
+
+@pytest.mark.usefixtures("direct_weight_gradients")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES + DIRECT_WIDTH_SWEEP)
 def test_direct_kernels_match_reference(geometry, dtype):
@@ -432,6 +454,7 @@ def test_direct_kernels_match_reference(geometry, dtype):
                  reduction_terms(x, weight, grad_out))
 
 
+@pytest.mark.usefixtures("direct_weight_gradients")
 @pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES)
 def test_direct_checked_twins_stay_in_bounds(checked_module, geometry):
     for dtype in DTYPES:
@@ -441,6 +464,7 @@ def test_direct_checked_twins_stay_in_bounds(checked_module, geometry):
                      reduction_terms(x, weight, grad_out))
 
 
+@pytest.mark.usefixtures("direct_weight_gradients")
 def test_direct_weight_gradient_of_an_infinite_input_is_not_nan():
     """The direct kernel's loads past the output width are masked on both sides: an inf in an
     input column that only discarded lanes would read never meets a zero."""
@@ -456,6 +480,7 @@ def test_direct_weight_gradient_of_an_infinite_input_is_not_nan():
     assert np.isfinite(grad_weight[:, 0, :, :2]).all()
 
 
+@pytest.mark.usefixtures("direct_weight_gradients")
 def test_direct_results_do_not_depend_on_the_thread_count():
     numba = pytest.importorskip("numba")
     geometry = (9, 1, 7, 28, 13, 5, 5, 1, (2, 2, 2, 2), 1)

@@ -17,8 +17,8 @@ kernels and the weight gradient read strided outputs off the stride-1 grid, and 
 gradient of a strided convolution runs over the output gradient spread out with zeros: up to
 ``stride_h * stride_w`` times the work, which the reference CNN (stride 1) never pays.
 
-- stride 1, unspread, few taps or output channels (the first layer of a CNN, forward and weight
-  gradient; small input gradients too): ``conv_direct.py``, direct kernels whose tiles of output
+- stride 1, unspread, few taps or output channels (the first layer of a CNN, forward and, on
+  AVX-512, weight gradient; small input gradients too): ``conv_direct.py``, direct kernels whose tiles of output
   rows (forward) or per-tap sums (weight gradient) stay in SIMD registers, reading rows of a
   zero-bordered input at exact positions (no wide grid): on the reference CNN's first layer,
   single-threaded, 0.9-1.1 vs 2.4-3.0 ms forward and 0.9-1.2 vs 3.5-4 ms weight gradient
@@ -34,7 +34,8 @@ gradient of a strided convolution runs over the output gradient spread out with 
   negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
   the same rule. Strided ones skip the spread grid's zeros: a correlation per stride phase, or
   one sub-pixel correlation for all phases (``conv_phases.py``, ``uses_subpixels``).
-- weight gradient: stride 1 and few taps, ``conv_direct.weight_gradient``; otherwise
+- weight gradient: stride 1 and few taps, on AVX-512, or few output channels on narrower vectors
+  (``uses_direct_weight_gradient``), ``conv_direct.weight_gradient``; otherwise
   ``im2col.gather_correlate_gradients``, the sums over exact output positions with the
   outer-product tile, one partial sum per thread. Never the wide grid: its zeros between strided
   outputs would meet an inf in x as 0 * inf = NaN, a term PyTorch does not have.
@@ -333,6 +334,22 @@ def uses_direct(spread_h, spread_w, stride_h, stride_w, rows, taps, kernel_size)
             and not uses_matrix_product(rows, taps, kernel_size))
 
 
+def uses_direct_weight_gradient(stride_h, stride_w, dilation_w, rows, taps, kernel_size):
+    """Whether a weight gradient takes conv_direct.weight_gradient rather than the gathered sums.
+
+    Where vectors are 64 bytes (AVX-512) the direct kernel for every direct-eligible correlation, as
+    measured on Zen 4 (the reference CNN's first layer 0.9-1.2 against 3.5-4 ms). Narrower, only
+    below ``MATRIX_PRODUCT_ROWS`` output channels: natively on Zen 3 (AVX2), single-threaded,
+    batch 100, gathered against direct, 1 -> 32 5x5 2.8 against 2.9 ms (two threads 1.9 both),
+    1 -> 16 3x3 0.69 against 0.84, 3 -> 32 3x3 at 32x32 3.7 against 5.6, 4 -> 32 3.5 against
+    6.3, 1 -> 64 5x5 5.5 against 5.9, but 1 -> 8 5x5 0.93 against 0.65 (scratch conv1_paths.py).
+    Leaving the direct kernel out there also leaves its compile out of a CNN's first run (about
+    5 s of CPU on Zen 3)."""
+    if dilation_w != 1 or not uses_direct(1, 1, stride_h, stride_w, rows, taps, kernel_size):
+        return False
+    return VECTOR_BYTES == 64 or rows < MATRIX_PRODUCT_ROWS
+
+
 def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, dilation_w,
               stride_h, stride_w, out):
     """``out`` = the strided correlation of ``source`` (spread by ``spread_*`` and padded by
@@ -450,8 +467,8 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
     padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
     offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
                           dilation_h, dilation_w)
-    if dilation_w == 1 and uses_direct(1, 1, stride_h, stride_w, out_channels, offsets.shape[0],
-                                       kernel_height * kernel_width):
+    if uses_direct_weight_gradient(stride_h, stride_w, dilation_w, out_channels, offsets.shape[0],
+                                   kernel_height * kernel_width):
         width = conv_direct.buffer_width(out_width, conv_direct.gradient_reach(kernel_width),
                                          conv_direct.lanes_of(grad_weight.dtype), 1)
         padded = padded_planes(x, pad_top, pad_left, 1, 1, padded_height, width)
