@@ -509,30 +509,30 @@ def test_bias_gradient_is_the_sum_over_images_and_positions(dtype, shape):
         np.testing.assert_allclose(grad_bias, expected, rtol=rtol, atol=rtol * np.abs(grad_out).sum() / shape[1])
 
 
-# spread_into's rows at unit column step go out as whole vectors, the last one's lanes past the row
-# zero and its overhang written over the zero border or a later row (written after it). Rows of
-# every length around a vector's (float64 on AVX-512 is 8 lanes, float32 on AVX2 8 too), padding
-# on either side or negative (cropped), rows spread apart, the last row's overhang at the buffer's
-# end: the result is the plain-indexing placement, border still zero, and the bounds-checked twin
+# spread_into's rows go out as whole vectors, the last one's lanes past the row zero and its
+# overhang written over the zero border or a later row (written after it). Rows of every length
+# around a vector's (float64 on AVX-512 is 8 lanes, float32 on AVX2 8 too), padding on either side
+# or negative (cropped, above and left or below and right), the last row's overhang at the
+# buffer's end: the result is the plain-indexing placement, border still zero, and the bounds-checked twin
 # stays in bounds.
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 14, 16, 17, 28, 33])
-@pytest.mark.parametrize("top, left, row_step, padded_extra", [(1, 1, 1, 2), (0, 0, 1, 0), (2, 3, 1, 5),
-                                                              (-1, -2, 1, 0), (1, 0, 2, 1), (0, 1, 1, 1)])
-def test_spread_into_places_rows_and_keeps_the_border_zero(dtype, width, top, left, row_step, padded_extra):
+@pytest.mark.parametrize("top, left, padded_extra", [(1, 1, 2), (0, 0, 0), (2, 3, 5), (-1, -2, 0),
+                                                   (1, 0, 1), (0, 1, 1), (-2, 4, -4)])
+def test_spread_into_places_rows_and_keeps_the_border_zero(dtype, width, top, left, padded_extra):
     rng = np.random.default_rng(width)
     channels, height = 3, 4
     source = rng.standard_normal((channels, height, width)).astype(dtype)
-    padded_height = max(1, top + (height - 1) * row_step + 1 + padded_extra)
+    padded_height = max(1, top + height + padded_extra)
     padded_width = max(1, left + width + padded_extra)
     expected = np.zeros((channels, padded_height, padded_width), dtype)
     for i in range(height):
         for j in range(width):
-            row, column = top + i * row_step, left + j
+            row, column = top + i, left + j
             if 0 <= row < padded_height and 0 <= column < padded_width:
                 expected[:, row, column] = source[:, i, j]
     for spread in (im2col_module.spread_into, checked_twin(im2col_module.spread_into)):
         target = np.zeros_like(expected)
-        spread(source, top, left, row_step, 1, target)
-        spread(source, top, left, row_step, 1, target)  # a second image on the same buffer
+        spread(source, top, left, target)
+        spread(source, top, left, target)  # a second image on the same buffer
         np.testing.assert_array_equal(target, expected)

@@ -365,7 +365,9 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
                                          conv_direct.lanes_of(out.dtype), 2)
         conv_direct.forward(source, top, left, padded_height, width, weight, bias, dilation_h,
                             dilation_w, out)
-    elif uses_matrix_product(rows, taps, kernel_height * kernel_width):
+    elif spread_h == spread_w == 1 and uses_matrix_product(rows, taps, kernel_height * kernel_width):
+        # (Spread sources never get here: a strided input gradient of 16 or more channels runs by
+        # stride phases or sub-pixels, conv_phases.py; the gathered kernels copy at unit steps.)
         # Taps ordered by kernel position (p, q, c), so that the rows of a kernel that fall in
         # the padding above or below the image are a run at either end, skipped
         # (kernel_row_steps), and each kernel column is a run of one tap per channel, whose
@@ -386,7 +388,7 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
                      and out_width >= im2col.ROW_TILE else 0)
         column_skips = row_tile_column_skips(source.shape[3], left, spread_w, row_width, dilation_w,
                                              kernel_width)
-        im2col.gather_correlate(np.ascontiguousarray(source), top, left, spread_h, spread_w,
+        im2col.gather_correlate(np.ascontiguousarray(source), top, left,
                                 im2col.padded_scratch(channels, padded_height, padded_width, out.dtype),
                                 packed_columns(by_kernel_position),
                                 bias, taps, positions, first_steps, stop_steps, row_width, channels,

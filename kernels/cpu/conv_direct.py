@@ -93,7 +93,6 @@ def direct_correlate(source, top, left, padded_parts, packed, bias, tap_offsets,
     plane_size = out_height * out_width
     flat_out = out.reshape(batch * rows * plane_size)
     parts = max(1, min(padded_parts.shape[0], tasks))
-    unit_step = np.int64(1)  # not the literal 1, which would compile spread_into once more for it
     for part in prange(parts):
         padded = padded_parts[part]
         image = padded.reshape(image_size)
@@ -101,7 +100,7 @@ def direct_correlate(source, top, left, padded_parts, packed, bias, tap_offsets,
         for task in range((part * tasks) // parts, ((part + 1) * tasks) // parts):
             n = task // groups
             if n != spread_image:
-                spread_into(source[n], top, left, unit_step, unit_step, padded)
+                spread_into(source[n], top, left, padded)
                 spread_image = n
             group = task % groups
             first = group * FORWARD_CHANNELS

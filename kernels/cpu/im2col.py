@@ -109,19 +109,25 @@ CHUNK_POSITIONS = 1024
 
 
 @serial_kernel
-def spread_into(source, top, left, row_step, column_step, target):
-    """``target[c, top + i * row_step, left + j * column_step] = source[c, i, j]`` on a ``target``
-    zero elsewhere, which stays zero (at unit column step each row's last vector writes zeros past
-    the row's end); source positions that land outside ``target`` are dropped. ``source`` is
-    C-contiguous.
+def spread_into(source, top, left, target):
+    """``target[c, top + i, left + j] = source[c, i, j]`` on a ``target`` zero elsewhere, which
+    stays zero (each row's last vector writes zeros past the row's end); source positions that land
+    outside ``target`` (negative padding) are dropped. ``source`` is C-contiguous.
 
     Every image of a batch writes the same elements of ``target``, so a buffer zeroed once keeps
-    its zero border (and the zeros between spread elements) from one image to the next: each
-    thread zeroes its buffer once and spreads only the interior per image.
+    its zero border from one image to the next: each thread zeroes its buffer once and spreads
+    only the interior per image. Unit steps only: no kernel spreads an image apart (a strided
+    convolution's input gradient runs by stride phases or sub-pixels, conv_phases.py, or on
+    ``conv2d.padded_planes``), and an element-by-element path for steps cost each of the three
+    kernels calling this about 0.6 s of cold compile.
 
-    Flat indices throughout, no view per row: a view (or a slice assignment, with its overlap
-    check) costs Numba an atomic reference count per row, which made the padding copy 1.1 of the
-    forward's 10 ms, single-threaded.
+    Rows go out as whole vectors, the last one's lanes past the row zero and stored whole where
+    the target has room: its overhang lands on the zero border or on a later row's elements,
+    written after it. AMD's AVX2 cores run masked stores as microcode: 28-wide rows as four masked
+    vectors took 55 of the 16 -> 16 forward's 370 ns per strip (Zen 4 held to AVX2, single-
+    threaded). Flat indices throughout, no view per row: a view (or a slice assignment, with its
+    overlap check) costs Numba an atomic reference count per row, which made the padding copy 1.1
+    of the forward's 10 ms, single-threaded.
     """
     channels, height, width = source.shape
     padded_height, padded_width = target.shape[1], target.shape[2]
@@ -130,34 +136,19 @@ def spread_into(source, top, left, row_step, column_step, target):
     flat_source = source.reshape(channels * height * width)
     lanes = vector_lanes(target)
     # The source columns that land inside a target row: j_first <= j < j_last.
-    j_first = 0
-    while j_first < width and left + j_first * column_step < 0:
-        j_first += 1
-    j_last = width
-    while j_last > j_first and left + (j_last - 1) * column_step >= padded_width:
-        j_last -= 1
+    j_first = min(max(0, -left), width)
+    j_last = max(j_first, min(width, padded_width - left))
     for c in range(channels):
-        for i in range(height):
-            row = top + i * row_step
-            if 0 <= row < padded_height:
-                start = c * plane + row * padded_width + left
-                source_start = (c * height + i) * width
-                if column_step == 1:
-                    # Unit steps: whole vectors, the last one's lanes past the row zero and stored
-                    # whole where the target has room: its overhang lands on the zero border or
-                    # on a later row's elements, written after it. AMD's AVX2 cores run masked
-                    # stores as microcode: 28-wide rows as four masked vectors took 55 of the 16 ->
-                    # 16 forward's 370 ns per strip (Zen 4 held to AVX2, single-threaded).
-                    for j in range(j_first, j_last, lanes):
-                        count = j_last - j
-                        value = vector_load_first_whole(flat_source, source_start + j, count)
-                        if start + j + lanes <= flat.shape[0]:
-                            vector_store(flat, start + j, value)
-                        else:
-                            vector_store_first(flat, start + j, value, count)
+        for i in range(max(0, -top), min(height, padded_height - top)):
+            start = c * plane + (top + i) * padded_width + left
+            source_start = (c * height + i) * width
+            for j in range(j_first, j_last, lanes):
+                count = j_last - j
+                value = vector_load_first_whole(flat_source, source_start + j, count)
+                if start + j + lanes <= flat.shape[0]:
+                    vector_store(flat, start + j, value)
                 else:
-                    for j in range(j_first, j_last):
-                        flat[start + j * column_step] = flat_source[source_start + j]
+                    vector_store_first(flat, start + j, value, count)
 
 
 @serial_kernel
@@ -190,11 +181,11 @@ def row_tile_strips(image, base, index, steps, packed_weights, first_step, bias,
 
 
 @cpu_kernel
-def gather_correlate(source, top, left, row_step, column_step, padded_parts, packed_weights, bias,
-                     tap_offsets, position_offsets, first_steps, stop_steps, row_width, run_taps,
-                     column_skips, out):
+def gather_correlate(source, top, left, padded_parts, packed_weights, bias, tap_offsets,
+                     position_offsets, first_steps, stop_steps, row_width, run_taps, column_skips,
+                     out):
     """``out[n, r, s] = bias[r] + sum_k weight[r, k] * padded[n, position_offsets[s] +
-    tap_offsets[k]]``, ``padded`` the source spread and zero-bordered (``spread_into``).
+    tap_offsets[k]]``, ``padded`` the source zero-bordered (``spread_into``).
 
     ``packed_weights`` is (R strips, taps * width): the weight's transpose in the matmul's B
     layout. ``row_width``: the output width where the positions of an output row sit one
@@ -245,7 +236,7 @@ def gather_correlate(source, top, left, row_step, column_step, padded_parts, pac
             first_item = block * items // blocks
             last_item = (block + 1) * items // blocks
             if n != spread_image:
-                spread_into(source[n], top, left, row_step, column_step, padded)
+                spread_into(source[n], top, left, padded)
                 spread_image = n
             # The next image (most likely this part's next) and the lines of its output planes,
             # fetched while the tiles compute: its spreading then does not wait on memory, nor
@@ -333,8 +324,6 @@ def gather_correlate_gradients(source, top, left, grad_out, tap_offsets, chunk_o
     tap_strips = (taps + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
     parts, chunk = padded_parts.shape[0], padded_parts.shape[1]
     chunk_size = padded_parts[0].size
-    # An int64 step of 1, not the literal 1: Numba would compile spread_into for the literal too.
-    unit_step = np.int64(1)
     image_size = source.shape[1] * source.shape[2] * source.shape[3]
     flat_source = source.reshape(batch * image_size)
     gradient_size = rows * positions
@@ -352,7 +341,7 @@ def gather_correlate_gradients(source, top, left, grad_out, tap_offsets, chunk_o
             count = min(chunk, last_image - chunk_start)
             for m in range(count):
                 n = chunk_start + m
-                spread_into(source[n], top, left, unit_step, unit_step, padded[m])
+                spread_into(source[n], top, left, padded[m])
                 # B: the image's output gradient transposed, (positions, R) by strips of R.
                 pack_transposed(grad_out[n], packed, m * positions)
             depth = count * positions
