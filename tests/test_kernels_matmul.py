@@ -22,9 +22,9 @@ DTYPES = [np.float32, np.float64]
 # 256 is one whole slab of k, 257 and 300 two, 1100 five (evened out).
 DEPTHS = [1, 7, 17, 33, 127, 256, 257, 300, 1100]
 # Pairs of (a, b) layouts: every layout on both sides, in few pairs (each pair compiles anew).
-# b's rows contiguous (C, strided) is packed by row pieces, b's columns contiguous (F,
-# transposed) by transposed blocks; a's columns contiguous (F, transposed) takes the transposed
-# narrow path for few columns.
+# b's rows contiguous (C) is packed by row pieces, b's columns contiguous (F, transposed) by
+# transposed blocks, a b with neither (strided) copied by matmul first; a's columns contiguous (F,
+# transposed) takes the transposed narrow path for few columns.
 LAYOUT_PAIRS = [("C", "C"), ("F", "C"), ("C", "transposed"), ("strided", "strided"),
                 ("transposed", "F")]
 
@@ -279,6 +279,19 @@ def test_the_checked_matmul_runs_the_twins_of_every_path(checked):
         np.testing.assert_allclose(out, a @ b, rtol=1e-12)
     for path in ("blocked_matmul", "narrow_matmul", "transposed_narrow_matmul", "micro_kernel"):
         assert checked.twins[path].signatures, f"{path}'s twin never ran"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, depth, columns", [(1, 1, 1), (6, 9, 17), (40, 300, 70)])
+def test_blocked_path_packs_a_b_strided_both_ways(rows, depth, columns, dtype):
+    """blocked_matmul directly with a b neither of whose directions is contiguous (matmul copies
+    such a b first): its transposing pack reads the lines through their strides."""
+    generator = np.random.default_rng(rows + depth + columns)
+    a = make_matrix((rows, depth), dtype, "C", generator)
+    b = make_matrix((depth, columns), dtype, "strided", generator)
+    out = np.full((rows, columns), np.nan, dtype)
+    matmul_module.any_layout(matmul_module.blocked_matmul, np.dtype(dtype))(a, b, out)
+    assert_matches_reference(out, a, b)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

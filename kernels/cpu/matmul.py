@@ -234,22 +234,18 @@ def pack_column_panel(b, panel, depth_start, depth_count, first_strip, strip_cou
 
     Columns past b's last are zeroed. Reads follow b's contiguous direction: along its rows
     when they are contiguous (a plain copy, by vectors), else along the rows of b.T (a
-    transposing copy whose writes, one strip at a time, stay in L1).
+    transposing copy whose writes, one strip at a time, stay in L1). ``matmul`` hands over a b
+    with one of the two contiguous.
     """
     lanes = VECTOR_BYTES // b.itemsize
     width = OUTER_TILE_VECTORS * lanes
     first_column = first_strip * width
-    if abs(b.strides[1]) <= abs(b.strides[0]):
-        # b is typed "any layout" (any_layout): a row typed contiguous where it is, so that
-        # its loads skip the per-load stride test (5% of a square product's time).
-        unit_columns = b.strides[1] == b.itemsize
+    if b.strides[1] == b.itemsize:
+        # b is typed "any layout" (any_layout): its rows typed contiguous, so that their loads
+        # skip the per-load stride test (5% of a square product's time).
         for step in range(depth_count):
-            if unit_columns:
-                pack_row_pieces(contiguous_row(b, depth_start + step), panel, step * width,
-                                first_column, strip_count)
-            else:
-                pack_row_pieces(b[depth_start + step], panel, step * width, first_column,
-                                strip_count)
+            pack_row_pieces(contiguous_row(b, depth_start + step), panel, step * width,
+                            first_column, strip_count)
     else:
         # b's columns are its contiguous lines: transposed by blocks of lanes x lanes through
         # registers, the steps past the last whole block and an edge strip element by element.
@@ -536,6 +532,10 @@ def matmul(a, b, out):
     depth = a.shape[1]
     columns = b.shape[1]
     columns_contiguous = a.strides[0] == a.itemsize
+    if b.itemsize not in (b.strides[0], b.strides[1]):
+        # Neither rows nor columns contiguous (b[:, ::2], say): one copy here, so that the blocked
+        # path packs b by one of its two contiguous directions and compiles no third way.
+        b = np.ascontiguousarray(b)
     if out.size == 0:
         return  # no rows or no columns: nothing to write (the blocked path would split 0 strips)
     if depth == 0:
