@@ -18,11 +18,11 @@ gradient of a strided convolution runs over the output gradient spread out with 
 ``stride_h * stride_w`` times the work, which the reference CNN (stride 1) never pays.
 
 - stride 1, unspread, few taps or output channels (the first layer of a CNN, forward and, on
-  AVX-512, weight gradient; small input gradients too): ``conv_direct.py``, direct kernels whose tiles of output
-  rows (forward) or per-tap sums (weight gradient) stay in SIMD registers, reading rows of a
-  zero-bordered input at exact positions (no wide grid): on the reference CNN's first layer,
-  single-threaded, 0.9-1.1 vs 2.4-3.0 ms forward and 0.9-1.2 vs 3.5-4 ms weight gradient
-  (column dilation 1 only for the weight gradient).
+  AVX-512, weight gradient; small input gradients too): ``conv_direct.py``, direct kernels whose
+  tiles of output rows (forward) or per-tap sums (weight gradient) stay in SIMD registers,
+  reading rows of a zero-bordered input at exact positions (no wide grid): on the reference
+  CNN's first layer, single-threaded, 0.9-1.1 vs 2.4-3.0 ms forward and 0.9-1.2 vs 3.5-4 ms
+  weight gradient (column dilation 1 only for the weight gradient; Zen 4, AVX-512).
 - forward otherwise: few taps or output channels, strided: ``correlate_planes``,
   direct loops that accumulate ``weight[o, k] * run_k`` into an L1-resident wide row, four taps
   per pass as in the matmul's outer-product path. Otherwise ``im2col.gather_correlate``, an
@@ -342,7 +342,8 @@ def uses_direct_weight_gradient(stride_h, stride_w, dilation_w, rows, taps, kern
     below ``MATRIX_PRODUCT_ROWS`` output channels: natively on Zen 3 (AVX2), single-threaded,
     batch 100, gathered against direct, 1 -> 32 5x5 2.8 against 2.9 ms (two threads 1.9 both),
     1 -> 16 3x3 0.69 against 0.84, 3 -> 32 3x3 at 32x32 3.7 against 5.6, 4 -> 32 3.5 against
-    6.3, 1 -> 64 5x5 5.5 against 5.9, but 1 -> 8 5x5 0.93 against 0.65 (scratch conv1_paths.py).
+    6.3, 1 -> 64 5x5 5.5 against 5.9, but 1 -> 8 5x5 0.93 against 0.65 (conv2d_backward_weight
+    timed alone, minimum of 7).
     Leaving the direct kernel out there also leaves its compile out of a CNN's first run (about
     5 s of CPU on Zen 3)."""
     if dilation_w != 1 or not uses_direct(1, 1, stride_h, stride_w, rows, taps, kernel_size):
