@@ -193,7 +193,7 @@ def gather_correlate(source, top, left, padded_parts, packed_weights, bias, tap_
 
     Output position s reads nothing but zero border outside taps ``first_steps[s]`` to
     ``stop_steps[s]`` (the taps ordered by kernel row: the rows of the padding above and below
-    the image, ``conv2d.kernel_row_steps``), and ``first_steps`` and ``stop_steps`` do not
+    the image, ``conv_geometry.kernel_row_steps``), and ``first_steps`` and ``stop_steps`` do not
     increase with s: a tile of positions s0 to s1 runs taps ``first_steps[s1]`` to
     ``stop_steps[s0]``, which hold every nonzero product of its positions.
 
@@ -201,7 +201,7 @@ def gather_correlate(source, top, left, padded_parts, packed_weights, bias, tap_
     (``gather_row_planes``; the last tile of a row ends at the row's end and may overlap the one
     before, storing the same sums again), the taps ordered (p, q, c) in runs of ``run_taps``,
     ``column_skips[t]`` the positions each kernel column's run skips in the row's tile t
-    (``conv2d.row_tile_column_skips``); otherwise strips of ``OUTER_TILE_ROWS`` positions
+    (``conv_geometry.row_tile_column_skips``); otherwise strips of ``OUTER_TILE_ROWS`` positions
     (``gather_strip_planes``). One part of the work per thread, a contiguous run of units (an
     image's block of items: the whole image unless the batch is smaller than the thread count);
     each part spreads each of its images into its padded buffer, ``padded_parts[part]`` (threads,
@@ -304,7 +304,7 @@ def gather_correlate_gradients(source, top, left, grad_out, tap_offsets, chunk_o
 
     The taps of strip t (``OUTER_TILE_ROWS`` of them) read nothing but zero border at an image's
     output rows outside ``strip_first_rows[t]`` to ``strip_stop_rows[t]`` and columns outside
-    ``strip_first_columns[t]`` to ``strip_stop_columns[t]`` (``conv2d.weight_gradient_runs``):
+    ``strip_first_columns[t]`` to ``strip_stop_columns[t]`` (``conv_geometry.weight_gradient_runs``):
     each image's positions are summed over those only (``gather_tile``'s periods: an image, and
     in it an output row of ``out_width`` positions).
 
