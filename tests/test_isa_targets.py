@@ -53,6 +53,14 @@ SUBSET = [
     "tests/test_conv_groups.py::test_non_finite_weights_and_planes_take_the_exact_loops",
     *(f"tests/test_conv_groups.py::test_the_bounds_checked_twins_agree[{multiplier}-{stride}-5]"
       for multiplier, stride in ((1, 1), (1, 2), (2, 2))),
+    # Winograd's row transforms (kernel widths 5 and 6, a ragged column strip) and their
+    # hand-written transforms against the matrices.
+    *(f"tests/test_winograd.py::test_{kernel}_matches_direct_sums[{dtype}-geometry{number}]"
+      for kernel in ("correlate", "weight_gradient") for number in (1, 5)
+      for dtype in ("float32", "float64")),
+    *(f"tests/test_winograd.py::test_{transform}[float32-5]"
+      for transform in ("untransform_is_the_output_matrix",
+                        "transform_gradient_is_the_transposed_output_matrix")),
     "tests/test_kernels_pool.py::test_max_pool_matches_reference",
     "tests/test_kernels_pool.py::test_avg_pool_matches_reference",
     # The 2x2 pool by vectors: rows inside one vector, ending just past one and two, and the
@@ -118,7 +126,7 @@ def test_avx2_target_compiles_every_kernel_correctly():
 # to execute: each kernel is replaced by a function that compiles it for its arguments' types.
 COMPILE_ONLY = """
 import numba, numpy as np
-from minigrad.kernels.cpu import conv2d, conv_direct, im2col, matmul, target
+from minigrad.kernels.cpu import conv2d, conv_direct, im2col, matmul, target, winograd, winograd_weights
 compiled = []
 def compile_only(module, name):
     dispatcher = getattr(module, name)
@@ -135,7 +143,8 @@ matmul.any_layout = compile_any_layout
 for module, names in [(matmul, ["transposed_narrow_matmul"]),
                       (im2col, ["gather_correlate", "gather_correlate_gradients"]),
                       (conv_direct, ["direct_correlate", "direct_weight_gradient"]),
-                      (conv2d, ["correlate_planes"])]:
+                      (conv2d, ["correlate_planes"]), (winograd, ["winograd_correlate"]),
+                      (winograd_weights, ["winograd_weight_gradient"])]:
     for name in names:
         compile_only(module, name)
 for dtype in (np.float32,):  # float64 compiles the same tiles at half the lanes
@@ -149,6 +158,11 @@ for dtype in (np.float32,):  # float64 compiles the same tiles at half the lanes
         out = np.empty((2, rows, size, size), dtype)
         conv2d.conv2d_forward(x, weight, np.zeros(rows, dtype), 1, 1, 2, 2, 1, 1, out)
         conv2d.conv2d_backward_weight(x, out, 1, 1, 2, 2, 1, 1, np.empty_like(weight))
+    # Winograd's kernels, which AVX-512 does not choose (unmeasured there) but must compile.
+    x, weight = np.ones((2, 32, 14, 14), dtype), np.ones((64, 32, 5, 5), dtype)
+    out = np.empty((2, 64, 14, 14), dtype)
+    winograd.correlate(x, weight, np.zeros(64, dtype), 2, 2, 1, out)
+    winograd_weights.weight_gradient(x, out, 2, 2, 1, 5, 5)
 print(target.describe(), sorted(set(compiled)))
 """
 
@@ -165,5 +179,6 @@ def test_avx512_target_compiles_the_register_tiles():
     assert completed.returncode == 0, completed.stderr[-6000:]
     assert "AVX-512: 64-byte vectors, 32 registers" in completed.stdout
     for name in ("blocked_matmul", "narrow_matmul", "transposed_narrow_matmul", "gather_correlate",
-                 "gather_correlate_gradients", "direct_correlate", "direct_weight_gradient"):
+                 "gather_correlate_gradients", "direct_correlate", "direct_weight_gradient",
+                 "winograd_correlate", "winograd_weight_gradient"):
         assert name in completed.stdout

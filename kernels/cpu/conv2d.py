@@ -29,6 +29,11 @@ gradient of a strided convolution runs over the output gradient spread out with 
   implicit matrix product on the matmul's outer-product register tile, its A operand gathered
   straight from each image (padded per image into a per-thread buffer, exact positions: none of
   the wide grid's waste), 14 positions of an output row per tile at unit column stride.
+- where vectors are narrower than AVX-512's, stride 1 with 5- or 6-wide kernels on rows of 14 or
+  more and enough channels (``uses_winograd``, ``uses_winograd_weight_gradient``): forward, input
+  gradient and weight gradient by Winograd's transforms along rows (winograd.py,
+  winograd_weights.py), 2.2 times fewer multiply-adds on 5x5 kernels; images (or a weight
+  gradient) with an inf or NaN are summed again by the gathered kernels below.
 - input gradient: a transposed convolution, run as a forward correlation of the output gradient
   (spread onto the stride-1 grid, padded by ``dilation * (kernel - 1) - pad``, which may be
   negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
@@ -52,7 +57,7 @@ to 1.6 times over the old 4 x 4 dot-product im2col kernels.
 import numpy as np
 from numba import prange
 
-from . import conv_direct, conv_phases, im2col
+from . import conv_direct, conv_phases, im2col, winograd, winograd_weights
 from .conv_geometry import (
     kernel_row_steps,
     padded_planes,
@@ -79,6 +84,10 @@ MATRIX_PRODUCT_ROWS = 16
 # Phase rows of at least this many columns keep the input gradient's phase correlations (their row
 # tiles; uses_subpixels).
 PHASE_ROW_COLUMNS = 14
+# Output rows at least this long take the Winograd transforms (uses_winograd) ...
+WINOGRAD_ROW = 14
+# ... and, for the weight gradient, at least this many channels x kernel rows.
+WINOGRAD_GRADIENT_TAPS = 40
 
 
 @cpu_kernel
@@ -202,6 +211,44 @@ def uses_direct_weight_gradient(stride_h, stride_w, dilation_w, rows, taps, kern
     return VECTOR_BYTES == 64 or rows < MATRIX_PRODUCT_ROWS
 
 
+def uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels, kernel_height,
+                  kernel_width, out_width):
+    """Whether a correlation takes winograd.py's row transforms rather than the gathered matrix
+    products: stride 1, unspread, column dilation 1, kernel widths 5 and 6, rows of at least
+    ``WINOGRAD_ROW`` outputs, at least ``MATRIX_PRODUCT_TAPS`` channels x kernel rows (the
+    depth of its eight products) and ``MATRIX_PRODUCT_ROWS`` output channels, where vectors are
+    narrower than AVX-512's (measured on Zen 3 only).
+
+    Natively on Zen 3 (AVX2), two threads, minimum of 7, forward / input gradient, Winograd
+    against gathered: the reference CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100)
+    8.3 / 8.3 against 10.4 / 10.4 ms; 16 -> 32 5x5 on 28x28 (batch 64) 6.1 / 5.9 against
+    10.5 / 9.7; 32 -> 32 6x6 on 14x14 3.9 / 3.9 against 4.6 / 4.6. Not taken where it lost:
+    3x3 kernels (32 -> 32 on 32x32 8.3 against 8.1; 16 -> 32 on 28x28 4.0 against 3.3), 7x7
+    (8.0 against 8.1: m = 2), rows of 8 (64 -> 64 5x5 7.8 against 4.3), a depth of 40 (8 -> 16
+    5x5 on 32x32 1.58 against 1.45): the products' depth and row length too short for the
+    tiles' set-up."""
+    return (VECTOR_BYTES < 64 and spread_h == spread_w == stride_h == stride_w == dilation_w == 1
+            and 5 <= kernel_width <= 6 and out_width >= WINOGRAD_ROW
+            and rows >= MATRIX_PRODUCT_ROWS and channels * kernel_height >= MATRIX_PRODUCT_TAPS)
+
+
+def uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, rows, channels, kernel_height,
+                                  kernel_width, out_width):
+    """Whether a weight gradient takes winograd_weights.py's row transforms rather than the
+    gathered sums (``uses_winograd``'s geometry; its products' depth is the batch's positions,
+    so channels x kernel rows need only be ``WINOGRAD_GRADIENT_TAPS``).
+
+    Natively on Zen 3 (AVX2), two threads, minimum of 7, Winograd against gathered: the reference
+    CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100) 7.0-7.4 against 10.9-11.5 ms; 16 -> 32
+    5x5 on 28x28 (batch 64) 4.8 against 7.1; 32 -> 32 6x6 on 14x14 3.6 against 4.7; 8 -> 16 5x5
+    on 32x32 (batch 32) 1.06 against 1.22. Not below: 3 -> 32 5x5 on 32x32 2.05 against 1.93,
+    the reference CNN's first layer (1 -> 32 on 28x28) 1.52 against 1.09 (the transforms of a
+    large output gradient for few products)."""
+    return (VECTOR_BYTES < 64 and stride_h == stride_w == dilation_w == 1
+            and 5 <= kernel_width <= 6 and out_width >= WINOGRAD_ROW
+            and rows >= MATRIX_PRODUCT_ROWS and channels * kernel_height >= WINOGRAD_GRADIENT_TAPS)
+
+
 def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, dilation_w,
               stride_h, stride_w, out):
     """``out`` = the strided correlation of ``source`` (spread by ``spread_*`` and padded by
@@ -217,34 +264,21 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
                                          conv_direct.lanes_of(out.dtype), 2)
         conv_direct.forward(source, top, left, padded_height, width, weight, bias, dilation_h,
                             dilation_w, out)
+    elif uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels,
+                       kernel_height, kernel_width, out_width):
+        inexact = winograd.correlate(source, weight, bias, top, left, dilation_h, out)
+        if inexact.size:
+            # An inf or NaN in these images (or their outputs): Winograd's transforms spread it
+            # over whole tiles, so they are summed again directly, as PyTorch sums them.
+            redone = np.empty((inexact.size,) + out.shape[1:], out.dtype)
+            correlate_gathered(source[inexact], weight, bias, top, left, dilation_h, dilation_w,
+                               stride_h, stride_w, redone)
+            out[inexact] = redone
     elif spread_h == spread_w == 1 and uses_matrix_product(rows, taps, kernel_height * kernel_width):
         # (Spread sources never get here: a strided input gradient of 16 or more channels runs by
         # stride phases or sub-pixels, conv_phases.py; the gathered kernels copy at unit steps.)
-        # Taps ordered by kernel position (p, q, c), so that the rows of a kernel that fall in
-        # the padding above or below the image are a run at either end, skipped
-        # (kernel_row_steps), and each kernel column is a run of one tap per channel, whose
-        # positions left or right of the image the row tiles skip (row_tile_column_skips).
-        taps = np.ascontiguousarray(tap_offsets(channels, kernel_height, kernel_width, padded_height,
-                                                padded_width, dilation_h, dilation_w)
-                                    .reshape(channels, kernel_height, kernel_width)
-                                    .transpose(1, 2, 0)).reshape(-1).astype(np.uint64)
-        by_kernel_position = np.ascontiguousarray(weight.transpose(0, 2, 3, 1))
-        positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w,
-                                     np.int64)
-        first_steps, stop_steps = kernel_row_steps(source.shape[2], top, spread_h, out_height,
-                                                   out_width, stride_h, dilation_h, kernel_height,
-                                                   channels * kernel_width)
-        # Unit column stride: an output row's positions sit one element apart (the row tiles,
-        # where the target has them).
-        row_width = (out_width if im2col.ROW_TILE > 0 and stride_w == 1
-                     and out_width >= im2col.ROW_TILE else 0)
-        column_skips = row_tile_column_skips(source.shape[3], left, spread_w, row_width, dilation_w,
-                                             kernel_width)
-        im2col.gather_correlate(np.ascontiguousarray(source), top, left,
-                                im2col.padded_scratch(channels, padded_height, padded_width, out.dtype),
-                                packed_columns(by_kernel_position),
-                                bias, taps, positions, first_steps, stop_steps, row_width, channels,
-                                column_skips, out.reshape(batch, rows, -1))
+        correlate_gathered(source, weight, bias, top, left, dilation_h, dilation_w, stride_h,
+                           stride_w, out)
     else:
         padded = padded_planes(source, top, left, spread_h, spread_w, padded_height, padded_width)
         offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
@@ -252,6 +286,39 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
         correlate_planes(padded.reshape(batch, -1),
                          np.ascontiguousarray(weight).reshape(rows, -1), bias, offsets,
                          padded_width, stride_h, stride_w, out)
+
+
+def correlate_gathered(source, weight, bias, top, left, dilation_h, dilation_w, stride_h, stride_w,
+                       out):
+    """``correlate`` of an unspread source on ``im2col.gather_correlate``."""
+    rows, channels, kernel_height, kernel_width = weight.shape
+    batch, _, out_height, out_width = out.shape
+    padded_height = padded_size(out_height, stride_h, dilation_h, kernel_height)
+    padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
+    # Taps ordered by kernel position (p, q, c), so that the rows of a kernel that fall in the
+    # padding above or below the image are a run at either end, skipped (kernel_row_steps), and
+    # each kernel column is a run of one tap per channel, whose positions left or right of the
+    # image the row tiles skip (row_tile_column_skips).
+    taps = np.ascontiguousarray(tap_offsets(channels, kernel_height, kernel_width, padded_height,
+                                            padded_width, dilation_h, dilation_w)
+                                .reshape(channels, kernel_height, kernel_width)
+                                .transpose(1, 2, 0)).reshape(-1).astype(np.uint64)
+    by_kernel_position = np.ascontiguousarray(weight.transpose(0, 2, 3, 1))
+    positions = position_offsets(out_height, out_width, padded_width, stride_h, stride_w, np.int64)
+    first_steps, stop_steps = kernel_row_steps(source.shape[2], top, 1, out_height, out_width,
+                                               stride_h, dilation_h, kernel_height,
+                                               channels * kernel_width)
+    # Unit column stride: an output row's positions sit one element apart (the row tiles, where
+    # the target has them).
+    row_width = (out_width if im2col.ROW_TILE > 0 and stride_w == 1
+                 and out_width >= im2col.ROW_TILE else 0)
+    column_skips = row_tile_column_skips(source.shape[3], left, 1, row_width, dilation_w,
+                                         kernel_width)
+    im2col.gather_correlate(np.ascontiguousarray(source), top, left,
+                            im2col.padded_scratch(channels, padded_height, padded_width, out.dtype),
+                            packed_columns(by_kernel_position),
+                            bias, taps, positions, first_steps, stop_steps, row_width, channels,
+                            column_skips, out.reshape(batch, rows, -1))
 
 
 def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w,
@@ -321,6 +388,14 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
     padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
     offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
                           dilation_h, dilation_w)
+    if uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, out_channels, channels,
+                                     kernel_height, kernel_width, out_width):
+        by_rows = winograd_weights.weight_gradient(x, grad_out, pad_top, pad_left, dilation_h,
+                                                   kernel_height, kernel_width)
+        # An inf or NaN in x or grad_out spreads over whole tiles: summed again directly below.
+        if np.isfinite(by_rows).all():
+            grad_weight[...] = by_rows
+            return
     if uses_direct_weight_gradient(stride_h, stride_w, dilation_w, out_channels, offsets.shape[0],
                                    kernel_height * kernel_width):
         width = conv_direct.buffer_width(out_width, conv_direct.gradient_reach(kernel_width),
