@@ -201,6 +201,7 @@ CHECKED_HELPERS = {
     im2col_module: ["spread_into", "pack_transposed"],
     winograd_module: ["gather_tile", "gather_half_tile", "store_vector_tile", "spread_into",
                       "transform_rows", "untransform", "transpose_into", "product_strip",
+                      "inlined_product_strip",
                       "winograd_correlate"],
     winograd_weights_module: ["spread_into", "pack_transposed", "transform_rows",
                               "transform_gradient", "product_strip", "winograd_weight_gradient"],
@@ -234,7 +235,7 @@ def winograd_everywhere(monkeypatch):
     """Both Winograd choices wherever the kernels can run (stride 1, unspread, column dilation 1,
     kernel widths 2 to 7), whatever the ISA and shape rules choose."""
     def eligible(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels, kernel_height,
-                 kernel_width, out_width):
+                 kernel_width, out_width, itemsize=4):
         return spread_h == spread_w == stride_h == stride_w == dilation_w == 1 and 2 <= kernel_width <= 7
 
     monkeypatch.setattr(conv2d_module, "uses_winograd", eligible)
@@ -282,19 +283,32 @@ def test_an_infinite_weight_sums_every_image_directly(monkeypatch):
 
 def test_the_choice_by_isa_and_shape(monkeypatch):
     """Winograd where vectors are narrower than AVX-512's, for the shapes it was measured faster on
-    (conv2d.uses_winograd): the reference CNN's second layer yes; its first (one channel), 3x3 and
-    7x7 kernels, rows of 8, strides and column dilation no; never on AVX-512 (unmeasured)."""
+    (conv2d.uses_winograd, uses_winograd_weight_gradient); never on AVX-512 (unmeasured there)."""
     monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", 32)
     choose = conv2d_module.uses_winograd
     gradient = conv2d_module.uses_winograd_weight_gradient
+    # The reference CNN's second layer, forward and input gradient (64 <- 32, 32 <- 64), and its
+    # weight gradient; its first layer (one channel) in neither.
     assert choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14) and choose(1, 1, 1, 1, 1, 32, 64, 5, 5, 14)
-    assert gradient(1, 1, 1, 64, 32, 5, 5, 14) and gradient(1, 1, 1, 16, 8, 5, 5, 32)
+    assert gradient(1, 1, 1, 64, 32, 5, 5, 14)
     assert not choose(1, 1, 1, 1, 1, 32, 1, 5, 5, 28) and not gradient(1, 1, 1, 32, 1, 5, 5, 28)
-    assert not choose(1, 1, 1, 1, 1, 16, 8, 5, 5, 32) and not gradient(1, 1, 1, 32, 3, 5, 5, 32)
-    for kernel_width in (3, 7):
-        assert not choose(1, 1, 1, 1, 1, 32, 32, kernel_width, kernel_width, 32)
-    assert not choose(1, 1, 1, 1, 1, 64, 64, 5, 5, 8)
+    # Kernel widths 3 to 7 forward (4 to 7 for the weight gradient), on rows of 8 or more.
+    for kernel_width in (3, 4, 6, 7):
+        assert choose(1, 1, 1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
+        assert gradient(1, 1, 1, 32, 32, kernel_width, kernel_width, 16) == (kernel_width > 3)
+    for kernel_width in (1, 2, 8):
+        assert not choose(1, 1, 1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
+        assert not gradient(1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
+    assert choose(1, 1, 1, 1, 1, 32, 32, 5, 5, 8) and not choose(1, 1, 1, 1, 1, 32, 32, 5, 5, 7)
+    # Too little work (16 <- 16 3x3), too little depth, or a transformed weight past L2 (64 <- 64
+    # 5x5: 640 KiB; float64 halves what fits).
+    assert not choose(1, 1, 1, 1, 1, 16, 16, 3, 3, 28) and not gradient(1, 1, 1, 32, 3, 5, 5, 32)
+    assert gradient(1, 1, 1, 16, 8, 5, 5, 32)
+    assert not choose(1, 1, 1, 1, 1, 64, 64, 5, 5, 14) and gradient(1, 1, 1, 64, 64, 5, 5, 14)
+    assert choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14, 4) and not choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14, 8)
+    # Strides, spread sources and column dilation keep the other kernels.
     assert not choose(1, 1, 2, 2, 1, 64, 32, 5, 5, 14) and not choose(2, 2, 1, 1, 1, 64, 32, 5, 5, 14)
     assert not choose(1, 1, 1, 1, 2, 64, 32, 5, 5, 14) and not gradient(2, 2, 1, 64, 32, 5, 5, 14)
+    assert not gradient(1, 1, 2, 64, 32, 5, 5, 14)
     monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", 64)
     assert not choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14) and not gradient(1, 1, 1, 64, 32, 5, 5, 14)

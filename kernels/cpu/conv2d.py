@@ -29,11 +29,12 @@ gradient of a strided convolution runs over the output gradient spread out with 
   implicit matrix product on the matmul's outer-product register tile, its A operand gathered
   straight from each image (padded per image into a per-thread buffer, exact positions: none of
   the wide grid's waste), 14 positions of an output row per tile at unit column stride.
-- where vectors are narrower than AVX-512's, stride 1 with 5- or 6-wide kernels on rows of 14 or
-  more and enough channels (``uses_winograd``, ``uses_winograd_weight_gradient``): forward, input
-  gradient and weight gradient by Winograd's transforms along rows (winograd.py,
-  winograd_weights.py), 2.2 times fewer multiply-adds on 5x5 kernels; images (or a weight
-  gradient) with an inf or NaN are summed again by the gathered kernels below.
+- where vectors are narrower than AVX-512's, stride 1 with 3- to 7-wide kernels (4 to 7 for the
+  weight gradient) on rows of 8 or more and enough channels (``uses_winograd``,
+  ``uses_winograd_weight_gradient``): forward, input gradient and weight gradient by Winograd's
+  transforms along rows (winograd.py, winograd_weights.py), 2.2 times fewer multiply-adds on 5x5
+  kernels; images (or a weight gradient) with an inf or NaN are summed again by the gathered
+  kernels below.
 - input gradient: a transposed convolution, run as a forward correlation of the output gradient
   (spread onto the stride-1 grid, padded by ``dilation * (kernel - 1) - pad``, which may be
   negative) with the weight's channel axes swapped and its taps flipped; it picks its kernel by
@@ -84,10 +85,14 @@ MATRIX_PRODUCT_ROWS = 16
 # Phase rows of at least this many columns keep the input gradient's phase correlations (their row
 # tiles; uses_subpixels).
 PHASE_ROW_COLUMNS = 14
-# Output rows at least this long take the Winograd transforms (uses_winograd) ...
-WINOGRAD_ROW = 14
-# ... and, for the weight gradient, at least this many channels x kernel rows.
-WINOGRAD_GRADIENT_TAPS = 40
+# Winograd's transforms (uses_winograd) need output rows at least this long, at least this many
+# channels x kernel rows (the depth of their products) ...
+WINOGRAD_ROW = 8
+WINOGRAD_DEPTH = 40
+# ... and, in the forward and input gradient, this many output channels x depth, with the
+# transformed weight (8 x output channels x depth) in L2 (Zen 3 has 512 KiB a core).
+WINOGRAD_WORK = 1024
+WINOGRAD_WEIGHT_BYTES = 384 * 1024
 
 
 @cpu_kernel
@@ -212,41 +217,47 @@ def uses_direct_weight_gradient(stride_h, stride_w, dilation_w, rows, taps, kern
 
 
 def uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels, kernel_height,
-                  kernel_width, out_width):
+                  kernel_width, out_width, itemsize=4):
     """Whether a correlation takes winograd.py's row transforms rather than the gathered matrix
-    products: stride 1, unspread, column dilation 1, kernel widths 5 and 6, rows of at least
-    ``WINOGRAD_ROW`` outputs, at least ``MATRIX_PRODUCT_TAPS`` channels x kernel rows (the
-    depth of its eight products) and ``MATRIX_PRODUCT_ROWS`` output channels, where vectors are
-    narrower than AVX-512's (measured on Zen 3 only).
+    products: stride 1, unspread, column dilation 1, kernel widths 3 to 7 on rows of at least
+    ``WINOGRAD_ROW``, ``MATRIX_PRODUCT_ROWS`` output channels and the depth and work above, where
+    vectors are narrower than AVX-512's (measured on Zen 3 only).
 
     Natively on Zen 3 (AVX2), two threads, minimum of 7, forward / input gradient, Winograd
-    against gathered: the reference CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100)
-    8.3 / 8.3 against 10.4 / 10.4 ms; 16 -> 32 5x5 on 28x28 (batch 64) 6.1 / 5.9 against
-    10.5 / 9.7; 32 -> 32 6x6 on 14x14 3.9 / 3.9 against 4.6 / 4.6. Not taken where it lost:
-    3x3 kernels (32 -> 32 on 32x32 8.3 against 8.1; 16 -> 32 on 28x28 4.0 against 3.3), 7x7
-    (8.0 against 8.1: m = 2), rows of 8 (64 -> 64 5x5 7.8 against 4.3), a depth of 40 (8 -> 16
-    5x5 on 32x32 1.58 against 1.45): the products' depth and row length too short for the
-    tiles' set-up."""
+    against gathered: the reference CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100) 7.1 /
+    7.7 against 10.5 / 10.4 ms; batch 64: 16 -> 32 5x5 on 28x28 4.8 / 5.3 against 10.3 / 9.1;
+    32 -> 32 3x3 on 32x32 7.1 / 7.2 against 8.0 / 8.1, 4x4 on 16x16 2.6 / 2.6 against 3.1 /
+    3.1, 6x6 on 14x14 3.4 / 3.4 against 4.6 / 4.7, 7x7 on 16x16 7.5 / 7.4 against 8.3 / 8.4,
+    5x5 on 8x8 0.86 / 0.88 against 1.18 / 1.20; 16 -> 32 3x3 on 28x28 3.0 / 3.1 against 3.3 /
+    3.2; 64 -> 64 3x3 on 28x28 15.5 / 15.5 against 22.5 / 22.5. Not taken where it was no faster:
+    16 -> 16 3x3 on 28x28 (batch 100) 2.9 / 2.9 against 2.8 / 2.9 (a work of 768), and 64 -> 64
+    5x5 on 14x14 21-23 against 13.5 (its transformed weight, 640 KiB, streams from L3 for every
+    image)."""
+    depth = channels * kernel_height
     return (VECTOR_BYTES < 64 and spread_h == spread_w == stride_h == stride_w == dilation_w == 1
-            and 5 <= kernel_width <= 6 and out_width >= WINOGRAD_ROW
-            and rows >= MATRIX_PRODUCT_ROWS and channels * kernel_height >= MATRIX_PRODUCT_TAPS)
+            and 3 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW and rows >= MATRIX_PRODUCT_ROWS
+            and depth >= WINOGRAD_DEPTH and rows * depth >= WINOGRAD_WORK
+            and winograd.POINTS * rows * depth * itemsize <= WINOGRAD_WEIGHT_BYTES)
 
 
 def uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, rows, channels, kernel_height,
                                   kernel_width, out_width):
     """Whether a weight gradient takes winograd_weights.py's row transforms rather than the
-    gathered sums (``uses_winograd``'s geometry; its products' depth is the batch's positions,
-    so channels x kernel rows need only be ``WINOGRAD_GRADIENT_TAPS``).
+    gathered sums: stride 1, column dilation 1, kernel widths 4 to 7 on rows of at least
+    ``WINOGRAD_ROW``, ``MATRIX_PRODUCT_ROWS`` output channels and ``WINOGRAD_DEPTH``.
 
     Natively on Zen 3 (AVX2), two threads, minimum of 7, Winograd against gathered: the reference
-    CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100) 7.0-7.4 against 10.9-11.5 ms; 16 -> 32
-    5x5 on 28x28 (batch 64) 4.8 against 7.1; 32 -> 32 6x6 on 14x14 3.6 against 4.7; 8 -> 16 5x5
-    on 32x32 (batch 32) 1.06 against 1.22. Not below: 3 -> 32 5x5 on 32x32 2.05 against 1.93,
-    the reference CNN's first layer (1 -> 32 on 28x28) 1.52 against 1.09 (the transforms of a
-    large output gradient for few products)."""
+    CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100) 6.8-7.4 against 10.9-11.5 ms; batch
+    64: 16 -> 32 5x5 on 28x28 4.8 against 7.1; 32 -> 32 4x4 on 16x16 2.6 against 3.0, 6x6 on
+    14x14 3.6 against 4.7, 7x7 on 16x16 7.6 against 8.2, 5x5 on 8x8 1.0 against 1.35; 64 -> 64
+    5x5 on 14x14 16-20 against 26-29; batch 32: 8 -> 16 5x5 on 32x32 1.06 against 1.22. Not
+    taken: 3x3 kernels, mixed (32 -> 32 on 32x32 6.8 against 7.3, but on 14x14 2.24 against 2.16,
+    16 -> 16 on 28x28 2.63 against 2.30), 3 -> 32 5x5 on 32x32 2.05 against 1.93, and the
+    reference CNN's first layer (1 -> 32 on 28x28) 1.52 against 1.09 (the transforms of a large
+    output gradient for few products)."""
     return (VECTOR_BYTES < 64 and stride_h == stride_w == dilation_w == 1
-            and 5 <= kernel_width <= 6 and out_width >= WINOGRAD_ROW
-            and rows >= MATRIX_PRODUCT_ROWS and channels * kernel_height >= WINOGRAD_GRADIENT_TAPS)
+            and 4 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW
+            and rows >= MATRIX_PRODUCT_ROWS and channels * kernel_height >= WINOGRAD_DEPTH)
 
 
 def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, dilation_w,
@@ -265,7 +276,7 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
         conv_direct.forward(source, top, left, padded_height, width, weight, bias, dilation_h,
                             dilation_w, out)
     elif uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels,
-                       kernel_height, kernel_width, out_width):
+                       kernel_height, kernel_width, out_width, out.itemsize):
         inexact = winograd.correlate(source, weight, bias, top, left, dilation_h, out)
         if inexact.size:
             # An inf or NaN in these images (or their outputs): Winograd's transforms spread it

@@ -20,6 +20,14 @@ serial_kernel = numba.njit(fastmath=FASTMATH_FLAGS, cache=True, nogil=True)
 inlined_kernel = numba.njit(fastmath=FASTMATH_FLAGS, cache=True, nogil=True, inline="always")
 
 
+def inlined_twin(kernel):
+    """A serial kernel's function compiled a second time, to be inlined into the callers that take
+    this name, while others call the first one. Not cached: it compiles inside each caller, whose
+    cache holds it, and a cached twin would share its original's cache entries (keyed by the
+    function alone)."""
+    return numba.njit(fastmath=FASTMATH_FLAGS, nogil=True, inline="always")(kernel.py_func)
+
+
 def checked_twin(kernel):
     """The same kernel compiled serially with bounds checks, for tests.
 

@@ -35,13 +35,14 @@ buffer of its own, transforms it (8 x 9 KiB for the reference layer), runs the p
 buffer and transposes that into the image's NCHW planes (``transpose_block``).
 
 Measured natively on Zen 3 (AVX2), two threads, the reference CNN's second layer (32 -> 64, 5x5
-on 14x14, batch 100, float32): forward 8.3-8.5 ms and input gradient 8.3-8.7 against 10.4-11.1
-for im2col.gather_correlate. Single-threaded, per batch: the products 11.8-12.5 ms (76 GFLOP/s
-counting Winograd's multiply-adds; the gathered kernel runs its longer products at about 90),
-the image transforms 1.5, the output transforms 0.2 (by vectors of channels: 2.3 element by
-element), the transposes 0.2, the spreading 0.2. Where the products are short (3x3 kernels,
-few channels, rows of 8) the tiles' set-up costs more than the saved multiply-adds:
-``conv2d.uses_winograd`` lists what was measured.
+on 14x14, batch 100, float32): forward 7.1 ms and input gradient 7.7 against 10.5 and 10.4 for
+im2col.gather_correlate (8.5 and 8.7 with product_strip called per tile rather than inlined).
+Single-threaded, per batch, before that: the products 11.8-12.5 ms (76 GFLOP/s counting
+Winograd's multiply-adds; the gathered kernel runs its longer products at about 90), the image
+transforms 1.5, the output transforms 0.2 (by vectors of channels: 2.3 element by element), the
+transposes 0.2, the spreading 0.2. Where the products are small (16 -> 16 3x3) or the
+transformed weight does not fit L2 (each image reads all of it) the gathered kernels are as
+fast or faster: ``conv2d.uses_winograd`` lists what was measured.
 """
 import functools
 from fractions import Fraction
@@ -53,7 +54,7 @@ from numba import prange
 from .im2col import spread_into
 from .im2col_tiles import gather_half_tile, gather_tile
 from .matmul import HALF_TILE_ROWS, OUTER_TILE_ROWS, store_vector_tile
-from .preset import cpu_kernel, serial_kernel
+from .preset import cpu_kernel, inlined_twin, serial_kernel
 from .simd import (
     VECTOR_BYTES,
     transpose_block,
@@ -246,6 +247,12 @@ def product_strip(image, bases, first, count, index, b_strip, out, first_row, fi
                           c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71)
 
 
+# The forward's products are short (160 steps a tile on the reference CNN's second layer), and a
+# call per tile cost it 1.5 ms of 8.5 (Zen 3, two threads): there product_strip is inlined. The
+# weight gradient's long ones call it (7.2 ms either way; inlined, its cold compile took 1 s more).
+inlined_product_strip = inlined_twin(product_strip)
+
+
 @cpu_kernel
 def winograd_correlate(source, top, left, packed_weights, bias, position_index, tap_index, outputs,
                        padded_parts, transformed_parts, product_parts, buffer_parts, flags, out):
@@ -275,9 +282,10 @@ def winograd_correlate(source, top, left, packed_weights, bias, position_index, 
                 for strip in range(packed_weights.shape[1]):
                     # Every position against one strip of channels: its U stays in L1.
                     for first in range(0, positions, OUTER_TILE_ROWS):
-                        product_strip(transformed[x], position_index, first,
-                                      min(OUTER_TILE_ROWS, positions - first), tap_index,
-                                      packed_weights[x, strip], products[x, strip], first, 0, False)
+                        inlined_product_strip(transformed[x], position_index, first,
+                                              min(OUTER_TILE_ROWS, positions - first), tap_index,
+                                              packed_weights[x, strip], products[x, strip], first,
+                                              0, False)
             untransform(products, bias, outputs, tiles, out_width, buffer, flags[n])
             transpose_into(buffer, out[n].reshape(rows, out_height * out_width))
 
