@@ -264,7 +264,7 @@ def winograd_correlate(source, top, left, packed_weights, bias, position_index, 
     ``packed_weights`` (8, strips, taps * width): U_x in the matmul's B layout, taps (c, p);
     ``position_index[i * tiles + t] = i * tiles + t`` and ``tap_index[c * kernel_height + p] = (c
     * rows + p * dilation_h) * tiles``: the transformed image's element of position (i, t) and tap
-    (c, p); ``bias`` padded to whole strips. Scratch, one of each per part (``scratch``).
+    (c, p); ``bias`` padded to whole strips. Scratch, one of each per part, made by ``correlate``.
     """
     batch, rows, out_height, out_width = out.shape
     parts = padded_parts.shape[0]
@@ -292,8 +292,8 @@ def winograd_correlate(source, top, left, packed_weights, bias, position_index, 
 
 def correlate(source, weight, bias, top, left, dilation_h, out):
     """``out`` = bias + the stride-1 correlation of ``source`` (padded by ``top`` and ``left``)
-    with ``weight`` (finite; column dilation 1); returns the indices of the images whose outputs
-    are not all finite, for the caller to recompute exactly."""
+    with ``weight`` (column dilation 1); returns the indices of the images whose outputs are not
+    all finite, for the caller to recompute exactly."""
     rows, channels, kernel_height, kernel_width = weight.shape
     batch, _, out_height, out_width = out.shape
     outputs = tile_width(kernel_width)

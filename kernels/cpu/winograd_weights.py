@@ -90,7 +90,7 @@ def winograd_weight_gradient(source, top, left, grad_out, tap_bases, chunk_index
     ``tap_bases[c * kernel_height + p] = (c * rows + p * dilation_h) * tiles`` and
     ``chunk_index[m * positions + j] = m * image + j``: where tap (c, p) and position j of a
     chunk's image m sit in its transformed images (``image`` elements each). Scratch, one of each
-    per part (``scratch``); ``partial`` zero."""
+    per part, made by ``weight_gradient``; ``partial`` zero."""
     batch = source.shape[0]
     rows, out_height, out_width = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     parts = padded_parts.shape[0]
