@@ -85,8 +85,8 @@ MATRIX_PRODUCT_ROWS = 16
 # Phase rows of at least this many columns keep the input gradient's phase correlations (their row
 # tiles; uses_subpixels).
 PHASE_ROW_COLUMNS = 14
-# Winograd's transforms (uses_winograd) need output rows at least this long, at least this many
-# channels x kernel rows (the depth of their products) ...
+# Winograd's transforms (uses_winograd) need output rows at least this long, and the forward at
+# least this many channels x kernel rows (the depth of its products) ...
 WINOGRAD_ROW = 8
 WINOGRAD_DEPTH = 40
 # ... and, in the forward and input gradient, this many output channels x depth, with the
@@ -244,20 +244,22 @@ def uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, rows, channels
                                   kernel_width, out_width):
     """Whether a weight gradient takes winograd_weights.py's row transforms rather than the
     gathered sums: stride 1, column dilation 1, kernel widths 4 to 7 on rows of at least
-    ``WINOGRAD_ROW``, ``MATRIX_PRODUCT_ROWS`` output channels and ``WINOGRAD_DEPTH``.
+    ``WINOGRAD_ROW`` and ``MATRIX_PRODUCT_ROWS`` output channels, any number of input channels.
 
     Natively on Zen 3 (AVX2), two threads, minimum of 7, Winograd against gathered: the reference
     CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100) 6.8-7.4 against 10.9-11.5 ms; batch
     64: 16 -> 32 5x5 on 28x28 4.8 against 7.1; 32 -> 32 4x4 on 16x16 2.6 against 3.0, 6x6 on
     14x14 3.6 against 4.7, 7x7 on 16x16 7.6 against 8.2, 5x5 on 8x8 1.0 against 1.35; 64 -> 64
-    5x5 on 14x14 16-20 against 26-29; batch 32: 8 -> 16 5x5 on 32x32 1.06 against 1.22. Not
-    taken: 3x3 kernels, mixed (32 -> 32 on 32x32 6.8 against 7.3, but on 14x14 2.24 against 2.16,
-    16 -> 16 on 28x28 2.63 against 2.30), 3 -> 32 5x5 on 32x32 2.05 against 1.93, and the
-    reference CNN's first layer (1 -> 32 on 28x28) 1.52 against 1.09 (the transforms of a large
-    output gradient for few products)."""
+    5x5 on 14x14 16-20 against 26-29; batch 32: 8 -> 16 5x5 on 32x32 1.06 against 1.22.
+    Slower on few input channels, taken anyway: the reference CNN's first layer (1 -> 32 on
+    28x28) 1.52 against 1.09, 3 -> 32 5x5 on 32x32 2.05 against 1.93 (the transforms of a large
+    output gradient for few products). A CNN's deeper layers run this kernel anyway, and the
+    gathered sums would add their own cold compile to its first run (6.8 s of CPU, about 3 s of
+    the main job's two-process precompile, which measured 17.7-20.3 s in CI with it) for 0.4 ms
+    a step. Not taken: 3x3 kernels, mixed (32 -> 32 on 32x32 6.8 against 7.3, but on 14x14 2.24
+    against 2.16, 16 -> 16 on 28x28 2.63 against 2.30)."""
     return (VECTOR_BYTES < 64 and stride_h == stride_w == dilation_w == 1
-            and 4 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW
-            and rows >= MATRIX_PRODUCT_ROWS and channels * kernel_height >= WINOGRAD_DEPTH)
+            and 4 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW and rows >= MATRIX_PRODUCT_ROWS)
 
 
 def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, dilation_w,
