@@ -29,9 +29,9 @@ gradient of a strided convolution runs over the output gradient spread out with 
   implicit matrix product on the matmul's outer-product register tile, its A operand gathered
   straight from each image (padded per image into a per-thread buffer, exact positions: none of
   the wide grid's waste), 14 positions of an output row per tile at unit column stride.
-- where vectors are narrower than AVX-512's, stride 1 with 3- to 7-wide kernels (4 to 7 for the
-  weight gradient) on rows of 8 or more and enough channels (``uses_winograd``,
-  ``uses_winograd_weight_gradient``): forward, input gradient and weight gradient by Winograd's
+- where vectors are narrower than AVX-512's, stride 1 with 3- to 7-wide kernels on rows of 8 or
+  more and enough channels (4- to 7-wide and any channels for the weight gradient;
+  ``uses_winograd``, ``uses_winograd_weight_gradient``): forward, input gradient and weight gradient by Winograd's
   transforms along rows (winograd.py, winograd_weights.py), 2.2 times fewer multiply-adds on 5x5
   kernels; images (or a weight gradient) with an inf or NaN are summed again by the gathered
   kernels below.

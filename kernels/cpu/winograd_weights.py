@@ -10,8 +10,8 @@ position of every image for each of the eight points, then mapped back by G^T:
 
 Eight matrix products of depth ``batch * out_height * tiles`` (the reference CNN's second layer:
 8 x 5600 x 160 x 64 multiply-adds against 64 x 800 x 19600 for direct sums, 2.2 times fewer), on
-im2col's gathered register tile (``gather_strip``) as ``gather_correlate_gradients`` runs its
-sums: the taps (c, p) as the tile's rows, gathered from the transformed images of a chunk of the
+im2col's gathered register tile (``winograd.product_strip``) as ``gather_correlate_gradients``
+runs its sums: the taps (c, p) as the tile's rows, gathered from the transformed images of a chunk of the
 batch (``CHUNK_POSITIONS`` positions), the transformed output gradient packed as its B, each
 thread's part of the batch into partial sums of its own, added in order at the end.
 
