@@ -94,3 +94,10 @@ def test_host_counts_the_launches_and_times_a_gpu_step_without_a_gpu():
     assert re.search(r"device allocations per step: \d+; Numba arrays made from CudaArrays for kernels: \d+", output)
     assert re.search(r"minigrad host time per step: [\d.]+ ms \(median of 1 rounds of 2 steps", output)
     assert re.search(r"Numba's device array, made over a fake allocation: [\d.]+ us each", output)
+
+
+def test_winograd_times_both_kernels_per_pass_and_names_the_rules_pick():
+    output = bench("winograd", "2,16,16,8,5", "--repeats", "1")
+    for phase in ("forward", "input grad", "weight grad"):
+        assert re.search(rf"^2,16,16,8,5 +{phase} +[\d.]+ +[\d.]+ +[\d.]+  (winograd|gathered) +"
+                         r"(winograd|gathered|direct|planes)$", output, re.MULTILINE), output

@@ -314,3 +314,24 @@ def test_the_choice_by_isa_and_shape(monkeypatch):
     assert not gradient(1, 1, 2, 64, 32, 5, 5, 14)
     monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", 64)
     assert not choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14) and not gradient(1, 1, 1, 64, 32, 5, 5, 14)
+
+
+@pytest.mark.parametrize("vector_bytes", [32, 64])
+def test_the_kernel_names_say_what_the_contracts_run(monkeypatch, vector_bytes):
+    """conv2d.correlation_kernel and weight_gradient_kernel, which the contracts dispatch on and
+    ``python -m minigrad.bench winograd`` prints as the rule: the reference CNN's layers."""
+    monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", vector_bytes)
+    winograd = "winograd" if vector_bytes < 64 else "gathered"
+    name = conv2d_module.correlation_kernel
+    # First layer: few output channels forward (direct); second layer forward and input gradient.
+    assert name(1, 1, 1, 1, 1, (32, 1, 5, 5), 28, 4) == "direct"
+    assert name(1, 1, 1, 1, 1, (64, 32, 5, 5), 14, 4) == winograd
+    assert name(1, 1, 1, 1, 1, (32, 64, 5, 5), 14, 4) == winograd
+    # A stride-2 forward (neither Winograd nor direct) and a spread source (the planes).
+    assert name(1, 1, 2, 2, 1, (64, 32, 5, 5), 7, 4) == "gathered"
+    assert name(2, 2, 1, 1, 1, (8, 64, 3, 3), 14, 4) == "planes"
+    gradient = conv2d_module.weight_gradient_kernel
+    assert gradient(1, 1, 1, (64, 32, 5, 5), 14) == winograd
+    # Winograd's result not all finite: summed again by the kernel that would run without it.
+    assert gradient(1, 1, 1, (64, 32, 5, 5), 14, finite=False) == "gathered"
+    assert gradient(1, 1, 1, (8, 8, 5, 5), 32) == "direct"

@@ -163,7 +163,6 @@ def packed_columns(weight):
     return packed.reshape(strips, taps * width)
 
 
-
 def uses_matrix_product(rows, taps, kernel_size):
     """Whether a correlation with this many output rows, taps per output and kernel positions per
     channel (kh * kw) takes the matrix products (measured; see the module docstring)."""
@@ -262,6 +261,37 @@ def uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, rows, channels
             and 4 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW and rows >= MATRIX_PRODUCT_ROWS)
 
 
+def correlation_kernel(spread_h, spread_w, stride_h, stride_w, dilation_w, weight_shape, out_width,
+                       itemsize):
+    """Which kernel ``correlate`` runs: "direct", "winograd", "gathered" or "planes"."""
+    rows, channels, kernel_height, kernel_width = weight_shape
+    taps = channels * kernel_height * kernel_width
+    if uses_direct(spread_h, spread_w, stride_h, stride_w, rows, taps, kernel_height * kernel_width):
+        return "direct"
+    if uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels,
+                     kernel_height, kernel_width, out_width, itemsize):
+        return "winograd"
+    # (Spread sources never take the gathered kernels, which copy at unit steps: a strided input
+    # gradient of 16 or more channels runs by stride phases or sub-pixels, conv_phases.py.)
+    if spread_h == spread_w == 1 and uses_matrix_product(rows, taps, kernel_height * kernel_width):
+        return "gathered"
+    return "planes"
+
+
+def weight_gradient_kernel(stride_h, stride_w, dilation_w, weight_shape, out_width, finite=True):
+    """Which kernel ``conv2d_backward_weight`` runs: "winograd", "direct" or "gathered";
+    ``finite=False``: the one that sums again a Winograd result holding an inf or NaN."""
+    out_channels, channels, kernel_height, kernel_width = weight_shape
+    if finite and uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, out_channels,
+                                                channels, kernel_height, kernel_width, out_width):
+        return "winograd"
+    if uses_direct_weight_gradient(stride_h, stride_w, dilation_w, out_channels,
+                                   channels * kernel_height * kernel_width,
+                                   kernel_height * kernel_width):
+        return "direct"
+    return "gathered"
+
+
 def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, dilation_w,
               stride_h, stride_w, out):
     """``out`` = the strided correlation of ``source`` (spread by ``spread_*`` and padded by
@@ -271,14 +301,14 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
     padded_height = padded_size(out_height, stride_h, dilation_h, kernel_height)
     padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
     bias = np.ascontiguousarray(bias)
-    taps = channels * kernel_height * kernel_width
-    if uses_direct(spread_h, spread_w, stride_h, stride_w, rows, taps, kernel_height * kernel_width):
+    kernel = correlation_kernel(spread_h, spread_w, stride_h, stride_w, dilation_w, weight.shape,
+                                out_width, out.itemsize)
+    if kernel == "direct":
         width = conv_direct.buffer_width(out_width, dilation_w * (kernel_width - 1),
                                          conv_direct.lanes_of(out.dtype), 2)
         conv_direct.forward(source, top, left, padded_height, width, weight, bias, dilation_h,
                             dilation_w, out)
-    elif uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, channels,
-                       kernel_height, kernel_width, out_width, out.itemsize):
+    elif kernel == "winograd":
         inexact = winograd.correlate(source, weight, bias, top, left, dilation_h, out)
         if inexact.size:
             # An inf or NaN in these images (or their outputs): Winograd's transforms spread it
@@ -287,9 +317,7 @@ def correlate(source, weight, bias, top, left, spread_h, spread_w, dilation_h, d
             correlate_gathered(source[inexact], weight, bias, top, left, dilation_h, dilation_w,
                                stride_h, stride_w, redone)
             out[inexact] = redone
-    elif spread_h == spread_w == 1 and uses_matrix_product(rows, taps, kernel_height * kernel_width):
-        # (Spread sources never get here: a strided input gradient of 16 or more channels runs by
-        # stride phases or sub-pixels, conv_phases.py; the gathered kernels copy at unit steps.)
+    elif kernel == "gathered":
         correlate_gathered(source, weight, bias, top, left, dilation_h, dilation_w, stride_h,
                            stride_w, out)
     else:
@@ -395,27 +423,38 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
                            dilation_w, grad_weight):
     """grad_weight[o,c,p,q] = sum_{n,i,j} grad_out[n,o,i,j] x[n, c, i*sh-pt+p*dh, j*sw-pl+q*dw]
     (positions outside x read zero)."""
+    kernel_height, kernel_width = grad_weight.shape[2:]
+    out_height, out_width = grad_out.shape[2:]
+    kernel = weight_gradient_kernel(stride_h, stride_w, dilation_w, grad_weight.shape, out_width)
+    if kernel == "winograd":
+        by_rows = winograd_weights.weight_gradient(x, grad_out, pad_top, pad_left, dilation_h,
+                                                   kernel_height, kernel_width)
+        if np.isfinite(by_rows).all():
+            grad_weight[...] = by_rows
+            return
+        # An inf or NaN in x or grad_out spreads over whole tiles: summed again exactly.
+        kernel = weight_gradient_kernel(stride_h, stride_w, dilation_w, grad_weight.shape,
+                                        out_width, finite=False)
+    if kernel == "direct":
+        width = conv_direct.buffer_width(out_width, conv_direct.gradient_reach(kernel_width),
+                                         conv_direct.lanes_of(grad_weight.dtype), 1)
+        padded_height = padded_size(out_height, stride_h, dilation_h, kernel_height)
+        padded = padded_planes(x, pad_top, pad_left, 1, 1, padded_height, width)
+        conv_direct.weight_gradient(padded, grad_out, dilation_h, grad_weight)
+        return
+    weight_gradient_gathered(x, grad_out, stride_h, stride_w, pad_top, pad_left, dilation_h,
+                             dilation_w, grad_weight)
+
+
+def weight_gradient_gathered(x, grad_out, stride_h, stride_w, pad_top, pad_left, dilation_h,
+                             dilation_w, grad_weight):
+    """``conv2d_backward_weight`` on ``im2col.gather_correlate_gradients``."""
     out_channels, channels, kernel_height, kernel_width = grad_weight.shape
     batch, _, out_height, out_width = grad_out.shape
     padded_height = padded_size(out_height, stride_h, dilation_h, kernel_height)
     padded_width = padded_size(out_width, stride_w, dilation_w, kernel_width)
     offsets = tap_offsets(channels, kernel_height, kernel_width, padded_height, padded_width,
                           dilation_h, dilation_w)
-    if uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, out_channels, channels,
-                                     kernel_height, kernel_width, out_width):
-        by_rows = winograd_weights.weight_gradient(x, grad_out, pad_top, pad_left, dilation_h,
-                                                   kernel_height, kernel_width)
-        # An inf or NaN in x or grad_out spreads over whole tiles: summed again directly below.
-        if np.isfinite(by_rows).all():
-            grad_weight[...] = by_rows
-            return
-    if uses_direct_weight_gradient(stride_h, stride_w, dilation_w, out_channels, offsets.shape[0],
-                                   kernel_height * kernel_width):
-        width = conv_direct.buffer_width(out_width, conv_direct.gradient_reach(kernel_width),
-                                         conv_direct.lanes_of(grad_weight.dtype), 1)
-        padded = padded_planes(x, pad_top, pad_left, 1, 1, padded_height, width)
-        conv_direct.weight_gradient(padded, grad_out, dilation_h, grad_weight)
-        return
     # Exact positions only (never the wide grid, whose zeros between strided outputs would meet
     # an inf in x as 0 * inf = NaN), for any stride and dilation. The taps ordered by kernel
     # position (p, q, c): a strip of taps then shares its kernel positions, and skips in each
