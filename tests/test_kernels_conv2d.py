@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import minigrad.kernels.cpu.conv2d as conv2d_module
+import minigrad.kernels.cpu.conv_choice as conv_choice_module
 import minigrad.kernels.cpu.conv_direct as conv_direct_module
 import minigrad.kernels.cpu.conv_phases as conv_phases_module
 import minigrad.kernels.cpu.im2col as im2col_module
@@ -427,19 +428,19 @@ def direct_weight_gradients(monkeypatch):
     (uses_direct_weight_gradient keeps it only below 16 output channels where vectors are
     narrower than AVX-512's), so the kernel is tested at every row count on every ISA."""
     def direct_when_eligible(stride_h, stride_w, dilation_w, rows, taps, kernel_size):
-        return dilation_w == 1 and conv2d_module.uses_direct(1, 1, stride_h, stride_w, rows, taps,
+        return dilation_w == 1 and conv_choice_module.uses_direct(1, 1, stride_h, stride_w, rows, taps,
                                                              kernel_size)
-    monkeypatch.setattr(conv2d_module, "uses_direct_weight_gradient", direct_when_eligible)
+    monkeypatch.setattr(conv_choice_module, "uses_direct_weight_gradient", direct_when_eligible)
 
 
 def test_direct_weight_gradient_choice_by_isa():
     """The reference CNN's first layer (32 <- 1, 5x5): the direct weight gradient on AVX-512, the
     gathered sums on narrower vectors (measured: uses_direct_weight_gradient); 8 output channels
     take the direct kernel everywhere."""
-    first_layer = conv2d_module.uses_direct_weight_gradient(1, 1, 1, 32, 25, 25)
-    assert first_layer == (conv2d_module.VECTOR_BYTES == 64)
-    assert conv2d_module.uses_direct_weight_gradient(1, 1, 1, 8, 25, 25)
-    assert not conv2d_module.uses_direct_weight_gradient(1, 1, 2, 8, 25, 25)  # column dilation
+    first_layer = conv_choice_module.uses_direct_weight_gradient(1, 1, 1, 32, 25, 25)
+    assert first_layer == (conv_choice_module.VECTOR_BYTES == 64)
+    assert conv_choice_module.uses_direct_weight_gradient(1, 1, 1, 8, 25, 25)
+    assert not conv_choice_module.uses_direct_weight_gradient(1, 1, 2, 8, 25, 25)  # column dilation
 
 
 @pytest.mark.usefixtures("direct_weight_gradients")
@@ -447,7 +448,7 @@ def test_direct_weight_gradient_choice_by_isa():
 @pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES + DIRECT_WIDTH_SWEEP)
 def test_direct_kernels_match_reference(geometry, dtype):
     channels, kernel_h, kernel_w, out_channels = geometry[1], geometry[5], geometry[6], geometry[4]
-    assert conv2d_module.uses_direct(1, 1, 1, 1, out_channels, channels * kernel_h * kernel_w, kernel_h * kernel_w)
+    assert conv_choice_module.uses_direct(1, 1, 1, 1, out_channels, channels * kernel_h * kernel_w, kernel_h * kernel_w)
     x, weight, bias, grad_out = make_case(geometry, dtype)
     results = run_kernels(geometry, x, weight, bias, grad_out)
     assert_close(results, reference(geometry, x, weight, bias, grad_out), dtype,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import minigrad.kernels.cpu.conv2d as conv2d_module
+import minigrad.kernels.cpu.conv_choice as conv_choice_module
 import minigrad.kernels.cpu.im2col as im2col_module
 import minigrad.kernels.cpu.im2col_tiles as im2col_tiles_module
 import minigrad.kernels.cpu.matmul as matmul_module
@@ -238,8 +239,8 @@ def winograd_everywhere(monkeypatch):
                  kernel_width, out_width, itemsize=4):
         return spread_h == spread_w == stride_h == stride_w == dilation_w == 1 and 2 <= kernel_width <= 7
 
-    monkeypatch.setattr(conv2d_module, "uses_winograd", eligible)
-    monkeypatch.setattr(conv2d_module, "uses_winograd_weight_gradient",
+    monkeypatch.setattr(conv_choice_module, "uses_winograd", eligible)
+    monkeypatch.setattr(conv_choice_module, "uses_winograd_weight_gradient",
                         lambda stride_h, stride_w, *rest: eligible(1, 1, stride_h, stride_w, *rest))
 
 
@@ -256,8 +257,8 @@ def test_non_finite_images_are_summed_again_directly(monkeypatch, value):
     conv2d_module.conv2d_forward(x, weight, bias, 1, 1, 2, 2, 1, 1, out)
     grad_weight = np.empty_like(weight)
     conv2d_module.conv2d_backward_weight(x, grad_out, 1, 1, 2, 2, 1, 1, grad_weight)
-    monkeypatch.setattr(conv2d_module, "uses_winograd", lambda *arguments: False)
-    monkeypatch.setattr(conv2d_module, "uses_winograd_weight_gradient", lambda *arguments: False)
+    monkeypatch.setattr(conv_choice_module, "uses_winograd", lambda *arguments: False)
+    monkeypatch.setattr(conv_choice_module, "uses_winograd_weight_gradient", lambda *arguments: False)
     gathered = np.empty_like(out)
     conv2d_module.conv2d_forward(x, weight, bias, 1, 1, 2, 2, 1, 1, gathered)
     np.testing.assert_array_equal(out[2], gathered[2])
@@ -275,7 +276,7 @@ def test_an_infinite_weight_sums_every_image_directly(monkeypatch):
     weight[4, 2, 1, 3] = np.inf
     out = np.empty((3, 32, 14, 14), np.float32)
     conv2d_module.conv2d_forward(x, weight, bias, 1, 1, 2, 2, 1, 1, out)
-    monkeypatch.setattr(conv2d_module, "uses_winograd", lambda *arguments: False)
+    monkeypatch.setattr(conv_choice_module, "uses_winograd", lambda *arguments: False)
     gathered = np.empty_like(out)
     conv2d_module.conv2d_forward(x, weight, bias, 1, 1, 2, 2, 1, 1, gathered)
     np.testing.assert_array_equal(out, gathered)
@@ -283,10 +284,10 @@ def test_an_infinite_weight_sums_every_image_directly(monkeypatch):
 
 def test_the_choice_by_isa_and_shape(monkeypatch):
     """Winograd where vectors are narrower than AVX-512's, for the shapes it was measured faster on
-    (conv2d.uses_winograd, uses_winograd_weight_gradient); never on AVX-512 (unmeasured there)."""
-    monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", 32)
-    choose = conv2d_module.uses_winograd
-    gradient = conv2d_module.uses_winograd_weight_gradient
+    (conv_choice.uses_winograd, uses_winograd_weight_gradient); never on AVX-512 (unmeasured there)."""
+    monkeypatch.setattr(conv_choice_module, "VECTOR_BYTES", 32)
+    choose = conv_choice_module.uses_winograd
+    gradient = conv_choice_module.uses_winograd_weight_gradient
     # The reference CNN's second layer, forward and input gradient (64 <- 32, 32 <- 64), and its
     # weight gradient; its first layer (one channel) in neither.
     assert choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14) and choose(1, 1, 1, 1, 1, 32, 64, 5, 5, 14)
@@ -312,17 +313,17 @@ def test_the_choice_by_isa_and_shape(monkeypatch):
     assert not choose(1, 1, 2, 2, 1, 64, 32, 5, 5, 14) and not choose(2, 2, 1, 1, 1, 64, 32, 5, 5, 14)
     assert not choose(1, 1, 1, 1, 2, 64, 32, 5, 5, 14) and not gradient(2, 2, 1, 64, 32, 5, 5, 14)
     assert not gradient(1, 1, 2, 64, 32, 5, 5, 14)
-    monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", 64)
+    monkeypatch.setattr(conv_choice_module, "VECTOR_BYTES", 64)
     assert not choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14) and not gradient(1, 1, 1, 64, 32, 5, 5, 14)
 
 
 @pytest.mark.parametrize("vector_bytes", [32, 64])
 def test_the_kernel_names_say_what_the_contracts_run(monkeypatch, vector_bytes):
-    """conv2d.correlation_kernel and weight_gradient_kernel, which the contracts dispatch on and
+    """conv_choice.correlation_kernel and weight_gradient_kernel, which the contracts dispatch on and
     ``python -m minigrad.bench winograd`` prints as the rule: the reference CNN's layers."""
-    monkeypatch.setattr(conv2d_module, "VECTOR_BYTES", vector_bytes)
+    monkeypatch.setattr(conv_choice_module, "VECTOR_BYTES", vector_bytes)
     winograd = "winograd" if vector_bytes < 64 else "gathered"
-    name = conv2d_module.correlation_kernel
+    name = conv_choice_module.correlation_kernel
     # First layer: few output channels forward (direct); second layer forward and input gradient.
     assert name(1, 1, 1, 1, 1, (32, 1, 5, 5), 28, 4) == "direct"
     assert name(1, 1, 1, 1, 1, (64, 32, 5, 5), 14, 4) == winograd
@@ -330,7 +331,7 @@ def test_the_kernel_names_say_what_the_contracts_run(monkeypatch, vector_bytes):
     # A stride-2 forward (neither Winograd nor direct) and a spread source (the planes).
     assert name(1, 1, 2, 2, 1, (64, 32, 5, 5), 7, 4) == "gathered"
     assert name(2, 2, 1, 1, 1, (8, 64, 3, 3), 14, 4) == "planes"
-    gradient = conv2d_module.weight_gradient_kernel
+    gradient = conv_choice_module.weight_gradient_kernel
     assert gradient(1, 1, 1, (64, 32, 5, 5), 14) == winograd
     # Winograd's result not all finite: summed again by the kernel that would run without it.
     assert gradient(1, 1, 1, (64, 32, 5, 5), 14, finite=False) == "gathered"

@@ -23,7 +23,7 @@ taps' (for a 3x3 kernel at stride 2 with padding 1: offsets 0 and 1, a 2x2 windo
 stride-1 correlation with sh * sw times the output channels, channel c * sh * sw + a * sw + b
 holding phase (a, b) of channel c with zeros where none of its taps lands, computes every phase;
 interleaving its channels is a pixel shuffle. It multiplies zeros (for the 3x3 kernel, 9 of the 16
-entries over its four phases are taps) but in one call with a full tile; conv2d.uses_subpixels
+entries over its four phases are taps) but in one call with a full tile; conv_choice.uses_subpixels
 says which way a geometry goes, and why.
 """
 import math

@@ -42,7 +42,7 @@ Winograd's multiply-adds; the gathered kernel runs its longer products at about 
 transforms 1.5, the output transforms 0.2 (by vectors of channels: 2.3 element by element), the
 transposes 0.2, the spreading 0.2. Where the products are small (16 -> 16 3x3) or the
 transformed weight does not fit L2 (each image reads all of it) the gathered kernels are as
-fast or faster: ``conv2d.uses_winograd`` lists what was measured.
+fast or faster: ``conv_choice.uses_winograd`` lists what was measured.
 """
 import functools
 from fractions import Fraction

@@ -1,11 +1,12 @@
 """Winograd's row transforms against the gathered matrix products, per layer shape: the rule's evidence.
 
-``kernels/cpu/conv2d.py`` picks, per shape, Winograd's kernels (winograd.py, winograd_weights.py)
-or the gathered ones (im2col.py) for the forward, the input gradient and the weight gradient; its
-rules (``uses_winograd``, ``uses_winograd_weight_gradient``) were set from these figures on Zen 3
-(AVX2) and keep Winograd off where vectors are AVX-512's, where it was never measured. This runs
-both kernels on each shape whatever the rule says, and prints which was faster and which the rule
-picks ("direct" or "planes": neither of the two), so a machine of another ISA can check the rules.
+``kernels/cpu/conv2d.py`` runs Winograd's kernels (winograd.py, winograd_weights.py) or the
+gathered ones (im2col.py) for the forward, the input gradient and the weight gradient by the rules
+of ``conv_choice.py`` (``uses_winograd``, ``uses_winograd_weight_gradient``), set from these
+figures on Zen 3 (AVX2); they keep Winograd off where vectors are AVX-512's, where it was never
+measured. This runs both kernels on each shape whatever the rules say, and prints which was faster
+and which the rules pick ("direct" or "planes": neither of the two), so that a machine of another
+ISA can check them.
 
 Shapes are ``batch,in_channels,out_channels,size,kernel`` (square images and kernels, stride 1,
 "same" padding of ``kernel // 2``); the default list is the one the rules were measured on.
@@ -17,7 +18,7 @@ import numpy as np
 from minigrad.bench._timing import time_interleaved
 
 # (batch, in channels, out channels, image size, kernel size): the reference CNN's two layers
-# first, then the shapes conv2d.uses_winograd's docstring quotes.
+# first, then the shapes conv_choice.uses_winograd's docstring quotes.
 SHAPES = [
     (100, 1, 32, 28, 5), (100, 32, 64, 14, 5),
     (64, 16, 32, 28, 5), (64, 32, 32, 32, 3), (64, 32, 32, 16, 4), (64, 32, 32, 14, 6),
@@ -36,7 +37,7 @@ def parse_shape(text):
 
 def layer_functions(shape, generator):
     """{(pass, kernel): zero-argument callable} for one shape, and the rule's pick per pass."""
-    from minigrad.kernels.cpu import conv2d, winograd, winograd_weights
+    from minigrad.kernels.cpu import conv2d, conv_choice, winograd, winograd_weights
     batch, channels, rows, size, kernel = shape
     pad = kernel // 2
     out_size = size + 2 * pad - kernel + 1
@@ -64,9 +65,9 @@ def layer_functions(shape, generator):
                                                                              grad_weight),
     }
     rules = {
-        "forward": conv2d.correlation_kernel(1, 1, 1, 1, 1, weight.shape, out_size, 4),
-        "input grad": conv2d.correlation_kernel(1, 1, 1, 1, 1, flipped.shape, size, 4),
-        "weight grad": conv2d.weight_gradient_kernel(1, 1, 1, weight.shape, out_size),
+        "forward": conv_choice.correlation_kernel(1, 1, 1, 1, 1, weight.shape, out_size, 4),
+        "input grad": conv_choice.correlation_kernel(1, 1, 1, 1, 1, flipped.shape, size, 4),
+        "weight grad": conv_choice.weight_gradient_kernel(1, 1, 1, weight.shape, out_size),
     }
     return functions, rules
 
