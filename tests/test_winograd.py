@@ -295,10 +295,10 @@ def test_the_choice_by_isa_and_shape(monkeypatch):
     # Its first layer (one channel): not forward; its weight gradient yes (slower there, but the
     # gathered sums would be one more kernel for a first run to compile).
     assert not choose(1, 1, 1, 1, 1, 32, 1, 5, 5, 28) and gradient(1, 1, 1, 32, 1, 5, 5, 28)
-    # Kernel widths 3 to 7 forward (4 to 7 for the weight gradient), on rows of 8 or more.
+    # Kernel widths 3 to 7, on rows of 8 or more (3x3 weight gradients with enough work only).
     for kernel_width in (3, 4, 6, 7):
         assert choose(1, 1, 1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
-        assert gradient(1, 1, 1, 32, 32, kernel_width, kernel_width, 16) == (kernel_width > 3)
+        assert gradient(1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
     for kernel_width in (1, 2, 8):
         assert not choose(1, 1, 1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
         assert not gradient(1, 1, 1, 32, 32, kernel_width, kernel_width, 16)
@@ -307,7 +307,14 @@ def test_the_choice_by_isa_and_shape(monkeypatch):
     # 5x5: 640 KiB; float64 halves what fits).
     assert not choose(1, 1, 1, 1, 1, 16, 16, 3, 3, 28) and not choose(1, 1, 1, 1, 1, 32, 3, 5, 5, 32)
     assert gradient(1, 1, 1, 16, 8, 5, 5, 32) and not gradient(1, 1, 1, 8, 8, 5, 5, 32)
-    assert not choose(1, 1, 1, 1, 1, 64, 64, 5, 5, 14) and gradient(1, 1, 1, 64, 64, 5, 5, 14)
+    assert not choose(1, 1, 1, 1, 1, 64, 64, 5, 5, 14) and not gradient(1, 1, 1, 64, 64, 5, 5, 14)
+    # A 3x3 weight gradient: output channels x depth of 3072 or more on rows of 16 outputs or
+    # more (32 -> 32 on 28x28), 6144 on shorter rows (32 -> 64 on 14x14, not 32 -> 32); sums of
+    # 384 KiB at most (64 -> 64 yes, 64 -> 128 no; float64 halves what fits).
+    assert gradient(1, 1, 1, 32, 32, 3, 3, 28) and not gradient(1, 1, 1, 32, 32, 3, 3, 14)
+    assert gradient(1, 1, 1, 64, 32, 3, 3, 14) and not gradient(1, 1, 1, 32, 16, 3, 3, 28)
+    assert gradient(1, 1, 1, 64, 64, 3, 3, 14) and not gradient(1, 1, 1, 128, 64, 3, 3, 14)
+    assert not gradient(1, 1, 1, 64, 64, 3, 3, 28, 8) and gradient(1, 1, 1, 32, 32, 3, 3, 28, 8)
     assert choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14, 4) and not choose(1, 1, 1, 1, 1, 64, 32, 5, 5, 14, 8)
     # Strides, spread sources and column dilation keep the other kernels.
     assert not choose(1, 1, 2, 2, 1, 64, 32, 5, 5, 14) and not choose(2, 2, 1, 1, 1, 64, 32, 5, 5, 14)
@@ -332,7 +339,7 @@ def test_the_kernel_names_say_what_the_contracts_run(monkeypatch, vector_bytes):
     assert name(1, 1, 2, 2, 1, (64, 32, 5, 5), 7, 4) == "gathered"
     assert name(2, 2, 1, 1, 1, (8, 64, 3, 3), 14, 4) == "planes"
     gradient = conv_choice_module.weight_gradient_kernel
-    assert gradient(1, 1, 1, (64, 32, 5, 5), 14) == winograd
+    assert gradient(1, 1, 1, (64, 32, 5, 5), 14, 4) == winograd
     # Winograd's result not all finite: summed again by the kernel that would run without it.
-    assert gradient(1, 1, 1, (64, 32, 5, 5), 14, finite=False) == "gathered"
-    assert gradient(1, 1, 1, (8, 8, 5, 5), 32) == "direct"
+    assert gradient(1, 1, 1, (64, 32, 5, 5), 14, 4, finite=False) == "gathered"
+    assert gradient(1, 1, 1, (8, 8, 5, 5), 32, 4) == "direct"

@@ -283,7 +283,8 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
     (positions outside x read zero)."""
     kernel_height, kernel_width = grad_weight.shape[2:]
     out_height, out_width = grad_out.shape[2:]
-    kernel = weight_gradient_kernel(stride_h, stride_w, dilation_w, grad_weight.shape, out_width)
+    kernel = weight_gradient_kernel(stride_h, stride_w, dilation_w, grad_weight.shape, out_width,
+                                    grad_weight.itemsize)
     if kernel == "winograd":
         by_rows = winograd_weights.weight_gradient(x, grad_out, pad_top, pad_left, dilation_h,
                                                    kernel_height, kernel_width)
@@ -292,7 +293,7 @@ def conv2d_backward_weight(x, grad_out, stride_h, stride_w, pad_top, pad_left, d
             return
         # An inf or NaN in x or grad_out spreads over whole tiles: summed again exactly.
         kernel = weight_gradient_kernel(stride_h, stride_w, dilation_w, grad_weight.shape,
-                                        out_width, finite=False)
+                                        out_width, grad_weight.itemsize, finite=False)
     if kernel == "direct":
         width = conv_direct.buffer_width(out_width, conv_direct.gradient_reach(kernel_width),
                                          conv_direct.lanes_of(grad_weight.dtype), 1)

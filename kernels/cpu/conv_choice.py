@@ -28,6 +28,10 @@ WINOGRAD_DEPTH = 40
 # transformed weight (8 x output channels x depth) in L2 (Zen 3 has 512 KiB a core).
 WINOGRAD_WORK = 1024
 WINOGRAD_WEIGHT_BYTES = 384 * 1024
+# A 3x3 weight gradient saves less (F(6, 3)): it needs this many output channels x depth on rows of
+# at least WINOGRAD_LONG_ROW outputs, twice that on shorter rows (uses_winograd_weight_gradient).
+WINOGRAD_GRADIENT_WORK_3X3 = 3072
+WINOGRAD_LONG_ROW = 16
 
 
 def uses_matrix_product(rows, taps, kernel_size):
@@ -107,25 +111,43 @@ def uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, chan
 
 
 def uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, rows, channels, kernel_height,
-                                  kernel_width, out_width):
+                                  kernel_width, out_width, itemsize=4):
     """Whether a weight gradient takes winograd_weights.py's row transforms rather than the
-    gathered sums: stride 1, column dilation 1, kernel widths 4 to 7 on rows of at least
-    ``WINOGRAD_ROW`` and ``MATRIX_PRODUCT_ROWS`` output channels, any number of input channels.
+    gathered sums: stride 1, column dilation 1, kernel widths 3 to 7 on rows of at least
+    ``WINOGRAD_ROW`` and ``MATRIX_PRODUCT_ROWS`` output channels, the products' sums (8 x output
+    channels x depth, as the forward's transformed weight) within ``WINOGRAD_WEIGHT_BYTES``, any
+    number of input channels for widths 4 to 7 and, for 3x3 kernels (F(6, 3): fewer multiply-adds
+    saved, 22% of them wasted on rows of 14), output channels x depth of at least
+    ``WINOGRAD_GRADIENT_WORK_3X3`` on rows of ``WINOGRAD_LONG_ROW`` or more, twice that on shorter
+    ones, where vectors are narrower than AVX-512's (measured on Zen 3 only).
 
     Natively on Zen 3 (AVX2), two threads, minimum of 7, Winograd against gathered: the reference
     CNN's second layer (32 -> 64, 5x5 on 14x14, batch 100) 6.8-7.4 against 10.9-11.5 ms; batch
     64: 16 -> 32 5x5 on 28x28 4.8 against 7.1; 32 -> 32 4x4 on 16x16 2.6 against 3.0, 6x6 on
-    14x14 3.6 against 4.7, 7x7 on 16x16 7.6 against 8.2, 5x5 on 8x8 1.0 against 1.35; 64 -> 64
-    5x5 on 14x14 16-20 against 26-29; batch 32: 8 -> 16 5x5 on 32x32 1.06 against 1.22.
-    Slower on few input channels, taken anyway: the reference CNN's first layer (1 -> 32 on
-    28x28) 1.52 against 1.09, 3 -> 32 5x5 on 32x32 2.05 against 1.93 (the transforms of a large
-    output gradient for few products). A CNN's deeper layers run this kernel anyway, and the
-    gathered sums would add their own cold compile to its first run (6.8 s of CPU, about 3 s of
-    the main job's two-process precompile, which measured 17.7-20.3 s in CI with it) for 0.4 ms
-    a step. Not taken: 3x3 kernels, mixed (32 -> 32 on 32x32 6.8 against 7.3, but on 14x14 2.24
-    against 2.16, 16 -> 16 on 28x28 2.63 against 2.30)."""
+    14x14 3.6 against 4.7, 7x7 on 16x16 7.6 against 8.2, 5x5 on 8x8 1.0 against 1.35; batch 32:
+    8 -> 16 5x5 on 32x32 1.06 against 1.22. Slower on few input channels, taken anyway: the
+    reference CNN's first layer (1 -> 32 on 28x28) 1.52 against 1.09, 3 -> 32 5x5 on 32x32 2.05
+    against 1.93 (the transforms of a large output gradient for few products). A CNN's deeper
+    layers run this kernel anyway, and the gathered sums would add their own cold compile to its
+    first run (6.8 s of CPU, about 3 s of the main job's two-process precompile, which measured
+    17.7-20.3 s in CI with it) for 0.4 ms a step.
+    Then, by ``python -m minigrad.bench winograd`` (median of 7 interleaved rounds, batch 64,
+    Winograd's time over the gathered sums', two or more runs; the host's speed moved by up to
+    two times between runs, the ratios far less): 3x3 kernels 64 -> 64 on 28x28 0.63-0.86, on
+    16x16 0.56-0.63, on 14x14 0.72-0.80; 32 -> 64 on 28x28 0.57-0.79, on 14x14 0.90-0.93; 64 ->
+    32 on 28x28 0.79-0.81; 24 -> 48 on 28x28 0.82-0.83; 32 -> 32 on 28x28 0.84-0.91, on 32x32
+    0.92 (6.8 against 7.3 ms before); not taken: 32 -> 48 on 14x14 0.96-1.04, 32 -> 32 on 14x14
+    1.04 (2.24 against 2.16 before), 16 -> 32 on 28x28 1.00-1.21, 16 -> 16 on 28x28 1.19 (2.63
+    against 2.30 before). Past the sums' bound: 64 -> 128 3x3 on 14x14 1.08-1.49, 128 -> 128 on
+    8x8 1.40-1.73; 5x5 48 -> 64 on 14x14 1.16-1.37, 32 -> 96 1.00-1.17, 64 -> 64 0.87-1.36
+    (median 1.03 of seven runs; 16-20 against 26-29 ms in an earlier session)."""
+    depth = channels * kernel_height
+    work = rows * depth
+    enough_work = kernel_width > 3 or work >= WINOGRAD_GRADIENT_WORK_3X3 * (
+        1 if out_width >= WINOGRAD_LONG_ROW else 2)
     return (VECTOR_BYTES < 64 and stride_h == stride_w == dilation_w == 1
-            and 4 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW and rows >= MATRIX_PRODUCT_ROWS)
+            and 3 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW and rows >= MATRIX_PRODUCT_ROWS
+            and enough_work and POINTS * work * itemsize <= WINOGRAD_WEIGHT_BYTES)
 
 
 def correlation_kernel(spread_h, spread_w, stride_h, stride_w, dilation_w, weight_shape, out_width,
@@ -145,12 +167,14 @@ def correlation_kernel(spread_h, spread_w, stride_h, stride_w, dilation_w, weigh
     return "planes"
 
 
-def weight_gradient_kernel(stride_h, stride_w, dilation_w, weight_shape, out_width, finite=True):
+def weight_gradient_kernel(stride_h, stride_w, dilation_w, weight_shape, out_width, itemsize,
+                           finite=True):
     """Which kernel ``conv2d_backward_weight`` runs: "winograd", "direct" or "gathered";
     ``finite=False``: the one that sums again a Winograd result holding an inf or NaN."""
     out_channels, channels, kernel_height, kernel_width = weight_shape
     if finite and uses_winograd_weight_gradient(stride_h, stride_w, dilation_w, out_channels,
-                                                channels, kernel_height, kernel_width, out_width):
+                                                channels, kernel_height, kernel_width, out_width,
+                                                itemsize):
         return "winograd"
     if uses_direct_weight_gradient(stride_h, stride_w, dilation_w, out_channels,
                                    channels * kernel_height * kernel_width,

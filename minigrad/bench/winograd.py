@@ -18,12 +18,15 @@ import numpy as np
 from minigrad.bench._timing import time_interleaved
 
 # (batch, in channels, out channels, image size, kernel size): the reference CNN's two layers
-# first, then the shapes conv_choice.uses_winograd's docstring quotes.
+# first, then the shapes the docstrings of conv_choice.uses_winograd and
+# uses_winograd_weight_gradient quote.
 SHAPES = [
     (100, 1, 32, 28, 5), (100, 32, 64, 14, 5),
     (64, 16, 32, 28, 5), (64, 32, 32, 32, 3), (64, 32, 32, 16, 4), (64, 32, 32, 14, 6),
     (64, 32, 32, 16, 7), (64, 32, 32, 8, 5), (64, 16, 32, 28, 3), (100, 16, 16, 28, 3),
     (64, 64, 64, 28, 3), (64, 64, 64, 14, 5), (64, 3, 32, 32, 5),
+    (64, 32, 32, 14, 3), (64, 32, 64, 14, 3), (64, 32, 48, 14, 3), (64, 24, 48, 28, 3),
+    (64, 64, 64, 16, 3), (64, 64, 128, 14, 3), (64, 48, 64, 14, 5), (64, 32, 96, 14, 5),
 ]
 
 
@@ -67,7 +70,7 @@ def layer_functions(shape, generator):
     rules = {
         "forward": conv_choice.correlation_kernel(1, 1, 1, 1, 1, weight.shape, out_size, 4),
         "input grad": conv_choice.correlation_kernel(1, 1, 1, 1, 1, flipped.shape, size, 4),
-        "weight grad": conv_choice.weight_gradient_kernel(1, 1, 1, weight.shape, out_size),
+        "weight grad": conv_choice.weight_gradient_kernel(1, 1, 1, weight.shape, out_size, 4),
     }
     return functions, rules
 
