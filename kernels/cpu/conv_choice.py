@@ -102,7 +102,15 @@ def uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, chan
     3.2; 64 -> 64 3x3 on 28x28 15.5 / 15.5 against 22.5 / 22.5. Not taken where it was no faster:
     16 -> 16 3x3 on 28x28 (batch 100) 2.9 / 2.9 against 2.8 / 2.9 (a work of 768), and 64 -> 64
     5x5 on 14x14 21-23 against 13.5 (its transformed weight, 640 KiB, streams from L3 for every
-    image)."""
+    image).
+    The weight bound is a two-core effect: single-threaded, Winograd wins on every shape past it
+    (``NUMBA_NUM_THREADS=1 python -m minigrad.bench winograd``, batch 32: 64 -> 64 5x5 on 14x14
+    0.65, 48 -> 64 0.65, 32 -> 96 0.76, 64 -> 128 3x3 0.78, 128 -> 128 3x3 on 8x8 0.90), and its
+    64 -> 64 5x5 forward took 9.5 ms a call in one single-threaded process but 24 in each of two
+    such processes run at once (32 -> 64: 5.3 and 5.0), so two cores each working on more than
+    their L2 holds slow each other down on this host. Looping over groups of images so that each
+    strip of the transformed weight serves several (1, 2, 4 or 8 images) left it at 21-24 ms with
+    two threads."""
     depth = channels * kernel_height
     return (VECTOR_BYTES < 64 and spread_h == spread_w == stride_h == stride_w == dilation_w == 1
             and 3 <= kernel_width <= 7 and out_width >= WINOGRAD_ROW and rows >= MATRIX_PRODUCT_ROWS
