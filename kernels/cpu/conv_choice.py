@@ -101,8 +101,8 @@ def uses_winograd(spread_h, spread_w, stride_h, stride_w, dilation_w, rows, chan
     5x5 on 8x8 0.86 / 0.88 against 1.18 / 1.20; 16 -> 32 3x3 on 28x28 3.0 / 3.1 against 3.3 /
     3.2; 64 -> 64 3x3 on 28x28 15.5 / 15.5 against 22.5 / 22.5. Not taken where it was no faster:
     16 -> 16 3x3 on 28x28 (batch 100) 2.9 / 2.9 against 2.8 / 2.9 (a work of 768), and 64 -> 64
-    5x5 on 14x14 21-23 against 13.5 (its transformed weight, 640 KiB, streams from L3 for every
-    image).
+    5x5 on 14x14 21-23 against 13.5 (its transformed weight, 640 KiB, does not fit L2 beside the
+    scratch).
     The weight bound is a two-core effect: single-threaded, Winograd wins on every shape past it
     (``NUMBA_NUM_THREADS=1 python -m minigrad.bench winograd``, batch 32: 64 -> 64 5x5 on 14x14
     0.65, 48 -> 64 0.65, 32 -> 96 0.76, 64 -> 128 3x3 0.78, 128 -> 128 3x3 on 8x8 0.90), and its
