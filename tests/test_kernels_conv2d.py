@@ -18,6 +18,7 @@ import minigrad.kernels.cpu.conv_choice as conv_choice_module
 import minigrad.kernels.cpu.conv_direct as conv_direct_module
 import minigrad.kernels.cpu.conv_phases as conv_phases_module
 import minigrad.kernels.cpu.im2col as im2col_module
+import minigrad.kernels.cpu.im2col_row_tiles as im2col_row_tiles_module
 import minigrad.kernels.cpu.im2col_tiles as im2col_tiles_module
 import minigrad.kernels.cpu.matmul as matmul_module
 from minigrad.kernels.cpu.preset import checked_twin
@@ -261,8 +262,8 @@ CHECKED_HELPERS = {
     conv_direct_module: ["direct_correlate", "direct_weight_gradient", "add_tap_sums", "spread_into"],
     conv_phases_module: ["interleave_phases"],
     im2col_tiles_module: ["store_vector_tile", "gather_tile", "gather_half_tile", "gather_strip",
-                          "gather_strip_planes", "gather_row_planes", "gather_row_planes_narrow",
-                          "gather_narrow_tile"],
+                          "gather_strip_planes", "gather_narrow_tile"],
+    im2col_row_tiles_module: ["gather_row_planes", "gather_row_planes_narrow"],
     im2col_module: ["gather_strip", "gather_strip_planes", "gather_row_planes", "gather_row_planes_narrow",
                     "row_tile_strips", "spread_into",
                     "prefetch_share", "pack_transposed", "gather_correlate", "gather_correlate_gradients"],

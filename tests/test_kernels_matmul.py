@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad.kernels.cpu.matmul as matmul_module
-from minigrad.kernels.cpu import simd
+import minigrad.kernels.cpu.matmul_narrow as matmul_narrow_module
+from minigrad.kernels.cpu import simd, simd_lanes
 from minigrad.kernels.cpu.matmul import batched_matmul, matmul
 from minigrad.kernels.cpu.preset import FASTMATH_FLAGS, checked_twin
 
@@ -200,9 +201,14 @@ def test_batched_matmul_with_broadcast_batches(dtype):
             assert_matches_reference(out[index], left[index], right[index])
 
 
-CHECKED_HELPERS = ["round_up", "pack_strips", "micro_kernel", "store_tile", "narrow_matmul",
-                   "transposed_narrow_matmul", "outer_micro_kernel", "store_vector_tile", "store_row", "pack_row_strip",
-                   "pack_column_panel", "pack_row_pieces", "blocked_matmul"]
+# Every kernel and helper, by module; the narrow paths are also swapped where matmul.py, which
+# calls them, imports them.
+CHECKED_HELPERS = {
+    matmul_narrow_module: ["round_up", "pack_strips", "micro_kernel", "store_tile", "narrow_matmul",
+                           "transposed_narrow_matmul"],
+    matmul_module: ["outer_micro_kernel", "store_vector_tile", "store_row", "pack_row_strip",
+                    "pack_column_panel", "pack_row_pieces", "blocked_matmul"],
+}
 
 
 def strided_view(shape, kind, generator):
@@ -244,15 +250,23 @@ def checked():
     swapped for their twins during each call (the twins compile, bound to each other, at their
     first call), then put back; matmul itself is Python and finds them in the module.
     """
-    twins = {name: checked_twin(getattr(matmul_module, name)) for name in CHECKED_HELPERS}
+    twins = {name: checked_twin(getattr(module, name))
+             for module, names in CHECKED_HELPERS.items() for name in names}
+
+    def swapped(patch):
+        for module, names in CHECKED_HELPERS.items():
+            for name in names:
+                patch.setattr(module, name, twins[name])
+        for name in ("narrow_matmul", "transposed_narrow_matmul"):
+            patch.setattr(matmul_module, name, twins[name])
 
     def twin_matmul(a, b, out):
         with pytest.MonkeyPatch.context() as patch:
-            for name, twin in twins.items():
-                patch.setattr(matmul_module, name, twin)
+            swapped(patch)
             matmul_module.matmul(a, b, out)
 
     twin_matmul.twins = twins
+    twin_matmul.swapped = swapped
     return twin_matmul
 
 
@@ -273,8 +287,7 @@ def test_the_checked_matmul_runs_the_twins_of_every_path(checked):
         b = strided_view((30, 7), "rows", generator)
         out = np.empty((40, 7))
         with pytest.MonkeyPatch.context() as patch:
-            for name, twin in checked.twins.items():
-                patch.setattr(matmul_module, name, twin)
+            checked.swapped(patch)
             checked.twins["narrow_matmul"](a, b, out)
         np.testing.assert_allclose(out, a @ b, rtol=1e-12)
     for path in ("blocked_matmul", "narrow_matmul", "transposed_narrow_matmul", "micro_kernel"):
@@ -305,7 +318,7 @@ def test_narrow_dot_product_path_on_its_own(rows, depth, columns, dtype):
         a = make_matrix((rows, depth), dtype, a_layout, generator)
         b = make_matrix((depth, columns), dtype, "F", generator)
         out = np.full((rows, columns), np.nan, dtype)
-        matmul_module.any_layout(matmul_module.narrow_matmul, np.dtype(dtype))(a, b, out)
+        matmul_module.any_layout(matmul_narrow_module.narrow_matmul, np.dtype(dtype))(a, b, out)
         assert_matches_reference(out, a, b)
 
 
@@ -355,7 +368,7 @@ def fused_multiply_add(accumulator, scale, values, target):
 
 
 def transpose(lines, first_line, first_column, target, offset, pitch):
-    simd.transpose_block(lines, first_line, first_column, target, offset, pitch)
+    simd_lanes.transpose_block(lines, first_line, first_column, target, offset, pitch)
 
 
 def copy_row(matrix, row, target):

@@ -37,7 +37,6 @@ from numba import prange
 from .im2col import padded_scratch, spread_into
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
-    REGISTER_COUNT,
     VECTOR_BYTES,
     vector_add,
     vector_fma,
@@ -49,6 +48,7 @@ from .simd import (
     vector_store_first,
     vector_zero,
 )
+from .target import REGISTER_COUNT
 
 # Forward tile: output channels per task (broadcast weights) by two vectors of columns; the
 # accumulators, two row vectors and a broadcast within the register file. Channels past 4 sit
@@ -82,7 +82,6 @@ def direct_correlate(source, top, left, padded_parts, packed, bias, tap_offsets,
     that where the copy came from memory.
     """
     batch, rows, out_height, out_width = out.shape
-    channels = source.shape[1]
     groups, taps = packed.shape[0], packed.shape[1]
     padded_width = padded_parts.shape[3]
     image_size = padded_parts[0].size

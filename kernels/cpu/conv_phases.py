@@ -32,15 +32,8 @@ import numpy as np
 from numba import prange
 
 from .preset import cpu_kernel
-from .simd import (
-    VECTOR_BYTES,
-    vector_interleave_high,
-    vector_interleave_low,
-    vector_lanes,
-    vector_load,
-    vector_store,
-    vector_store_first,
-)
+from .simd import VECTOR_BYTES, vector_lanes, vector_load, vector_store, vector_store_first
+from .simd_lanes import vector_interleave_high, vector_interleave_low
 
 
 def phase_taps(phase, pad, stride, dilation, kernel_size):

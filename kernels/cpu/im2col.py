@@ -22,14 +22,14 @@ gradients).
   ``out^T (positions, R) = patches (positions, K) @ weight^T (K, R)``: rows are output
   positions (their bases the position offsets, stepping through the tap offsets), columns the
   output channels (the packed weight, in L2), the tiles stored straight into NCHW planes
-  (``simd.store_columns``: each tile's columns, a run of positions per channel) with the bias
+  (``simd_lanes.store_columns``: each tile's columns, a run of positions per channel) with the bias
   as the accumulators' start. Each thread takes a contiguous run of images, spreads each into
   one padded buffer of its own, zeroed once (the border stays zero: ``spread_into`` copies only
   the interior), and prefetches the next image and its output planes while the tiles compute.
   On AVX-512, at unit column stride and rows of at least 14, the tile is ``gather_row_planes``:
   14 positions of one output row x 2 vectors (28 accumulators), one base pointer for all its
   rows (the positions sit one element apart), no ragged strip on rows of 14; otherwise, and
-  always with 16 registers (AVX2: no row tile fits, see im2col_tiles.py), strips of
+  always with 16 registers (AVX2: no row tile fits, see im2col_row_tiles.py), strips of
   ``OUTER_TILE_ROWS`` positions.
 - ``gather_correlate_gradients`` (weight gradient): ``grad_weight^T (K, R) = patches^T (K,
   positions) @ grad_out^T (positions, R)``: rows are taps (their bases the tap offsets, stepping
@@ -37,9 +37,9 @@ gradients).
   channels (the chunk's output gradient, transposed), the whole batch share of a thread summed
   in registers and its partial sums, one per thread, added in order at the end.
 
-The register tiles themselves (8-row strips, 4-row half strips, the 14-position row tile) are in
-im2col_tiles.py; this module holds what runs around them: the padding, the prefetches, the
-weight gradient's transposing pack, and the parallel drivers.
+The register tiles themselves are in im2col_tiles.py (8-row strips, 4-row half strips) and
+im2col_row_tiles.py (the 14-position row tile); this module holds what runs around them: the
+padding, the prefetches, the weight gradient's transposing pack, and the parallel drivers.
 
 Measured on AVX-512 (Zen 4), single-threaded on the reference CNN's second layer (batch 100,
 float32; peak is about 250 GFLOP/s, two 16-lane FMAs a cycle): with its image hot, the gathered tile runs at 240-245
@@ -91,18 +91,19 @@ import numba
 import numpy as np
 from numba import prange
 
-from .im2col_tiles import ROW_TILE, gather_row_planes, gather_row_planes_narrow, gather_strip, gather_strip_planes
+from .im2col_row_tiles import ROW_TILE, gather_row_planes, gather_row_planes_narrow
+from .im2col_tiles import gather_strip, gather_strip_planes
 from .matmul import OUTER_TILE_ROWS
 from .preset import cpu_kernel, serial_kernel
 from .simd import (
     VECTOR_BYTES,
     prefetch,
-    transpose_block,
     vector_lanes,
     vector_load_first_whole,
     vector_store,
     vector_store_first,
 )
+from .simd_lanes import transpose_block
 
 # Positions (of whole images) per micro-kernel call of the weight gradient.
 CHUNK_POSITIONS = 1024
@@ -216,7 +217,6 @@ def gather_correlate(source, top, left, padded_parts, packed_weights, bias, tap_
     else:
         row_tiles = 0
         items = (positions + OUTER_TILE_ROWS - 1) // OUTER_TILE_ROWS
-    width = 2 * vector_lanes(packed_weights)
     threads = padded_parts.shape[0]
     blocks = max(1, min(items, (threads + batch - 1) // max(batch, 1)))
     units = batch * blocks

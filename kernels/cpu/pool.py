@@ -24,20 +24,24 @@ from numba import prange
 from .preset import cpu_kernel, inlined_kernel, serial_kernel
 from .simd import (
     vector_add,
-    vector_equal,
-    vector_even_lanes,
     vector_full,
-    vector_interleave_high,
-    vector_interleave_low,
-    vector_keep_equal,
     vector_lanes,
     vector_load_first_whole,
-    vector_odd_lanes,
-    vector_select_greater,
     vector_store,
     vector_store_first,
-    vector_store_positions,
     vector_zero,
+)
+from .simd_lanes import (
+    vector_even_lanes,
+    vector_interleave_high,
+    vector_interleave_low,
+    vector_odd_lanes,
+)
+from .simd_maximum import (
+    vector_equal,
+    vector_keep_equal,
+    vector_select_greater,
+    vector_store_positions,
 )
 
 # The entry points the backend calls; kernels/cuda/pool.py has the same names and arguments.

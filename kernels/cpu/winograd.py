@@ -57,7 +57,6 @@ from .matmul import HALF_TILE_ROWS, OUTER_TILE_ROWS, store_vector_tile
 from .preset import cpu_kernel, inlined_twin, serial_kernel
 from .simd import (
     VECTOR_BYTES,
-    transpose_block,
     vector_add,
     vector_fma,
     vector_lanes,
@@ -65,6 +64,7 @@ from .simd import (
     vector_store,
     vector_zero,
 )
+from .simd_lanes import transpose_block
 
 # Inputs per tile: the seven finite points below and infinity.
 POINTS = 8
