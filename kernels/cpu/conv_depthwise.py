@@ -92,7 +92,7 @@ def depthwise_backward_input(grad_out, weight, stride_h, stride_w, pad_top, pad_
 
     At stride 1 with one output per channel this is a depthwise correlation of grad_out, padded by
     dilation * (kernel - 1) - pad, with the taps flipped: the forward kernel, at the forward's speed
-    (1.2 against 3.8 ms for the scatter below at (100, 32, 28, 28), 2 threads, Zen 4). The forward
+    (1.2 against 3.8 ms for scatter_input_gradient at (100, 32, 28, 28), 2 threads, Zen 4). The forward
     skips the taps that fall outside grad_out, so a non-finite weight meets no padding there either.
     """
     kernel_height, kernel_width = weight.shape[2], weight.shape[3]
