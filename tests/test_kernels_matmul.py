@@ -344,6 +344,30 @@ def test_checked_twins_stay_in_bounds(checked, rows, depth, columns):
         np.testing.assert_allclose(batched_out[0], out, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["C", "row pieces", "strided"])
+@pytest.mark.parametrize("rows, depth", [(6, 9), (8, 9), (13, 8), (14, 17), (20, 64), (100, 97)])
+def test_pack_row_strip_matches_the_transposed_rows(checked, dtype, layout, rows, depth):
+    """Every strip of a packed as its rows transposed, zeros past a's rows, by the bounds-checked
+    twin: where a's rows are contiguous and the target packs by blocks through transpose_block
+    (float32 on AVX2), its stores overlap by design, and none may land past the strip or read a
+    row past a's. "row pieces": rows contiguous in an array typed any layout, as blocked_matmul
+    sees every a."""
+    generator = np.random.default_rng(rows + depth)
+    if layout == "row pieces":
+        a = make_matrix((rows, depth + 3), dtype, "C", generator)[:, :depth]
+    else:
+        a = make_matrix((rows, depth), dtype, layout, generator)
+    strip_rows = matmul_module.OUTER_TILE_ROWS
+    pack = checked.twins["pack_row_strip"]
+    for first_row in range(0, rows, strip_rows):
+        packed = np.full(depth * strip_rows, np.nan, dtype)
+        pack(a, packed, first_row)
+        expected = np.zeros((strip_rows, depth), dtype)
+        expected[:min(strip_rows, rows - first_row)] = a[first_row:first_row + strip_rows]
+        np.testing.assert_array_equal(packed.reshape(depth, strip_rows), expected.T)
+
+
 # --- the vector intrinsics on their own -----------------------------------------------------------
 
 def copy_vector(source, index, target):
